@@ -1,0 +1,185 @@
+// One check, top to bottom: resolve the change, start Postgres, replay, compare, judge, report.
+import { relative } from 'node:path';
+import { compareWithModels, type ModelDiff } from './compare/compare.js';
+import { UserError } from './errors.js';
+import { reachesGate, type Finding } from './findings.js';
+import { defaultBase, repositoryRoot, resolveCommit } from './git/repository.js';
+import { buildMigrationGraph, type BaseCommit } from './graph/build.js';
+import type { MigrationGraph } from './graph/graph.js';
+import type { CheckOptions } from './options.js';
+import type { DisposablePostgres } from './postgres/provider.js';
+import { startDisposablePostgres } from './postgres/start.js';
+import { findPython } from './python/interpreter.js';
+import { AlembicProject } from './python/project.js';
+import { replayMigrations, type Replay } from './replay/replay.js';
+import type { Report, StageTiming } from './report/report.js';
+import { judge } from './rules/index.js';
+
+export interface CheckIO {
+  /** Progress for a person (stderr). */
+  log: (line: string) => void;
+  /** What the project's Python prints (stderr, or nowhere). */
+  pythonOutput: (text: string) => void;
+}
+
+const seconds = (since: number) => (performance.now() - since) / 1000;
+
+export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Report> {
+  const started = performance.now();
+  const stages: StageTiming[] = [];
+
+  // 1. Resolve the change.
+  const root = (await repositoryRoot(options.cwd)) ?? options.cwd;
+  const base = await resolveBase(options, root);
+  const python = findPython(options.python, options.cwd, process.env);
+
+  // 2. Start Postgres while Python loads the project: the two are independent.
+  const pgStarted = performance.now();
+  const postgresPromise = startDisposablePostgres(options.database, {
+    postgresVersion: options.postgresVersion,
+    databaseUrl: options.databaseUrl,
+    log: io.log,
+  });
+  let postgres: DisposablePostgres | null = null;
+  let project: AlembicProject | null = null;
+  try {
+    const loadStarted = performance.now();
+    let loadSeconds = 0;
+    const projectPromise = AlembicProject.open(
+      python,
+      { root: options.cwd, config: options.config, section: options.section },
+      io.pythonOutput,
+    ).then((opened) => {
+      loadSeconds = seconds(loadStarted);
+      return opened;
+    });
+    const [pgResult, projectResult] = await Promise.allSettled([postgresPromise, projectPromise]);
+    if (pgResult.status === 'fulfilled') postgres = pgResult.value;
+    if (projectResult.status === 'fulfilled') project = projectResult.value;
+    if (projectResult.status === 'rejected') throw projectResult.reason;
+    if (pgResult.status === 'rejected') throw pgResult.reason;
+    project = project!;
+    postgres = postgres!;
+    stages.push({
+      stage: 'postgres',
+      seconds: postgres.startSeconds || seconds(pgStarted),
+      detail: `${postgres.provider} (PostgreSQL ${postgres.serverVersion})`,
+    });
+
+    const graphStarted = performance.now();
+    const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project!.scan(files));
+    const newCount = graph.revisions.filter((r) => r.isNew).length;
+    stages.push({
+      stage: 'python',
+      seconds: loadSeconds,
+      detail: `Python ${project.versions.python}, SQLAlchemy ${project.versions.sqlalchemy}, Alembic ${project.versions.alembic} (${python.source}); started beside Postgres`,
+    });
+    stages.push({
+      stage: 'graph',
+      seconds: seconds(graphStarted),
+      detail: `${graph.revisions.length} revisions, ${newCount} new against ${graph.base}`,
+    });
+
+    // 3. Replay.
+    await project.useDatabase({
+      database: {
+        host: postgres.host,
+        port: postgres.port,
+        user: postgres.user,
+        password: postgres.password,
+        database: postgres.database,
+      },
+      environment: options.databaseEnv,
+      flaskApp: options.flaskApp,
+    });
+    const replayStarted = performance.now();
+    const replay = await replayMigrations(project.helper, graph, root);
+    stages.push({
+      stage: 'replay',
+      seconds: seconds(replayStarted),
+      detail: replay.failure
+        ? `failed at ${replay.failure.revision ?? 'env.py'} after ${replay.revisions.length} revisions`
+        : `${replay.revisions.length} revisions, ${replay.revisions.reduce((n, r) => n + r.statements.length, 0)} statements`,
+    });
+
+    // 4. Compare with the models (only a database that reached head says anything about them).
+    let diff: ModelDiff | null = null;
+    const compareStarted = performance.now();
+    if (!replay.failure) {
+      diff = await compareWithModels(project.helper);
+      stages.push({
+        stage: 'compare',
+        seconds: seconds(compareStarted),
+        detail: diff.empty ? 'models match the migrations' : plural(diff.operations.length, 'difference'),
+      });
+    }
+
+    // 5. Judge.
+    const judgeStarted = performance.now();
+    const findings = judge({ graph, replay, diff });
+    stages.push({ stage: 'judge', seconds: seconds(judgeStarted), detail: plural(findings.length, 'finding') });
+
+    // 6. Report.
+    return buildReport(options, root, graph, replay, diff, findings, stages, postgres.startSeconds, seconds(started));
+  } finally {
+    await Promise.allSettled([project?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
+  }
+}
+
+async function resolveBase(options: CheckOptions, root: string): Promise<BaseCommit | null> {
+  const isRepository = (await repositoryRoot(options.cwd)) !== null;
+  if (options.base) {
+    if (!isRepository) {
+      throw new UserError(`--base ${options.base}: ${options.cwd} is not inside a git repository, so there is no base to compare with.`);
+    }
+    const commit = await resolveCommit(root, options.base);
+    return { root, commit, label: `${options.base} (${commit.slice(0, 7)})` };
+  }
+  if (!isRepository) return null;
+  const found = await defaultBase(root);
+  return found ? { root, commit: found.commit, label: `${found.ref} (${found.commit.slice(0, 7)})` } : null;
+}
+
+function buildReport(
+  options: CheckOptions,
+  root: string,
+  graph: MigrationGraph,
+  replay: Replay,
+  diff: ModelDiff | null,
+  findings: Finding[],
+  stages: StageTiming[],
+  databaseSeconds: number,
+  totalSeconds: number,
+): Report {
+  const failing = findings.some((f) => reachesGate(f.severity, options.failOn));
+  const newRevisions = graph.revisions.filter((r) => r.isNew);
+  return {
+    version: 1,
+    status: failing ? 'fail' : 'pass',
+    failOn: options.failOn,
+    findings,
+    revisions: { heads: graph.heads, new: newRevisions.map((r) => r.id), total: graph.revisions.length },
+    timings: {
+      database: databaseSeconds,
+      replay: stages.find((s) => s.stage === 'replay')?.seconds ?? 0,
+      compare: stages.find((s) => s.stage === 'compare')?.seconds ?? 0,
+      total: totalSeconds,
+    },
+    stages,
+    newRevisions: newRevisions.map((r) => ({
+      revision: r.id,
+      file: r.file,
+      message: r.message,
+      isNew: true,
+      seconds: replay.byId.get(r.id)?.seconds ?? null,
+      statements: replay.byId.get(r.id)?.statements.length ?? 0,
+    })),
+    missingMigration: diff && !diff.empty ? { upgrade: diff.upgrade, downgrade: diff.downgrade } : null,
+    base: graph.base,
+    config: relative(root, options.config).split('\\').join('/'),
+  };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

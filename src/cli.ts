@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The `alembic-guard` command: parse the command line, run one check, print the report, exit 0, 1 or 2.
+import { runCheck } from './check.js';
+import { isUserError } from './errors.js';
+import { parseCommandLine, USAGE, type OutputFormat } from './options.js';
+import { renderJson, renderJsonError } from './report/json.js';
+import { renderMarkdown } from './report/markdown.js';
+import type { Report } from './report/report.js';
+import { renderSarif } from './report/sarif.js';
+import { renderText } from './report/text.js';
+
+const VERSION = '0.1.0';
+
+function render(report: Report, format: OutputFormat): string {
+  switch (format) {
+    case 'json':
+      return renderJson(report);
+    case 'markdown':
+      return renderMarkdown(report);
+    case 'sarif':
+      return renderSarif(report);
+    case 'text':
+      return renderText(report, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let format: OutputFormat = 'text';
+  try {
+    const command = parseCommandLine(argv, process.cwd());
+    if (command.kind === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (command.kind === 'version') {
+      process.stdout.write(`alembic-guard ${VERSION}\n`);
+      return 0;
+    }
+    format = command.options.format;
+    const verbose = Boolean(process.env.ALEMBIC_GUARD_VERBOSE);
+    const report = await runCheck(command.options, {
+      log: (line) => process.stderr.write(`${line}\n`),
+      pythonOutput: (text) => {
+        if (verbose) process.stderr.write(text);
+      },
+    });
+    const output = render(report, format);
+    process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
+    return report.status === 'fail' ? 1 : 0;
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+    process.stderr.write(`alembic-guard: ${error.message}\n`);
+    if (format === 'json') process.stdout.write(renderJsonError(error.message));
+    return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`alembic-guard: internal error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,106 @@
+// The git side of "resolve the change": the repository root, the base commit and files as they were there.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { UserError } from '../errors.js';
+
+const run = promisify(execFile);
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  const { stdout } = await run('git', args, { cwd, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
+  return stdout;
+}
+
+/** The top of the work tree containing `dir`, or null when it is not in a git repository. */
+export async function repositoryRoot(dir: string): Promise<string | null> {
+  try {
+    return (await git(dir, ['rev-parse', '--show-toplevel'])).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The commit `ref` names; a UserError naming the ref when it does not exist. */
+export async function resolveCommit(root: string, ref: string): Promise<string> {
+  try {
+    return (await git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
+  } catch {
+    throw new UserError(
+      `--base ${ref}: no such commit in ${root}. Pass a branch, tag or commit that exists (e.g. --base origin/main); ` +
+        'in CI fetch enough history (actions/checkout with fetch-depth: 0).',
+    );
+  }
+}
+
+/**
+ * The base to compare with when none is given: the merge base with the upstream default branch, so a
+ * feature branch's committed migrations count as new; on the default branch itself, HEAD.
+ */
+export async function defaultBase(root: string): Promise<{ commit: string; ref: string } | null> {
+  let head: string;
+  try {
+    head = (await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])).trim();
+  } catch {
+    return null; // a repository without commits
+  }
+  for (const ref of ['origin/HEAD', 'origin/main', 'origin/master', 'main', 'master']) {
+    let commit: string;
+    try {
+      commit = (await git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
+    } catch {
+      continue;
+    }
+    const base = (await git(root, ['merge-base', head, commit])).trim();
+    return { commit: base, ref: base === head ? 'HEAD' : `merge-base with ${ref}` };
+  }
+  return { commit: head, ref: 'HEAD' };
+}
+
+/** Blob ids of the files under `dirs` at `commit`, keyed by path relative to the root. */
+export async function blobsAtCommit(root: string, commit: string, dirs: string[]): Promise<Map<string, string>> {
+  const out = await git(root, ['ls-tree', '-r', '-z', '--full-tree', commit, '--', ...dirs]);
+  const blobs = new Map<string, string>();
+  for (const entry of out.split('\0')) {
+    if (!entry) continue;
+    const [meta, path] = entry.split('\t');
+    const [, type, oid] = meta.split(' ');
+    if (type === 'blob') blobs.set(path, oid);
+  }
+  return blobs;
+}
+
+/** The blob ids the working-tree files would have, without writing anything into the repository. */
+export async function blobsOfFiles(root: string, paths: string[]): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const out = await runWithInput(root, ['hash-object', '--stdin-paths'], paths.join('\n') + '\n');
+  return out.toString('utf8').trim().split('\n');
+}
+
+/** The contents of several blobs in one `git cat-file --batch`. */
+export async function readBlobs(root: string, oids: string[]): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  if (oids.length === 0) return texts;
+  const out = await runWithInput(root, ['cat-file', '--batch'], oids.join('\n') + '\n');
+  let offset = 0;
+  for (const oid of oids) {
+    const headerEnd = out.indexOf(0x0a, offset);
+    const header = out.subarray(offset, headerEnd).toString('utf8');
+    const size = Number(header.split(' ')[2]);
+    const start = headerEnd + 1;
+    if (!Number.isFinite(size)) {
+      offset = start; // "<oid> missing"
+      continue;
+    }
+    texts.set(oid, out.subarray(start, start + size).toString('utf8'));
+    offset = start + size + 1;
+  }
+  return texts;
+}
+
+function runWithInput(cwd: string, args: string[], input: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('git', args, { cwd, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout as Buffer),
+    );
+    child.stdin!.end(input);
+  });
+}

@@ -1,0 +1,62 @@
+// The MigrationGraph: every revision with its parents, file and op lines, and whether the PR added or edited it.
+import type { OpCall } from '../python/protocol.js';
+
+export interface Revision {
+  id: string;
+  /** down_revision(s): empty for a root, two or more for a merge point. */
+  parents: string[];
+  dependsOn: string[];
+  branchLabels: string[];
+  /** Relative to the repository root, forward slashes. */
+  file: string;
+  absolutePath: string;
+  message: string;
+  revisionLine: number | null;
+  downRevisionLine: number | null;
+  upgradeLine: number | null;
+  upgradeIsEmpty: boolean | null;
+  ops: OpCall[];
+  /** Absent at base: the pull request adds it. */
+  isNew: boolean;
+  /** Present at base with different content: an already-applied migration was changed. */
+  edited: boolean;
+  /** For an edited revision: the first line that differs from base. */
+  firstEditedLine: number | null;
+}
+
+export interface MigrationGraph {
+  /** Base first (Alembic's walk order, reversed). */
+  revisions: Revision[];
+  byId: Map<string, Revision>;
+  heads: string[];
+  /** Heads of the history part (the revisions that exist at base): where the replay of history stops. */
+  historyHeads: string[];
+  /** What new/history was decided against, for the report. */
+  base: string;
+}
+
+export function newRevisions(graph: MigrationGraph): Revision[] {
+  return graph.revisions.filter((revision) => revision.isNew);
+}
+
+/** All ancestors of `id` (parents and depends_on, transitively), excluding `id` itself. */
+export function ancestors(graph: MigrationGraph, id: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...(graph.byId.get(id)?.parents ?? [])];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    stack.push(...(graph.byId.get(next)?.parents ?? []));
+  }
+  return seen;
+}
+
+/** The nearest revisions that every one of `ids` descends from (their lowest common ancestors). */
+export function commonAncestors(graph: MigrationGraph, ids: string[]): string[] {
+  if (ids.length === 0) return [];
+  const sets = ids.map((id) => new Set([id, ...ancestors(graph, id)]));
+  const common = [...sets[0]].filter((id) => sets.every((set) => set.has(id)));
+  // Keep only those that are not an ancestor of another common one.
+  return common.filter((candidate) => !common.some((other) => other !== candidate && ancestors(graph, other).has(candidate)));
+}

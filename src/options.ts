@@ -1,0 +1,160 @@
+// Turns the command line into one typed CheckOptions object; every bad value is a UserError naming the flag.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UserError } from './errors.js';
+import type { DatabaseChoice } from './postgres/provider.js';
+
+export type OutputFormat = 'text' | 'markdown' | 'json' | 'sarif';
+export type FailOnSetting = 'error' | 'warning' | 'never';
+
+export interface CheckOptions {
+  /** The project root: where alembic.ini is, and where the project's Python runs. */
+  cwd: string;
+  /** Absolute path of the Alembic config file. */
+  config: string;
+  /** Section of the config file (`--name`). */
+  section: string;
+  python: string | undefined;
+  base: string | undefined;
+  database: DatabaseChoice;
+  databaseUrl: string | undefined;
+  postgresVersion: number | undefined;
+  failOn: FailOnSetting;
+  /** KEY -> TEMPLATE with {host} {port} {user} {password} {database} {url}. */
+  databaseEnv: Record<string, string>;
+  flaskApp: string | undefined;
+  format: OutputFormat;
+}
+
+const DATABASES: DatabaseChoice[] = ['auto', 'testcontainers', 'binaries', 'embedded', 'url'];
+const FORMATS: OutputFormat[] = ['text', 'markdown', 'json', 'sarif'];
+const FAIL_ON: FailOnSetting[] = ['error', 'warning', 'never'];
+
+export const USAGE = `Usage: alembic-guard check [options]
+
+Replays every Alembic migration on a disposable Postgres, compares the result with the
+SQLAlchemy models and judges the migrations this branch adds.
+
+Options:
+  --base REF               git ref the change is compared with (default: merge base with origin's default branch)
+  --config FILE            Alembic config file (default: alembic.ini)
+  --name SECTION           section of the config file (default: alembic)
+  --python CMD             interpreter with the project installed (default: $VIRTUAL_ENV, .venv, python3)
+  --database KIND          auto | testcontainers | binaries | embedded | url (default: auto)
+  --database-url URL       server for --database url (a scratch database is created and dropped in it)
+  --postgres-version N     Postgres major version
+  --fail-on LEVEL          error | warning | never (default: error)
+  --database-env KEY=TPL   environment variable for the project's Python, repeatable; TPL may use
+                           {host} {port} {user} {password} {database} {url}
+  --flask-app MOD:FACTORY  run env.py inside this Flask application's context
+  --format FORMAT          text | markdown | json | sarif (default: text)
+  --cwd DIR                project directory (default: the current directory)
+  -h, --help               show this help
+  --version                show the version
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings at the gate, 2 the check could not run.
+`;
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as string[]).includes(value)) {
+    throw new UserError(`${flag} ${value}: not a valid value. Use one of: ${allowed.join(', ')}.`);
+  }
+  return value as T;
+}
+
+export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'check'; options: CheckOptions };
+
+export function parseCommandLine(argv: string[], processCwd: string): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        base: { type: 'string' },
+        config: { type: 'string', short: 'c' },
+        name: { type: 'string', short: 'n' },
+        python: { type: 'string' },
+        database: { type: 'string' },
+        'database-url': { type: 'string' },
+        'postgres-version': { type: 'string' },
+        'fail-on': { type: 'string' },
+        'database-env': { type: 'string', multiple: true },
+        'flask-app': { type: 'string' },
+        format: { type: 'string' },
+        cwd: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UserError(`${(error as Error).message}. Run \`alembic-guard --help\` for the options.`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  if (positionals.length === 0) return { kind: 'help' };
+  if (positionals[0] !== 'check' || positionals.length > 1) {
+    throw new UserError(`Unknown command \`${positionals.join(' ')}\`: the command is \`alembic-guard check\`.`);
+  }
+
+  const cwd = resolve(processCwd, values.cwd ?? '.');
+  if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
+    throw new UserError(`--cwd ${values.cwd}: no such directory.`);
+  }
+  const config = resolve(cwd, values.config ?? 'alembic.ini');
+  if (!existsSync(config)) {
+    throw new UserError(
+      values.config
+        ? `--config ${values.config}: ${config} does not exist. Pass the path of the project's Alembic config file.`
+        : `No alembic.ini in ${cwd}. Run alembic-guard from the project root (where alembic.ini is), ` +
+            'or pass --cwd DIR or --config path/to/alembic.ini.',
+    );
+  }
+
+  let postgresVersion: number | undefined;
+  if (values['postgres-version'] !== undefined) {
+    postgresVersion = Number(values['postgres-version']);
+    if (!Number.isInteger(postgresVersion) || postgresVersion < 9) {
+      throw new UserError(`--postgres-version ${values['postgres-version']}: give a Postgres major version such as 15 or 17.`);
+    }
+  }
+
+  const databaseEnv: Record<string, string> = {};
+  for (const item of values['database-env'] ?? []) {
+    const eq = item.indexOf('=');
+    const key = eq > 0 ? item.slice(0, eq) : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new UserError(
+        `--database-env ${item}: expected KEY=TEMPLATE, e.g. --database-env POSTGRES_SERVER={host} or DATABASE_URL={url}.`,
+      );
+    }
+    databaseEnv[key] = item.slice(eq + 1);
+  }
+
+  const database = oneOf('--database', values.database, DATABASES, 'auto');
+  if (database === 'url' && !values['database-url']) {
+    throw new UserError('--database url needs --database-url postgresql://user:password@host:port/dbname.');
+  }
+
+  return {
+    kind: 'check',
+    options: {
+      cwd,
+      config,
+      section: values.name ?? 'alembic',
+      python: values.python,
+      base: values.base,
+      database,
+      databaseUrl: values['database-url'],
+      postgresVersion,
+      failOn: oneOf('--fail-on', values['fail-on'], FAIL_ON, 'error'),
+      databaseEnv,
+      flaskApp: values['flask-app'],
+      format: oneOf('--format', values.format, FORMATS, 'text'),
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// The JSON shapes the Python helper answers with (see python/alembic_guard_helper.py).
+
+export interface HelloResult {
+  python: string;
+  sqlalchemy: string;
+  alembic: string;
+  executable: string;
+}
+
+export interface OpCall {
+  function: 'upgrade' | 'downgrade';
+  /** `add_column`, `create_index`, ... */
+  call: string;
+  /** Called on a batch_alter_table context rather than on `op`. */
+  batch: boolean;
+  line: number;
+  endLine: number;
+}
+
+export interface LoadedRevision {
+  revision: string;
+  downRevisions: string[];
+  dependsOn: string[];
+  branchLabels: string[];
+  /** Absolute path. */
+  path: string;
+  message: string;
+  revisionLine: number | null;
+  downRevisionLine: number | null;
+  upgradeLine: number | null;
+  downgradeLine: number | null;
+  upgradeIsEmpty: boolean | null;
+  ops: OpCall[];
+}
+
+export interface LoadResult {
+  configPath: string;
+  scriptLocation: string;
+  versionLocations: string[];
+  heads: string[];
+  /** Base first. */
+  revisions: LoadedRevision[];
+  url: string;
+  driver: string;
+}
+
+export interface ScannedFile {
+  path: string;
+  revision: string | null;
+  syntaxError: string | null;
+}
+
+export interface CapturedStatement {
+  sql: string;
+  /** The revision whose file issued it (from the Python stack), or null when issued from elsewhere. */
+  revision: string | null;
+  /** Line in the migration file of the call that issued it. */
+  line: number | null;
+  seconds: number | null;
+}
+
+export interface AppliedRevision {
+  revision: string;
+  upgrade: boolean;
+  seconds: number | null;
+  statements: CapturedStatement[];
+}
+
+export interface ReplayFailureInfo {
+  revision: string | null;
+  file: string | null;
+  line: number | null;
+  /** Raised from a migration file, as opposed to env.py or the models it imports. */
+  inMigration: boolean;
+  /** Alembic had begun running migrations (env.py imported and connected). */
+  migrationsStarted: boolean;
+  appliedCount: number;
+  statement: string | null;
+  sqlstate: string | null;
+  postgresMessage: string | null;
+  exception: string;
+  exceptionType: string;
+  traceback: string;
+}
+
+export interface ReplayResult {
+  applied: AppliedRevision[];
+  failure: ReplayFailureInfo | null;
+  seconds: number;
+}
+
+export interface DiffInfo {
+  kind: string;
+  table: string | null;
+  object: string | null;
+  text: string;
+}
+
+export interface CompareResult {
+  empty: boolean;
+  diffs: DiffInfo[];
+  /** `def upgrade() -> None:` with the body autogenerate would write. */
+  upgrade: string;
+  downgrade: string;
+  imports: string[];
+  seconds: number;
+}
