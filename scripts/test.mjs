@@ -1,0 +1,11 @@
+// The whole test suite: make sure the Python side exists, then run vitest (its summary line ends the output).
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setupPython } from './setup-python.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+setupPython();
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const result = spawnSync(process.execPath, [vitest, 'run', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+process.exit(result.status ?? 1);

@@ -1,0 +1,130 @@
+// Every input the check cannot work with: exit code 2 and one message naming the file or setting and the fix.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { blogProject, migration, runCli, PYTHON, type FixtureProject } from '../support/fixtures.js';
+
+const projects: FixtureProject[] = [];
+function track(project: FixtureProject): FixtureProject {
+  projects.push(project);
+  return project;
+}
+afterEach(() => {
+  for (const project of projects.splice(0)) project.remove();
+});
+
+async function check(project: FixtureProject, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  return runCli(['check', '--python', PYTHON, '--base', 'base', ...extra], { cwd: project.dir, env });
+}
+
+function expectUserError(result: { code: number; stdout: string; stderr: string }, ...parts: (string | RegExp)[]) {
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).toMatch(/^alembic-guard: /m);
+  expect(result.stderr).not.toMatch(/at .*\.js:\d+/); // a message, not a stack trace
+  for (const part of parts) expect(result.stderr).toMatch(part);
+}
+
+let emptyVenv: string;
+beforeAll(() => {
+  emptyVenv = mkdtempSync(join(tmpdir(), 'alembic-guard-empty-venv-'));
+  execFileSync('python3', ['-m', 'venv', '--without-pip', emptyVenv]);
+});
+afterAll(() => rmSync(emptyVenv, { recursive: true, force: true }));
+
+describe('bad input', () => {
+  it('no alembic.ini in the directory', async () => {
+    const project = track(blogProject({ 'alembic.ini': null }));
+    expectUserError(await check(project), /No alembic\.ini in /, /--config/);
+  });
+
+  it('a --config that does not exist', async () => {
+    const project = track(blogProject());
+    expectUserError(await check(project, ['--config', 'backend/alembic.ini']), /--config backend\/alembic\.ini: .* does not exist/);
+  });
+
+  it('no script_location in the config', async () => {
+    const project = track(blogProject());
+    project.write('alembic.ini', project.read('alembic.ini').replace('script_location = migrations\n', ''));
+    expectUserError(await check(project), /alembic\.ini has no script_location/, /script_location = migrations/);
+  });
+
+  it('a --python that does not exist', async () => {
+    const project = track(blogProject());
+    const result = await runCli(['check', '--python', '/nowhere/bin/python', '--base', 'base'], { cwd: project.dir });
+    expectUserError(result, /--python \/nowhere\/bin\/python: no such interpreter/);
+  });
+
+  it('a Python without SQLAlchemy and Alembic', async () => {
+    const project = track(blogProject());
+    const result = await runCli(['check', '--python', join(emptyVenv, 'bin', 'python'), '--base', 'base'], { cwd: project.dir });
+    expectUserError(result, /sqlalchemy is not installed in .*alembic-guard-empty-venv-/, /pip install alembic sqlalchemy/);
+  });
+
+  it('models that raise on import, with the Python error and its file:line', async () => {
+    const project = track(blogProject());
+    project.write('app/models.py', project.read('app/models.py').replace('class Post(Base):', 'raise RuntimeError("settings missing")\n\n\nclass Post(Base):'));
+    expectUserError(await check(project), /app\/models\.py:21/, /RuntimeError: settings missing/, /env\.py failed before any migration ran/);
+  });
+
+  it('a migration with a syntax error', async () => {
+    const project = track(blogProject({ 'migrations/versions/004_broken.py': migration('c0000000004d', 'b0000000003c', 'broken', 'op.add_column("users", sa.Column("x", sa.Integer())') }));
+    expectUserError(await check(project), /migrations\/versions\/004_broken\.py:\d+/, /does not compile/);
+  });
+
+  it('two migrations with the same revision id', async () => {
+    const project = track(blogProject({ 'migrations/versions/004_copy.py': migration('b0000000003c', 'b0000000002b', 'copy', 'pass') }));
+    expectUserError(await check(project), /revision id b0000000003c is declared by 2 files/, /003_add_phone_to_users\.py/, /004_copy\.py/);
+  });
+
+  it('a down_revision that points nowhere', async () => {
+    const project = track(blogProject({ 'migrations/versions/004_orphan.py': migration('c0000000004d', 'ffffffffffff', 'orphan', 'pass') }));
+    expectUserError(await check(project), /004_orphan\.py/, /ffffffffffff/);
+  });
+
+  it('a Postgres that cannot start', async () => {
+    const project = track(blogProject());
+    const emptyBin = mkdtempSync(join(tmpdir(), 'alembic-guard-nobin-'));
+    try {
+      const result = await check(project, ['--database', 'binaries'], { ALEMBIC_GUARD_PG_BINDIR: emptyBin });
+      expectUserError(result, /ALEMBIC_GUARD_PG_BINDIR/);
+    } finally {
+      rmSync(emptyBin, { recursive: true, force: true });
+    }
+  });
+
+  it('a --base that does not exist', async () => {
+    const project = track(blogProject());
+    expectUserError(await check(project, ['--base', 'no-such-branch']), /--base no-such-branch: no such commit/, /fetch-depth/);
+  });
+
+  it('prints one JSON document with status error for --format json', async () => {
+    const project = track(blogProject());
+    const result = await check(project, ['--base', 'no-such-branch', '--format', 'json']);
+    expect(result.code).toBe(2);
+    const report = JSON.parse(result.stdout);
+    expect(report.status).toBe('error');
+    expect(report.findings).toEqual([]);
+  });
+
+  it('an unknown flag or value', async () => {
+    const project = track(blogProject());
+    expectUserError(await check(project, ['--fail-on', 'sometimes']), /--fail-on sometimes: not a valid value\. Use one of: error, warning, never/);
+    expectUserError(await check(project, ['--colour']), /Unknown option '--colour'/);
+  });
+});
+
+it('leaves no Postgres process and no temporary files behind', async () => {
+  const project = track(blogProject());
+  const scratch = mkdtempSync(join(tmpdir(), 'alembic-guard-tmp-'));
+  chmodSync(scratch, 0o755); // the server runs as an unprivileged user when the tests run as root
+  try {
+    const result = await check(project, ['--database', 'binaries'], { TMPDIR: scratch });
+    expect(result.code, result.stderr).toBe(0);
+    expect(readdirSync(scratch).filter((name) => name.startsWith('alembic-guard-pg-'))).toEqual([]);
+    expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,108 @@
+// The Python helper on its own, against real Alembic in the test virtualenv and a real disposable Postgres.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DisposablePostgres } from '../../src/postgres/provider.js';
+import { startDisposablePostgres } from '../../src/postgres/start.js';
+import { HelperRequestError, PythonHelper } from '../../src/python/bridge.js';
+import { pythonEnvironment } from '../../src/python/environment.js';
+import type { CompareResult, LoadResult, ReplayResult, ScannedFile } from '../../src/python/protocol.js';
+import { blogModelsWithUserColumns, blogProject, migration, PYTHON, type FixtureProject } from '../support/fixtures.js';
+
+let postgres: DisposablePostgres;
+let project: FixtureProject;
+let helper: PythonHelper;
+let printed = '';
+
+beforeAll(async () => {
+  postgres = await startDisposablePostgres('binaries', { log: () => {} });
+  project = blogProject({
+    'app/models.py': blogModelsWithUserColumns('bio = Column(String(500))'),
+    'migrations/versions/004_two_ops.py': migration(
+      'c0000000004d',
+      'b0000000003c',
+      'two ops',
+      'print("hello from a migration")\nop.add_column("posts", sa.Column("slug", sa.String(length=80), nullable=True))\nop.create_index("ix_posts_slug", "posts", ["slug"])',
+      'op.drop_index("ix_posts_slug", table_name="posts")\nop.drop_column("posts", "slug")',
+    ),
+  });
+  helper = PythonHelper.start(PYTHON, project.dir, pythonEnvironment(process.env), (text) => (printed += text));
+});
+
+afterAll(async () => {
+  await helper?.close();
+  await postgres?.stop();
+  project?.remove();
+});
+
+describe('the Python helper', () => {
+  it('loads the revision graph with every op.* call and its line, base first', async () => {
+    const loaded = await helper.request<LoadResult>('load', { root: project.dir, config: `${project.dir}/alembic.ini`, section: 'alembic' });
+    expect(loaded.heads).toEqual(['c0000000004d']);
+    expect(loaded.revisions.map((r) => r.revision)).toEqual(['b0000000001a', 'b0000000002b', 'b0000000003c', 'c0000000004d']);
+    const last = loaded.revisions[3];
+    expect(last.downRevisions).toEqual(['b0000000003c']);
+    expect(last.ops).toEqual([
+      { function: 'upgrade', call: 'add_column', batch: false, line: 23, endLine: 23 },
+      { function: 'upgrade', call: 'create_index', batch: false, line: 24, endLine: 24 },
+      { function: 'downgrade', call: 'drop_index', batch: false, line: 28, endLine: 28 },
+      { function: 'downgrade', call: 'drop_column', batch: false, line: 29, endLine: 29 },
+    ]);
+    expect(last.upgradeIsEmpty).toBe(false);
+  });
+
+  it('reads revision ids from source without running it', async () => {
+    const { files } = await helper.request<{ files: ScannedFile[] }>('scan', {
+      files: [
+        { path: 'a.py', text: 'raise SystemExit(3)\nrevision = "abc"\ndown_revision = None\n' },
+        { path: 'b.py', text: 'revision = (' },
+      ],
+    });
+    expect(files[0]).toMatchObject({ path: 'a.py', revision: 'abc', syntaxError: null });
+    expect(files[1].revision).toBeNull();
+    expect(files[1].syntaxError).toMatch(/line 1/);
+  });
+
+  it('replays with every statement attributed to its revision and op line, printing nothing on the protocol', async () => {
+    await helper.request('database', {
+      database: { host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password, database: postgres.database },
+      environment: { APP_DB_HOST: '{host}', APP_DSN: 'postgresql://{user}@{host}:{port}/{database}' },
+    });
+    const replay = await helper.request<ReplayResult>('replay', { targets: ['b0000000003c', 'heads'] });
+    expect(replay.failure).toBeNull();
+    expect(replay.applied.map((a) => a.revision)).toEqual(['b0000000001a', 'b0000000002b', 'b0000000003c', 'c0000000004d']);
+    const last = replay.applied[3];
+    expect(last.statements.map((s) => [s.sql.trim().split(/\s+/).slice(0, 3).join(' '), s.line])).toEqual([
+      ['ALTER TABLE posts', 23],
+      ['CREATE INDEX ix_posts_slug', 24],
+    ]);
+    expect(last.statements.every((s) => s.revision === 'c0000000004d' && (s.seconds ?? -1) >= 0)).toBe(true);
+    // Alembic's own bookkeeping on alembic_version is not attributed to migrations.
+    expect(replay.applied.flatMap((a) => a.statements).some((s) => /alembic_version/.test(s.sql))).toBe(false);
+    expect(printed).toContain('hello from a migration');
+  });
+
+  it('renders the migration autogenerate would write, and writes no file', async () => {
+    const compare = await helper.request<CompareResult>('compare');
+    expect(compare.empty).toBe(false);
+    // The models have users.bio but not the migration's posts.slug and its index.
+    expect(compare.diffs).toEqual([
+      { kind: 'remove_index', table: 'posts', object: 'ix_posts_slug', text: 'remove_index posts.ix_posts_slug' },
+      { kind: 'remove_column', table: 'posts', object: 'slug', text: 'remove_column posts.slug' },
+      { kind: 'add_column', table: 'users', object: 'bio', text: 'add_column users.bio' },
+    ]);
+    expect(compare.upgrade).toContain('def upgrade() -> None:');
+    expect(compare.upgrade).toContain("op.add_column('users', sa.Column('bio', sa.String(length=500), nullable=True))");
+    expect(compare.downgrade).toContain("op.drop_column('users', 'bio')");
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(`${project.dir}/migrations/versions`).sort()).toEqual([
+      '001_create_users.py',
+      '002_create_posts.py',
+      '003_add_phone_to_users.py',
+      '004_two_ops.py',
+    ]);
+  });
+
+  it('answers an unknown command with an error instead of dying', async () => {
+    await expect(helper.request('nope')).rejects.toBeInstanceOf(HelperRequestError);
+    expect(await helper.request<{ python: string }>('hello')).toHaveProperty('alembic');
+  });
+});
