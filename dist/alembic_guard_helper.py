@@ -1,0 +1,788 @@
+"""alembic-guard's Python side: loads the project's Alembic setup, replays migrations and runs autogenerate.
+
+Speaks newline-delimited JSON: one request per line on stdin, one response per line on the file
+descriptor that was stdout when the helper started. Everything the project's code prints goes to
+stderr. Imports only the standard library, SQLAlchemy and Alembic.
+"""
+
+import ast
+import io
+import json
+import os
+import sys
+import time
+import traceback
+import warnings
+
+PROTOCOL_VERSION = 1
+
+
+class HelperError(Exception):
+    """A problem the user must fix; `kind` tells the TypeScript side which one."""
+
+    def __init__(self, kind, message, file=None, line=None, detail=None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.file = file
+        self.line = line
+        self.detail = detail
+
+    def as_json(self):
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "detail": self.detail,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Source scanning (no project code runs here)
+
+
+def _literal(node):
+    try:
+        return ast.literal_eval(node)
+    except Exception:
+        return None
+
+
+def _assigned_names(node):
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)], node.value
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        return [node.target.id], node.value
+    return [], None
+
+
+def _call_name(func):
+    """`op.add_column` -> ("op", "add_column"); `batch_op.alter_column` -> ("batch_op", "alter_column")."""
+    if isinstance(func, ast.Attribute):
+        base = func.value
+        if isinstance(base, ast.Name):
+            return base.id, func.attr
+        if isinstance(base, ast.Call):  # op.get_context().autocommit_block()
+            inner = _call_name(base.func)
+            if inner:
+                return inner[0], func.attr
+    return None
+
+
+def _is_noop_body(body):
+    for stmt in body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring or bare literal
+        return False
+    return True
+
+
+def scan_source(text, path="<source>"):
+    """What a migration file declares, read with `ast`: ids, assignment lines and every op.* call."""
+    tree = ast.parse(text, filename=path)
+    result = {
+        "revision": None,
+        "downRevision": None,
+        "revisionLine": None,
+        "downRevisionLine": None,
+        "ops": [],
+        "upgradeIsEmpty": None,
+        "upgradeLine": None,
+        "downgradeLine": None,
+    }
+    batch_names = set()
+    for node in tree.body:
+        names, value = _assigned_names(node)
+        if "revision" in names:
+            result["revision"] = _literal(value)
+            result["revisionLine"] = node.lineno
+        if "down_revision" in names:
+            down = _literal(value)
+            if isinstance(down, (list, tuple)):
+                down = list(down)
+            result["downRevision"] = down
+            result["downRevisionLine"] = node.lineno
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in ("upgrade", "downgrade"):
+            result[node.name + "Line"] = node.lineno
+            if node.name == "upgrade":
+                result["upgradeIsEmpty"] = _is_noop_body(node.body)
+            for sub in ast.walk(node):
+                if isinstance(sub, (ast.With, ast.AsyncWith)):
+                    for item in sub.items:
+                        call = item.context_expr
+                        if isinstance(call, ast.Call) and isinstance(item.optional_vars, ast.Name):
+                            name = _call_name(call.func)
+                            if name and name[0] == "op" and name[1] == "batch_alter_table":
+                                batch_names.add(item.optional_vars.id)
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call):
+                    name = _call_name(sub.func)
+                    if name and (name[0] == "op" or name[0] in batch_names):
+                        result["ops"].append(
+                            {
+                                "function": node.name,
+                                "call": name[1],
+                                "batch": name[0] != "op",
+                                "line": sub.lineno,
+                                "endLine": getattr(sub, "end_lineno", sub.lineno),
+                            }
+                        )
+    result["ops"].sort(key=lambda o: (o["line"], o["call"]))
+    return result
+
+
+def cmd_scan_sources(args):
+    out = []
+    for item in args["files"]:
+        try:
+            info = scan_source(item["text"], item["path"])
+            info["path"] = item["path"]
+            info["syntaxError"] = None
+        except SyntaxError as exc:
+            info = {"path": item["path"], "revision": None, "syntaxError": "%s (line %s)" % (exc.msg, exc.lineno)}
+        out.append(info)
+    return {"files": out}
+
+
+# ---------------------------------------------------------------------------------------------
+# The project's Alembic setup
+
+
+class Project:
+    def __init__(self):
+        self.config = None
+        self.script = None
+        self.revision_paths = {}  # absolute file path -> revision id
+        self.root = None
+        self.url = None
+
+
+PROJECT = Project()
+
+
+def _choose_driver(configured_url):
+    """Keep the driver of the project's configured postgres scheme; otherwise pick an installed one."""
+    scheme = (configured_url or "").split("://", 1)[0] if "://" in (configured_url or "") else ""
+    if scheme.startswith("postgresql") or scheme.startswith("postgres"):
+        if "+" in scheme:
+            return "postgresql+" + scheme.split("+", 1)[1]
+    for module, driver in (("psycopg2", "psycopg2"), ("psycopg", "psycopg"), ("pg8000", "pg8000")):
+        try:
+            __import__(module)
+            return "postgresql+" + driver
+        except ImportError:
+            continue
+    raise HelperError(
+        "driver",
+        "No PostgreSQL driver is installed in this Python: install one (pip install 'psycopg[binary]' or psycopg2-binary) "
+        "or pass --python to pick the interpreter that has the project's dependencies.",
+    )
+
+
+def _frame_in_project(tb):
+    """The deepest traceback frame inside the project (not in site-packages), as (file, line)."""
+    best = None
+    root = PROJECT.root or os.getcwd()
+    for frame, lineno in traceback.walk_tb(tb):
+        if frame.f_code.co_filename.startswith("<"):  # <frozen os>, <string>
+            continue
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if filename.startswith(root + os.sep) and "site-packages" not in filename:
+            best = (filename, lineno)
+    return best
+
+
+def _error_from_exception(kind, exc, prefix):
+    where = None
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = (os.path.abspath(exc.filename), exc.lineno)
+    if where is None:
+        where = _frame_in_project(exc.__traceback__)
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    tb_text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return HelperError(
+        kind,
+        "%s: %s" % (prefix, text),
+        file=where[0] if where else None,
+        line=where[1] if where else None,
+        detail=tb_text,
+    )
+
+
+def cmd_hello(args):
+    versions = {"python": sys.version.split()[0], "protocol": PROTOCOL_VERSION}
+    for module in ("sqlalchemy", "alembic"):
+        try:
+            mod = __import__(module)
+        except ImportError as exc:
+            raise HelperError(
+                "missing-module",
+                "%s is not installed in %s (%s)" % (module, sys.executable, exc),
+                detail=module,
+            )
+        versions[module] = getattr(mod, "__version__", "?")
+    versions["executable"] = sys.executable
+    return versions
+
+
+def _push_flask_app(spec):
+    """`package.module:create_app()` or `package.module:app` -> push its application context."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = __import__(module_name, fromlist=["_"])
+        target = attr or "app"
+        call = target.endswith("()")
+        obj = getattr(module, target[:-2] if call else target)
+        app = obj() if call else obj
+        app.app_context().push()
+    except HelperError:
+        raise
+    except BaseException as exc:
+        raise _error_from_exception("flask-app", exc, "--flask-app %s could not be loaded" % spec)
+
+
+def cmd_load(args):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    root = os.path.abspath(args["root"])
+    PROJECT.root = root
+    os.chdir(root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+    config_path = os.path.abspath(args["config"])
+    config = Config(config_path, ini_section=args.get("section") or "alembic")
+    try:
+        script_location = config.get_main_option("script_location")
+    except Exception as exc:
+        raise HelperError("config", "%s could not be read: %s" % (config_path, exc), file=config_path)
+    if not script_location:
+        raise HelperError(
+            "config",
+            "%s has no script_location in its [%s] section: add `script_location = migrations` (the folder that holds env.py)"
+            % (config_path, config.config_ini_section),
+            file=config_path,
+        )
+
+    try:
+        script = ScriptDirectory.from_config(config)
+    except CommandError as exc:
+        raise HelperError(
+            "config",
+            "%s: script_location = %s: %s" % (config_path, script_location, exc),
+            file=config_path,
+        )
+
+    # Load every revision file ourselves first: syntax errors and duplicate ids get a file name.
+    seen = {}
+    try:
+        scripts = list(script._load_revisions())
+    except SyntaxError as exc:
+        raise HelperError(
+            "migration-syntax",
+            "%s does not compile: %s" % (exc.filename, exc.msg),
+            file=os.path.abspath(exc.filename) if exc.filename else None,
+            line=exc.lineno,
+        )
+    except BaseException as exc:
+        raise _error_from_exception("migration-import", exc, "A migration file raised while Alembic loaded it")
+    for sc in scripts:
+        seen.setdefault(sc.revision, []).append(os.path.abspath(sc.path))
+    duplicates = {rev: paths for rev, paths in seen.items() if len(paths) > 1}
+    if duplicates:
+        rev, paths = sorted(duplicates.items())[0]
+        raise HelperError(
+            "duplicate-revision",
+            "revision id %s is declared by %d files: %s; give each migration its own id"
+            % (rev, len(paths), ", ".join(sorted(paths))),
+            file=sorted(paths)[-1],
+            detail=duplicates,
+        )
+
+    for sc in scripts:
+        down = sc.down_revision
+        for label, refs in (("down_revision", down), ("depends_on", sc.dependencies)):
+            if refs is None:
+                continue
+            for ref in [refs] if isinstance(refs, str) else list(refs):
+                if ref not in seen and not any(ref in (other.branch_labels or ()) for other in scripts):
+                    raise HelperError(
+                        "revision-graph",
+                        "revision %s has %s = %r, which no migration declares: point it at an existing revision "
+                        "(`alembic heads` lists them) or restore the missing migration" % (sc.revision, label, ref),
+                        file=os.path.abspath(sc.path),
+                        line=scan_source(open(sc.path, encoding="utf-8").read(), sc.path)["downRevisionLine"],
+                    )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            heads = list(script.get_heads())
+            walked = list(script.walk_revisions(base="base", head="heads"))
+        except BaseException as exc:
+            message = str(exc)
+            culprit = None
+            for rev, paths in seen.items():
+                if rev and ("%s " % rev in message or "'%s'" % rev in message or message.endswith(rev)):
+                    culprit = paths[0]
+            raise HelperError(
+                "revision-graph",
+                "The revision graph cannot be built: %s" % message,
+                file=culprit,
+            )
+
+    PROJECT.config = config
+    PROJECT.script = script
+    PROJECT.revision_paths = {}
+    revisions = []
+    for sc in walked:
+        path = os.path.abspath(sc.path)
+        PROJECT.revision_paths[path] = sc.revision
+        down = sc.down_revision
+        if down is None:
+            down = []
+        elif isinstance(down, str):
+            down = [down]
+        else:
+            down = list(down)
+        deps = sc.dependencies
+        if deps is None:
+            deps = []
+        elif isinstance(deps, str):
+            deps = [deps]
+        with open(path, encoding="utf-8") as fh:
+            info = scan_source(fh.read(), path)
+        revisions.append(
+            {
+                "revision": sc.revision,
+                "downRevisions": down,
+                "dependsOn": list(deps),
+                "branchLabels": sorted(sc.branch_labels or []),
+                "path": path,
+                "message": (sc.doc or "").strip(),
+                "revisionLine": info["revisionLine"],
+                "downRevisionLine": info["downRevisionLine"],
+                "upgradeLine": info["upgradeLine"],
+                "downgradeLine": info["downgradeLine"],
+                "upgradeIsEmpty": info["upgradeIsEmpty"],
+                "ops": info["ops"],
+            }
+        )
+    revisions.reverse()  # base first
+    return {
+        "configPath": config_path,
+        "scriptLocation": os.path.abspath(script.dir),
+        "versionLocations": [os.path.abspath(p) for p in script._version_locations],
+        "heads": heads,
+        "revisions": revisions,
+    }
+
+
+def cmd_database(args):
+    """Points the project at the disposable database: sqlalchemy.url, DATABASE_URL and the user's mapping."""
+    config = PROJECT.config
+    configured_url = config.get_main_option("sqlalchemy.url")
+    db = args["database"]
+    driver = _choose_driver(configured_url)
+    from sqlalchemy.engine import URL
+
+    url = URL.create(
+        driver,
+        username=db["user"],
+        password=db["password"] or None,
+        host=db["host"],
+        port=db["port"],
+        database=db["database"],
+    ).render_as_string(hide_password=False)
+    PROJECT.url = url
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    parts = {
+        "host": db["host"],
+        "port": str(db["port"]),
+        "user": db["user"],
+        "password": db["password"],
+        "database": db["database"],
+        "url": url,
+    }
+    os.environ["DATABASE_URL"] = url
+    for key, template in (args.get("environment") or {}).items():
+        try:
+            os.environ[key] = template.format(**parts)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise HelperError(
+                "config",
+                "--database-env %s=%s: unknown placeholder %s; use {host}, {port}, {user}, {password}, {database} or {url}"
+                % (key, template, exc),
+            )
+
+    if args.get("flaskApp"):
+        _push_flask_app(args["flaskApp"])
+    return {"url": url, "driver": driver}
+
+
+# ---------------------------------------------------------------------------------------------
+# Replay with per-revision attribution
+
+
+class Recorder:
+    """Collects the SQL each revision executes, from SQLAlchemy's cursor events and Alembic's callbacks."""
+
+    def __init__(self, revision_paths):
+        self.revision_paths = revision_paths
+        self.applied = []
+        self.pending = []
+        self.in_version_update = False
+        self.mark = None
+        self.current = None
+
+    def revision_of_stack(self):
+        frame = sys._getframe(2)
+        while frame is not None:
+            rev = self.revision_paths.get(frame.f_code.co_filename)
+            if rev is not None:
+                return rev, frame.f_lineno
+            frame = frame.f_back
+        return None, None
+
+    def before_cursor_execute(self, conn, cursor, statement, parameters, context, executemany):
+        if self.in_version_update or self.mark is None:
+            return
+        rev, line = self.revision_of_stack()
+        entry = {"sql": statement, "revision": rev, "line": line, "seconds": None}
+        conn.info.setdefault("alembic_guard_started", []).append((entry, time.perf_counter()))
+        self.pending.append(entry)
+
+    def after_cursor_execute(self, conn, cursor, statement, parameters, context, executemany):
+        started = conn.info.get("alembic_guard_started")
+        if started:
+            entry, t0 = started.pop()
+            entry["seconds"] = round(time.perf_counter() - t0, 6)
+
+    def on_version_apply(self, ctx, step, heads, run_args):
+        now = time.perf_counter()
+        revision = step.up_revision_id if step.is_upgrade else step.down_revision_ids
+        mine = [s for s in self.pending if s["revision"] in (None, revision)]
+        self.applied.append(
+            {
+                "revision": revision,
+                "upgrade": bool(step.is_upgrade),
+                "seconds": round(now - self.mark, 6) if self.mark is not None else None,
+                "statements": mine,
+            }
+        )
+        self.pending = []
+        self.mark = time.perf_counter()
+
+
+def _install_replay_hooks(recorder):
+    from alembic.runtime import migration
+    from alembic.runtime.environment import EnvironmentContext
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    original_configure = EnvironmentContext.configure
+    original_run = migration.MigrationContext.run_migrations
+    # Alembic's own bookkeeping on alembic_version is not the migration's SQL.
+    bookkeeping = [
+        (migration.HeadMaintainer, "update_to_step"),
+        (migration.MigrationContext, "_ensure_version_table"),
+        (migration.MigrationContext, "_has_version_table"),
+        (migration.MigrationContext, "get_current_heads"),
+    ]
+    originals = [(owner, name, getattr(owner, name)) for owner, name in bookkeeping if hasattr(owner, name)]
+
+    def configure(self, *a, **kw):
+        callbacks = kw.get("on_version_apply") or []
+        if callable(callbacks):
+            callbacks = [callbacks]
+        kw["on_version_apply"] = list(callbacks) + [recorder.on_version_apply]
+        return original_configure(self, *a, **kw)
+
+    def run_migrations(self, **kw):
+        recorder.mark = time.perf_counter()
+        return original_run(self, **kw)
+
+    def quiet(method):
+        def wrapper(*a, **kw):
+            before = recorder.in_version_update
+            recorder.in_version_update = True
+            try:
+                return method(*a, **kw)
+            finally:
+                recorder.in_version_update = before
+
+        return wrapper
+
+    EnvironmentContext.configure = configure
+    migration.MigrationContext.run_migrations = run_migrations
+    for owner, name, method in originals:
+        setattr(owner, name, quiet(method))
+    event.listen(Engine, "before_cursor_execute", recorder.before_cursor_execute)
+    event.listen(Engine, "after_cursor_execute", recorder.after_cursor_execute)
+
+    def uninstall():
+        EnvironmentContext.configure = original_configure
+        migration.MigrationContext.run_migrations = original_run
+        for owner, name, method in originals:
+            setattr(owner, name, method)
+        event.remove(Engine, "before_cursor_execute", recorder.before_cursor_execute)
+        event.remove(Engine, "after_cursor_execute", recorder.after_cursor_execute)
+
+    return uninstall
+
+
+def _postgres_error(exc):
+    """(sqlstate, message, statement) from a SQLAlchemy DBAPIError or a driver error, else Nones."""
+    statement = getattr(exc, "statement", None)
+    orig = getattr(exc, "orig", None) or exc
+    code = None
+    candidate = orig
+    for _ in range(4):
+        if candidate is None:
+            break
+        code = getattr(candidate, "pgcode", None) or getattr(candidate, "sqlstate", None)
+        if code:
+            break
+        candidate = getattr(candidate, "__cause__", None)
+    if not code and statement is None:
+        return None, None, None
+    message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if message.startswith("(") and ") " in message:  # "(psycopg.errors.X) message"
+        message = message.split(") ", 1)[1]
+    return code, message, statement
+
+
+def _run_upgrade(target):
+    """`alembic upgrade <target>` on the already loaded script directory (no second read of the folder)."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    script = PROJECT.script
+
+    def upgrade(rev, context):
+        return script._upgrade_revs(target, rev)
+
+    with EnvironmentContext(PROJECT.config, script, fn=upgrade, as_sql=False, starting_rev=None, destination_rev=target):
+        script.run_env()
+
+
+def cmd_replay(args):
+    recorder = Recorder({path: rev for path, rev in PROJECT.revision_paths.items()})
+    uninstall = _install_replay_hooks(recorder)
+    started = time.perf_counter()
+    failure = None
+    try:
+        for target in args.get("targets") or ["heads"]:
+            _run_upgrade(target)
+    except BaseException as exc:  # the project's code may raise anything, SystemExit included
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        failure = _describe_failure(exc, recorder)
+    finally:
+        uninstall()
+    return {
+        "applied": recorder.applied,
+        "failure": failure,
+        "seconds": round(time.perf_counter() - started, 6),
+    }
+
+
+def _describe_failure(exc, recorder):
+    revision, file, line = None, None, None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        rev = PROJECT.revision_paths.get(filename)
+        if rev is not None:
+            revision, file, line = rev, filename, lineno
+    code, pg_message, statement = _postgres_error(exc)
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    where = None
+    if revision is None:
+        where = _frame_in_project(exc.__traceback__)
+    return {
+        "revision": revision,
+        "file": file or (where[0] if where else None),
+        "line": line or (where[1] if where else None),
+        "inMigration": revision is not None,
+        "migrationsStarted": recorder.mark is not None,
+        "appliedCount": len(recorder.applied),
+        "statement": statement,
+        "sqlstate": code,
+        "postgresMessage": pg_message,
+        "exception": text,
+        "exceptionType": type(exc).__name__,
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Autogenerate comparison
+
+
+def _describe_diff(diff):
+    """A JSON-safe description of one autogenerate diff tuple."""
+    from sqlalchemy import Column, Index, Table
+    from sqlalchemy.sql.schema import Constraint
+
+    kind = diff[0]
+    table = None
+    obj = None
+    parts = []
+    for item in diff[1:]:
+        if isinstance(item, Table):
+            table = item.name
+        elif isinstance(item, Column):
+            obj = item.name
+            table = table or (item.table.name if item.table is not None else None)
+        elif isinstance(item, (Index, Constraint)):
+            obj = item.name
+            tbl = getattr(item, "table", None)
+            if tbl is not None:
+                table = table or tbl.name
+        else:
+            parts.append(item)
+    if kind.startswith("modify_") and len(diff) >= 4:
+        table = diff[2]
+        obj = diff[3]
+    elif kind in ("add_column", "remove_column") and len(diff) >= 4:
+        table = diff[2]
+    text = "%s %s%s" % (
+        kind,
+        table or "",
+        ("." + str(obj)) if obj else "",
+    )
+    if kind.startswith("modify_") and len(diff) >= 7:
+        text += ": %r -> %r" % (diff[5], diff[6])
+    return {"kind": kind, "table": table, "object": None if obj is None else str(obj), "text": text.strip()}
+
+
+def _render(ops, migration_context, imports):
+    """Python for the ops exactly as `alembic revision --autogenerate` renders it, with env.py's render options."""
+    from alembic.autogenerate import render
+    from alembic.autogenerate.api import AutogenContext
+
+    autogen_context = AutogenContext(migration_context)
+    autogen_context.imports = imports
+    return render._indent(render._render_cmd_body(ops, autogen_context))
+
+
+def cmd_compare(args):
+    from alembic import command
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+
+    captured = {}
+    original_configure = EnvironmentContext.configure
+    original_from_config = ScriptDirectory.from_config
+
+    def capture(context, revision, directives):
+        if directives:
+            captured["script"] = directives[0]
+            captured["context"] = context
+        directives[:] = []  # nothing is ever written into the project
+
+    def configure(self, *a, **kw):
+        user_hook = kw.get("process_revision_directives")
+
+        def hook(context, revision, directives):
+            if user_hook is not None:
+                user_hook(context, revision, directives)
+            capture(context, revision, directives)
+
+        kw["process_revision_directives"] = hook
+        return original_configure(self, *a, **kw)
+
+    EnvironmentContext.configure = configure
+    ScriptDirectory.from_config = classmethod(lambda cls, config: PROJECT.script)
+    started = time.perf_counter()
+    try:
+        command.revision(PROJECT.config, message="alembic-guard", autogenerate=True)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise _error_from_exception("compare", exc, "Comparing the models with the migrated database failed")
+    finally:
+        EnvironmentContext.configure = original_configure
+        ScriptDirectory.from_config = original_from_config
+
+    script = captured.get("script")
+    if script is None:
+        return {"empty": True, "diffs": [], "upgrade": "", "downgrade": "", "imports": [], "seconds": round(time.perf_counter() - started, 6)}
+    ctx = captured["context"]
+    imports = set(getattr(script, "imports", set()) or set())
+    upgrade_ops = script.upgrade_ops
+    downgrade_ops = script.downgrade_ops
+    empty = upgrade_ops is None or upgrade_ops.is_empty()
+    diffs = []
+    if not empty:
+        for diff in upgrade_ops.as_diffs():
+            if isinstance(diff, list):
+                for sub in diff:
+                    diffs.append(_describe_diff(sub))
+            else:
+                diffs.append(_describe_diff(diff))
+    upgrade_code = "" if empty else "def upgrade() -> None:\n    " + _render(upgrade_ops, ctx, imports)
+    downgrade_code = "" if empty else "def downgrade() -> None:\n    " + _render(downgrade_ops, ctx, imports)
+    return {
+        "empty": empty,
+        "diffs": diffs,
+        "upgrade": upgrade_code,
+        "downgrade": downgrade_code,
+        "imports": sorted(imports),
+        "seconds": round(time.perf_counter() - started, 6),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+
+COMMANDS = {
+    "hello": cmd_hello,
+    "scan": cmd_scan_sources,
+    "load": cmd_load,
+    "database": cmd_database,
+    "replay": cmd_replay,
+    "compare": cmd_compare,
+}
+
+
+def main():
+    # The protocol keeps the real stdout; anything the project prints (even from C code) goes to stderr.
+    protocol = io.open(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    sys.dont_write_bytecode = sys.dont_write_bytecode or bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+
+    for raw in sys.stdin:
+        raw = raw.strip()
+        if not raw:
+            continue
+        request = json.loads(raw)
+        handler = COMMANDS.get(request.get("cmd"))
+        try:
+            if handler is None:
+                raise HelperError("protocol", "unknown command %r" % request.get("cmd"))
+            response = {"id": request.get("id"), "ok": True, "result": handler(request.get("args") or {})}
+        except HelperError as exc:
+            response = {"id": request.get("id"), "ok": False, "error": exc.as_json()}
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a bug here, or project code raising where nothing else caught it
+            response = {
+                "id": request.get("id"),
+                "ok": False,
+                "error": _error_from_exception("internal", exc, "alembic-guard's Python helper failed").as_json(),
+            }
+        protocol.write(json.dumps(response, default=str) + "\n")
+        protocol.flush()
+        if request.get("cmd") == "exit":
+            break
+
+
+if __name__ == "__main__":
+    main()
