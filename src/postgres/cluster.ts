@@ -2,6 +2,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { ensureCacheRoot, hasTemplate, initdbCache, publishTemplate } from './initdb-cache.js';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,9 @@ const SERVER_SETTINGS = [
   'fsync=off',
   'synchronous_commit=off',
   'full_page_writes=off',
+  // Pinned: a timestamp -> timestamptz change rewrites the table or not depending on it; the replay must not depend
+  // on the machine's zone.
+  'timezone=UTC',
   `listen_addresses=${HOST}`,
   // No Unix socket: nothing to clean up, nothing shared with other clusters on the machine.
   'unix_socket_directories=',
@@ -70,20 +74,7 @@ export interface ClusterRequest {
 
 /** initdb, start the server on a free port, create the scratch database. The caller discards `scratch` if this throws. */
 export async function startCluster(scratch: ScratchDirectory, request: ClusterRequest): Promise<ThrowawayCluster> {
-  const initdb = await runTool(
-    scratch,
-    request,
-    'initdb',
-    ['-D', scratch.dataDirectory, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'],
-  );
-  if (initdb.code !== 0) {
-    throw new UserError(
-      `initdb (${join(request.bindir, 'initdb')}) failed with exit code ${initdb.code} while creating a throwaway ` +
-        `cluster in ${scratch.path}:\n${lastLines(initdb.output)}\nFix the cause above (a permission problem means the ` +
-        `temp directory, TMPDIR, must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ''}), or ` +
-        'choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.',
-    );
-  }
+  await initializeDataDirectory(scratch, request);
 
   let postmaster: RunningPostmaster | undefined;
   for (let attempt = 1; !postmaster; attempt++) {
@@ -107,6 +98,36 @@ export async function startCluster(scratch: ScratchDirectory, request: ClusterRe
     `postgres: ${request.provider} ${request.serverVersion} (${request.source}), ready in ${cluster.startSeconds.toFixed(2)} s`,
   );
   return cluster;
+}
+
+const INITDB_ARGS = ['-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'];
+
+/** The data directory: a copy of the cached pristine one, or a fresh initdb (which then fills the cache). */
+async function initializeDataDirectory(scratch: ScratchDirectory, request: ClusterRequest): Promise<void> {
+  const cache = initdbCache(request.bindir, request.serverVersion, INITDB_ARGS, scratch.user);
+  if (cache && hasTemplate(cache)) {
+    const copy = await runAsServerUser('cp', ['-a', cache.template, scratch.dataDirectory], scratch.user, request.env, scratch.path, scratch.tracked);
+    if (copy.code === 0) return;
+    await rm(scratch.dataDirectory, { recursive: true, force: true }); // a broken cache: fall back to initdb
+  }
+  const initdb = await runTool(scratch, request, 'initdb', ['-D', scratch.dataDirectory, ...INITDB_ARGS]);
+  if (initdb.code !== 0) {
+    throw new UserError(
+      `initdb (${join(request.bindir, 'initdb')}) failed with exit code ${initdb.code} while creating a throwaway ` +
+        `cluster in ${scratch.path}:\n${lastLines(initdb.output)}\nFix the cause above (a permission problem means the ` +
+        `temp directory, TMPDIR, must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ''}), or ` +
+        'choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.',
+    );
+  }
+  if (!cache) return;
+  try {
+    await ensureCacheRoot(cache, scratch.user);
+    const copy = await runAsServerUser('cp', ['-a', scratch.dataDirectory, cache.staging], scratch.user, request.env, scratch.path, scratch.tracked);
+    if (copy.code === 0) await publishTemplate(cache);
+    else await rm(cache.staging, { recursive: true, force: true });
+  } catch {
+    // The cache only saves time; a check never fails because of it.
+  }
 }
 
 interface RunningPostmaster {

@@ -216,7 +216,8 @@ describe('cleanup when the process ends without stop()', () => {
           const [choice, then] = process.argv.slice(2);
           const pg = await startDisposablePostgres(choice, { log: () => {} });
           process.stdout.write(JSON.stringify({ pid: pg.pid, directory: pg.directory }) + '\\n');
-          if (then === 'exit') process.exit(2);
+          // Exits once the test has looked at the running server (it writes a line to our stdin).
+          if (then === 'exit') process.stdin.once('data', () => process.exit(2));
           setInterval(() => {}, 1000);
         `,
         resolveDir: root,
@@ -233,7 +234,7 @@ describe('cleanup when the process ends without stop()', () => {
   afterAll(() => rmSync(script, { force: true }));
 
   async function runChild(choice: string, then: 'wait' | 'exit', signal?: NodeJS.Signals) {
-    const child = spawn(process.execPath, [script, choice, then], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, choice, then], { stdio: ['pipe', 'pipe', 'inherit'] });
     const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal })),
     );
@@ -250,6 +251,7 @@ describe('cleanup when the process ends without stop()', () => {
     const backends = childrenOf(server.pid);
     expect(backends.length).toBeGreaterThan(0);
     if (signal) child.kill(signal);
+    if (then === 'exit') child.stdin.write('go\n');
     return { server, backends, ended: await ended };
   }
 
