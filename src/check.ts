@@ -11,9 +11,18 @@ import type { DisposablePostgres } from './postgres/provider.js';
 import { startDisposablePostgres } from './postgres/start.js';
 import { findPython } from './python/interpreter.js';
 import { AlembicProject } from './python/project.js';
+import { buildEvidence } from './evidence/build.js';
+import type { Evidence, StatementEvidence } from './evidence/evidence.js';
+import { summarizeTableChanges } from './evidence/summary.js';
+import { proveOnOneRow } from './evidence/prove.js';
+import type { CapturedStatement } from './python/protocol.js';
+import { loadSqlParser } from './sql/parse.js';
+import { runDowngrades } from './replay/downgrades.js';
 import { replayMigrations, type Replay } from './replay/replay.js';
 import type { Report, StageTiming } from './report/report.js';
-import { judge } from './rules/index.js';
+import { judge, validateDirectives, type SuppressedFinding } from './rules/index.js';
+import { connect, snapshotSchema } from './schema/introspect.js';
+import { readProjectSettings } from './settings/settings.js';
 
 export interface CheckIO {
   /** Progress for a person (stderr). */
@@ -31,6 +40,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   // 1. Resolve the change.
   const root = (await repositoryRoot(options.cwd)) ?? options.cwd;
   const base = await resolveBase(options, root);
+  const settings = readProjectSettings(options.cwd, root);
   const python = findPython(options.python, options.cwd, process.env);
 
   // 2. Start Postgres while Python loads the project: the two are independent.
@@ -42,6 +52,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   });
   let postgres: DisposablePostgres | null = null;
   let project: AlembicProject | null = null;
+  let client: Awaited<ReturnType<typeof connect>> | null = null;
   try {
     const loadStarted = performance.now();
     let loadSeconds = 0;
@@ -69,6 +80,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     const graphStarted = performance.now();
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project!.scan(files));
     const newCount = graph.revisions.filter((r) => r.isNew).length;
+    validateDirectives(graph);
     stages.push({
       stage: 'python',
       seconds: loadSeconds,
@@ -93,10 +105,21 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       flaskApp: options.flaskApp,
     });
     const replayStarted = performance.now();
-    const replay = await replayMigrations(project.helper, graph, root);
+    const schemaClient = newCount > 0 ? (client = await connect(postgres)) : null;
+    const proofs = new Map<CapturedStatement, StatementEvidence['proof']>();
+    let existingTables: Set<string> | null = null;
+    if (newCount > 0) await loadSqlParser();
+    const replay = await replayMigrations(project.helper, graph, root, {
+      snapshot: async () => {
+        const schema = await snapshotSchema(schemaClient!);
+        existingTables ??= new Set(schema.tables.keys()); // the first snapshot is the one before the PR's migrations
+        return schema;
+      },
+    });
+    const replaySeconds = seconds(replayStarted);
     stages.push({
       stage: 'replay',
-      seconds: seconds(replayStarted),
+      seconds: replaySeconds - replay.evidenceSeconds,
       detail: replay.failure
         ? `failed at ${replay.failure.revision ?? 'env.py'} after ${replay.revisions.length} revisions`
         : `${replay.revisions.length} revisions, ${replay.revisions.reduce((n, r) => n + r.statements.length, 0)} statements`,
@@ -106,7 +129,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     let diff: ModelDiff | null = null;
     const compareStarted = performance.now();
     if (!replay.failure) {
-      diff = await compareWithModels(project.helper);
+      diff = await compareWithModels(project.helper, settings.ignoreObjects);
       stages.push({
         stage: 'compare',
         seconds: seconds(compareStarted),
@@ -114,14 +137,37 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       });
     }
 
-    // 5. Judge.
+    // 5. Judge, on the evidence the replay gathered about the new revisions, completed by running their downgrades
+    // (which leaves the database below them: the comparison is done) and proving data-dependent failures.
     const judgeStarted = performance.now();
-    const findings = judge({ graph, replay, diff });
-    stages.push({ stage: 'judge', seconds: seconds(judgeStarted), detail: plural(findings.length, 'finding') });
+    const downgrades =
+      replay.observed.length > 0 && !replay.failure
+        ? await runDowngrades(project.helper, graph, replay, root, {
+            snapshot: () => snapshotSchema(schemaClient!),
+            onRestored: async (_revision, statements, before) => {
+              for (const [statement, proof] of await proveOnOneRow(schemaClient!, statements, before, existingTables!)) {
+                proofs.set(statement, proof);
+              }
+            },
+          })
+        : null;
+    const evidence = await buildEvidence(graph, replay, downgrades, proofs);
+    if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
+    const { findings, suppressed } = judge({ graph, replay, diff, evidence }, settings);
+    stages.push({
+      stage: 'judge',
+      seconds: seconds(judgeStarted) + replay.evidenceSeconds,
+      detail:
+        `${plural(findings.length, 'finding')}${suppressed.length ? `, ${suppressed.length} suppressed` : ''}` +
+        (evidence
+          ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades and proofs ${(downgrades?.seconds ?? 0).toFixed(2)} s`
+          : ''),
+    });
 
     // 6. Report.
-    return buildReport(options, root, graph, replay, diff, findings, stages, postgres.startSeconds, seconds(started));
+    return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
+    await client?.end().catch(() => {});
     await Promise.allSettled([project?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
   }
 }
@@ -146,7 +192,9 @@ function buildReport(
   graph: MigrationGraph,
   replay: Replay,
   diff: ModelDiff | null,
+  evidence: Evidence | null,
   findings: Finding[],
+  suppressed: SuppressedFinding[],
   stages: StageTiming[],
   databaseSeconds: number,
   totalSeconds: number,
@@ -158,6 +206,7 @@ function buildReport(
     status: failing ? 'fail' : 'pass',
     failOn: options.failOn,
     findings,
+    suppressed: suppressed.map((s) => ({ ...s.finding, reason: s.reason, comment: s.comment })),
     revisions: { heads: graph.heads, new: newRevisions.map((r) => r.id), total: graph.revisions.length },
     timings: {
       database: databaseSeconds,
@@ -175,6 +224,8 @@ function buildReport(
       statements: replay.byId.get(r.id)?.statements.length ?? 0,
     })),
     missingMigration: diff && !diff.empty ? { upgrade: diff.upgrade, downgrade: diff.downgrade } : null,
+    graph: graph.revisions.map((r) => ({ revision: r.id, parents: r.parents, isNew: r.isNew, message: r.message, file: r.file })),
+    tableChanges: evidence ? summarizeTableChanges(evidence) : [],
     base: graph.base,
     config: relative(root, options.config).split('\\').join('/'),
   };
@@ -182,4 +233,15 @@ function buildReport(
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** ALEMBIC_GUARD_DEBUG_EVIDENCE=1: what the rules see, on stderr (ASTs and full schemas left out). */
+function printEvidence(evidence: Evidence | null): void {
+  const shown = evidence?.revisions.map((r) => ({
+    revision: r.revision,
+    statements: r.statements.map((s) => ({ ...s, ast: s.ast ? '(parsed)' : null })),
+    downgrade: r.downgrade && { ...r.downgrade, schemaAfterDowngrade: r.downgrade.schemaAfterDowngrade ? '(snapshot)' : null },
+  }));
+  if (evidence?.downgradesStopped) process.stderr.write(`downgrades stopped: ${JSON.stringify(evidence.downgradesStopped)}\n`);
+  process.stderr.write(`${JSON.stringify(shown ?? null, null, 1)}\n`);
 }

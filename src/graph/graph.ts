@@ -1,5 +1,5 @@
 // The MigrationGraph: every revision with its parents, file and op lines, and whether the PR added or edited it.
-import type { OpCall } from '../python/protocol.js';
+import type { Directive, OpCall } from '../python/protocol.js';
 
 export interface Revision {
   id: string;
@@ -14,8 +14,11 @@ export interface Revision {
   revisionLine: number | null;
   downRevisionLine: number | null;
   upgradeLine: number | null;
+  downgradeLine: number | null;
   upgradeIsEmpty: boolean | null;
   ops: OpCall[];
+  /** `# alembic-guard: ignore[...]` comments in the file. */
+  directives: Directive[];
   /** Absent at base: the pull request adds it. */
   isNew: boolean;
   /** Present at base with different content: an already-applied migration was changed. */

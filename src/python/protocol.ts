@@ -17,6 +17,18 @@ export interface OpCall {
   endLine: number;
 }
 
+/** A `# alembic-guard: ignore[rule-id] reason` comment. */
+export interface Directive {
+  line: number;
+  rules: string[];
+  reason: string;
+  /** `file`: at module level, the whole file; `line`: the code line `target`. */
+  scope: 'file' | 'line';
+  target: number;
+  /** Set when the comment names alembic-guard but is not a valid directive. */
+  error: string | null;
+}
+
 export interface LoadedRevision {
   revision: string;
   downRevisions: string[];
@@ -31,6 +43,7 @@ export interface LoadedRevision {
   downgradeLine: number | null;
   upgradeIsEmpty: boolean | null;
   ops: OpCall[];
+  directives: Directive[];
 }
 
 export interface LoadResult {
@@ -57,6 +70,18 @@ export interface CapturedStatement {
   /** Line in the migration file of the call that issued it. */
   line: number | null;
   seconds: number | null;
+  /** Observed steps only: relations whose relfilenode changed during the statement. */
+  rewrote?: string[];
+  /** Observed steps only: relation locks the statement newly took in its transaction. */
+  locks?: { relation: string; kind: string; mode: string }[];
+}
+
+export interface ReplayStep {
+  direction: 'upgrade' | 'downgrade';
+  /** A revision id, `heads`, or `base`. */
+  target: string;
+  /** Record locks and rewrites per statement (costs two catalog queries per statement). */
+  observe?: boolean;
 }
 
 export interface AppliedRevision {

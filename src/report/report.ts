@@ -28,6 +28,8 @@ export interface Report {
   failOn: 'error' | 'warning' | 'never';
   /** Sorted: errors first, then by file and line. */
   findings: Finding[];
+  /** Findings silenced by `# alembic-guard: ignore[...]`, with the comment's reason and place. */
+  suppressed: (Finding & { reason: string; comment: string })[];
   revisions: {
     heads: string[];
     new: string[];
@@ -41,6 +43,10 @@ export interface Report {
   newRevisions: RevisionSummary[];
   /** The comparison's diff as Python to paste, when there is one. */
   missingMigration: { upgrade: string; downgrade: string } | null;
+  /** Every revision with its parents, base first (for a graph of the history when there are several heads). */
+  graph: { revision: string; parents: string[]; isNew: boolean; message: string; file: string }[];
+  /** What the pull request's migrations do to each table: the schema before its first new migration against after its last. */
+  tableChanges: { table: string; changes: string[] }[];
   /** What the check compared against: "origin/main (3f2a1c9)", or a sentence saying there was no base. */
   base: string;
   /** Project config file relative to the repository root. */

@@ -49,7 +49,12 @@ export function renderText(report: Report, options: TextOptions): string {
   const paint: Paint = options.color
     ? (style, text) => `\x1b[${STYLES[style][0]}m${text}\x1b[${STYLES[style][1]}m`
     : (_style, text) => text;
-  const sections = [renderStages(report, paint), ...renderFindings(report.findings, paint), renderVerdict(report, paint)];
+  const sections = [
+    renderStages(report, paint),
+    ...renderFindings(report.findings, paint),
+    renderSuppressed(report, paint),
+    renderVerdict(report, paint),
+  ];
   return sections.filter((section) => section.length > 0).join('\n\n') + '\n';
 }
 
@@ -65,6 +70,16 @@ function renderStages(report: Report, paint: Paint): string {
   });
   lines.push(`  ${'total'.padEnd(width)}${paint('dim', formatSeconds(report.timings.total).padStart(8))}`);
   return lines.join('\n');
+}
+
+/** Findings silenced by `# alembic-guard: ignore[...]`, one line each with the comment's reason. */
+function renderSuppressed(report: Report, paint: Paint): string {
+  if (report.suppressed.length === 0) return '';
+  const lines = report.suppressed.map((finding) => {
+    const reason = finding.reason ? stripControlCharacters(finding.reason).split('\n')[0] : 'no reason given';
+    return paint('dim', `  ${location(finding)}  ${finding.rule}  ignored at ${stripControlCharacters(finding.comment)}: ${reason}`);
+  });
+  return [paint('dim', `suppressed (${report.suppressed.length}):`), ...lines].join('\n');
 }
 
 /** One block per file, in the report's order of first appearance; findings without a file come last. */

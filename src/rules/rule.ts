@@ -1,5 +1,6 @@
 // What every rule sees and returns: the pipeline's data in, findings out. Rules are pure functions.
 import type { ModelDiff } from '../compare/compare.js';
+import type { Evidence } from '../evidence/evidence.js';
 import type { Finding, RuleId, Severity } from '../findings.js';
 import type { MigrationGraph } from '../graph/graph.js';
 import type { Replay } from '../replay/replay.js';
@@ -9,6 +10,8 @@ export interface JudgeInput {
   replay: Replay;
   /** Null when the comparison did not run (the replay failed). */
   diff: ModelDiff | null;
+  /** What the new revisions did on the replay; null when the PR adds none or history failed. */
+  evidence: Evidence | null;
 }
 
 export interface Rule {

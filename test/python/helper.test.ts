@@ -20,8 +20,8 @@ beforeAll(async () => {
       'c0000000004d',
       'b0000000003c',
       'two ops',
-      'print("hello from a migration")\nop.add_column("posts", sa.Column("slug", sa.String(length=80), nullable=True))\nop.create_index("ix_posts_slug", "posts", ["slug"])',
-      'op.drop_index("ix_posts_slug", table_name="posts")\nop.drop_column("posts", "slug")',
+      'print("hello from a migration")\nop.add_column("posts", sa.Column("slug", sa.String(length=80), nullable=True))\nop.create_index("ix_posts_slug", "posts", ["slug"])\nop.alter_column("posts", "user_id", type_=sa.BigInteger(), existing_type=sa.Integer())',
+      'op.alter_column("posts", "user_id", type_=sa.Integer(), existing_type=sa.BigInteger())\nop.drop_index("ix_posts_slug", table_name="posts")\nop.drop_column("posts", "slug")',
     ),
   });
   helper = PythonHelper.start(PYTHON, project.dir, pythonEnvironment(process.env), (text) => (printed += text));
@@ -43,8 +43,10 @@ describe('the Python helper', () => {
     expect(last.ops).toEqual([
       { function: 'upgrade', call: 'add_column', batch: false, line: 23, endLine: 23 },
       { function: 'upgrade', call: 'create_index', batch: false, line: 24, endLine: 24 },
-      { function: 'downgrade', call: 'drop_index', batch: false, line: 28, endLine: 28 },
-      { function: 'downgrade', call: 'drop_column', batch: false, line: 29, endLine: 29 },
+      { function: 'upgrade', call: 'alter_column', batch: false, line: 25, endLine: 25 },
+      { function: 'downgrade', call: 'alter_column', batch: false, line: 29, endLine: 29 },
+      { function: 'downgrade', call: 'drop_index', batch: false, line: 30, endLine: 30 },
+      { function: 'downgrade', call: 'drop_column', batch: false, line: 31, endLine: 31 },
     ]);
     expect(last.upgradeIsEmpty).toBe(false);
   });
@@ -66,14 +68,29 @@ describe('the Python helper', () => {
       database: { host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password, database: postgres.database },
       environment: { APP_DB_HOST: '{host}', APP_DSN: 'postgresql://{user}@{host}:{port}/{database}' },
     });
-    const replay = await helper.request<ReplayResult>('replay', { targets: ['b0000000003c', 'heads'] });
+    const replay = await helper.request<ReplayResult>('replay', {
+      steps: [
+        { direction: 'upgrade', target: 'b0000000003c' },
+        { direction: 'upgrade', target: 'c0000000004d', observe: true },
+      ],
+    });
     expect(replay.failure).toBeNull();
     expect(replay.applied.map((a) => a.revision)).toEqual(['b0000000001a', 'b0000000002b', 'b0000000003c', 'c0000000004d']);
     const last = replay.applied[3];
     expect(last.statements.map((s) => [s.sql.trim().split(/\s+/).slice(0, 3).join(' '), s.line])).toEqual([
       ['ALTER TABLE posts', 23],
       ['CREATE INDEX ix_posts_slug', 24],
+      ['ALTER TABLE posts', 25],
     ]);
+    // Observed inside the migration's transaction: the index build's SHARE lock, and the type change's rewrite.
+    const [addColumn, createIndex, alterType] = last.statements;
+    expect(addColumn.locks).toEqual([{ relation: 'posts', kind: 'r', mode: 'AccessExclusiveLock' }]);
+    expect(addColumn.rewrote).toEqual([]);
+    expect(createIndex.locks).toContainEqual({ relation: 'posts', kind: 'r', mode: 'ShareLock' });
+    expect(createIndex.rewrote).toEqual([]);
+    expect(alterType.rewrote).toContain('posts');
+    // History was not observed: no locks recorded there.
+    expect(replay.applied[2].statements[0].locks).toBeUndefined();
     expect(last.statements.every((s) => s.revision === 'c0000000004d' && (s.seconds ?? -1) >= 0)).toBe(true);
     // Alembic's own bookkeeping on alembic_version is not attributed to migrations.
     expect(replay.applied.flatMap((a) => a.statements).some((s) => /alembic_version/.test(s.sql))).toBe(false);
@@ -83,8 +100,9 @@ describe('the Python helper', () => {
   it('renders the migration autogenerate would write, and writes no file', async () => {
     const compare = await helper.request<CompareResult>('compare');
     expect(compare.empty).toBe(false);
-    // The models have users.bio but not the migration's posts.slug and its index.
+    // The models have users.bio but not the migration's posts.slug, its index and the bigint user_id.
     expect(compare.diffs).toEqual([
+      { kind: 'modify_type', table: 'posts', object: 'user_id', text: 'modify_type posts.user_id: BIGINT -> INTEGER' },
       { kind: 'remove_index', table: 'posts', object: 'ix_posts_slug', text: 'remove_index posts.ix_posts_slug' },
       { kind: 'remove_column', table: 'posts', object: 'slug', text: 'remove_column posts.slug' },
       { kind: 'add_column', table: 'users', object: 'bio', text: 'add_column users.bio' },

@@ -75,6 +75,9 @@ export function makeReport(overrides: Partial<Report> = {}): Report {
     status: 'fail',
     failOn: 'error',
     findings: FAILING_FINDINGS,
+    suppressed: [],
+    graph: [],
+    tableChanges: [],
     revisions: { heads: ['d0000000006e'], new: ['b0000000004c', 'c0000000005d', 'd0000000006e'], total: 6 },
     timings: { database: 0.71234, replay: 1.2, compare: 0.40049, total: 2.5005 },
     stages: [

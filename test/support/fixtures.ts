@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PYTHON = join(REPO_ROOT, '.venv', 'bin', 'python');
-export const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+/** The bundled CLI under test; ALEMBIC_GUARD_CLI points at another build (e.g. `node scripts/build.mjs /tmp/x`). */
+export const CLI = process.env.ALEMBIC_GUARD_CLI ?? join(REPO_ROOT, 'dist', 'cli.js');
 const BLOG = join(REPO_ROOT, 'examples', 'blog');
 
 export type FileChanges = Record<string, string | null>;

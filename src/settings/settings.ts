@@ -1,0 +1,85 @@
+// Project-wide settings from `[tool.alembic-guard]` in pyproject.toml: severities, disabled rules, objects to leave out.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { UserError } from '../errors.js';
+import { RULE_IDS, type RuleId, type Severity } from '../findings.js';
+
+export interface ProjectSettings {
+  /** Rules that never report. */
+  disabled: Set<RuleId>;
+  /** Severity overrides. */
+  severity: Map<RuleId, Severity>;
+  /** Names (`ix_users_name_trgm`, `users.search_vector`, `legacy_table`) left out of missing-migration. */
+  ignoreObjects: string[];
+  /** Where they came from, for messages: "pyproject.toml" or null when there is none. */
+  source: string | null;
+}
+
+export const DEFAULT_SETTINGS: ProjectSettings = { disabled: new Set(), severity: new Map(), ignoreObjects: [], source: null };
+
+const KNOWN_KEYS = ['disable', 'severity', 'ignore-objects'];
+const SEVERITIES: Severity[] = ['error', 'warning', 'notice'];
+
+export function isRuleId(id: string): id is RuleId {
+  return (RULE_IDS as readonly string[]).includes(id);
+}
+
+function unknownRule(where: string, id: string): UserError {
+  return new UserError(`${where}: unknown rule id "${id}". Known rules: ${RULE_IDS.join(', ')}.`);
+}
+
+/** Reads `[tool.alembic-guard]` from `projectRoot/pyproject.toml`; defaults when the file or the table is absent. */
+export function readProjectSettings(projectRoot: string, repositoryRoot: string): ProjectSettings {
+  const path = join(projectRoot, 'pyproject.toml');
+  if (!existsSync(path)) return DEFAULT_SETTINGS;
+  const name = relative(repositoryRoot, path) || 'pyproject.toml';
+  let document: Record<string, unknown>;
+  try {
+    document = parseToml(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new UserError(`${name} is not valid TOML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const table = (document.tool as Record<string, unknown> | undefined)?.['alembic-guard'];
+  if (table === undefined) return DEFAULT_SETTINGS;
+  if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+    throw new UserError(`${name}: [tool.alembic-guard] must be a table.`);
+  }
+  const settings = table as Record<string, unknown>;
+  for (const key of Object.keys(settings)) {
+    if (!KNOWN_KEYS.includes(key)) {
+      throw new UserError(`${name}: [tool.alembic-guard] has an unknown key "${key}". Known keys: ${KNOWN_KEYS.join(', ')}.`);
+    }
+  }
+
+  const disabled = new Set<RuleId>();
+  const disable = settings.disable ?? [];
+  if (!Array.isArray(disable) || disable.some((id) => typeof id !== 'string')) {
+    throw new UserError(`${name}: [tool.alembic-guard] disable must be a list of rule ids, e.g. disable = ["drop-column"].`);
+  }
+  for (const id of disable as string[]) {
+    if (!isRuleId(id)) throw unknownRule(`${name}: [tool.alembic-guard] disable`, id);
+    disabled.add(id);
+  }
+
+  const severity = new Map<RuleId, Severity>();
+  const levels = settings.severity ?? {};
+  if (typeof levels !== 'object' || levels === null || Array.isArray(levels)) {
+    throw new UserError(`${name}: [tool.alembic-guard] severity must be a table, e.g. severity = { "drop-column" = "error" }.`);
+  }
+  for (const [id, level] of Object.entries(levels as Record<string, unknown>)) {
+    if (!isRuleId(id)) throw unknownRule(`${name}: [tool.alembic-guard] severity`, id);
+    if (typeof level !== 'string' || !(SEVERITIES as string[]).includes(level)) {
+      throw new UserError(`${name}: [tool.alembic-guard] severity "${id}" = ${JSON.stringify(level)}: use "error", "warning" or "notice".`);
+    }
+    severity.set(id, level as Severity);
+  }
+
+  const ignore = settings['ignore-objects'] ?? [];
+  if (!Array.isArray(ignore) || ignore.some((item) => typeof item !== 'string')) {
+    throw new UserError(
+      `${name}: [tool.alembic-guard] ignore-objects must be a list of names, e.g. ignore-objects = ["ix_users_name_trgm"].`,
+    );
+  }
+  return { disabled, severity, ignoreObjects: ignore as string[], source: name };
+}
