@@ -1,0 +1,144 @@
+// foreign-key-validates: a foreign key added to an existing table without NOT VALID, or validated in the same transaction.
+import type { Finding } from '../findings.js';
+import type { Schema } from '../schema/schema.js';
+import { alterTableCommands, columnConstraints, type ConstraintInfo } from '../sql/ast.js';
+import {
+  blockedClause,
+  findingAt,
+  heldLocks,
+  inlineSql,
+  joinAnd,
+  lockClause,
+  py,
+  runsInTransaction,
+  splitQualified,
+  sqlIdent,
+  sqlRelation,
+  statementSites,
+  type StatementSite,
+} from './index-not-concurrent.js';
+import { codeBlock, type Rule } from './rule.js';
+
+export const foreignKeyValidates: Rule = {
+  id: 'foreign-key-validates',
+  severity: 'warning',
+  check({ graph, evidence }) {
+    const findings: Finding[] = [];
+    // Foreign keys added NOT VALID, by revision, table and name: validating one in the same transaction undoes NOT VALID.
+    const notValid = new Map<string, { site: StatementSite; fk: ConstraintInfo }>();
+    for (const site of statementSites(graph, evidence)) {
+      for (const command of alterTableCommands(site.node)) {
+        if (!site.existing.has(command.table)) continue;
+        if (command.subtype === 'AT_ValidateConstraint' && command.name) {
+          const added = notValid.get(key(site, command.table, command.name));
+          if (added && validatedInSameTransaction(added.site, site, command.table)) {
+            const finding = sameTransactionFinding(site, command.table, command.name, added);
+            if (finding) findings.push(finding);
+          }
+          continue;
+        }
+        const fk =
+          command.subtype === 'AT_AddConstraint' && command.constraint?.type === 'foreign'
+            ? command.constraint
+            : command.subtype === 'AT_AddColumn' && command.column
+              ? columnConstraints(command.column).references
+              : null;
+        if (!fk || !fk.enforced) continue;
+        const name = fk.name ?? chosenName(site, command.table, fk);
+        if (fk.skipValidation) notValid.set(key(site, command.table, name), { site, fk });
+        else findings.push(validatingFinding(site, command.table, name, fk, command.subtype === 'AT_AddColumn' || site.statement.op?.call === 'add_column'));
+      }
+    }
+    return findings;
+  },
+};
+
+function key(site: StatementSite, table: string, name: string): string {
+  return `${site.revision.revision}\u0000${table}\u0000${name}`;
+}
+
+function validatingFinding(site: StatementSite, table: string, name: string, fk: ConstraintInfo, inlineColumn: boolean): Finding {
+  const referenced = fk.referencedTable ?? table;
+  const sql = inlineSql(site.statement.sql);
+  const held = heldLocks(site, [table, referenced], 'ShareRowExclusiveLock');
+  const tables = joinAnd([...new Set([table, referenced])].map((t) => `\`${t}\``));
+  const message = held
+    ? `${sql} ${lockClause(held)}, and checked every existing row of \`${table}\` under ${held.length > 1 ? 'them' : 'it'}: ` +
+      `${blockedClause(held)} until the check ends.`
+    : `${sql} adds a foreign key to the existing table \`${table}\` without NOT VALID: Postgres checks every existing row ` +
+      `while holding SHARE ROW EXCLUSIVE on ${tables}, blocking writes until the check ends.`;
+  const validate = `op.execute(${py(`ALTER TABLE ${sqlRelation(table)} VALIDATE CONSTRAINT ${sqlIdent(name)}`)})`;
+  const suggestion =
+    'Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant' +
+    (inlineColumn ? '. Declare the column without `sa.ForeignKey(...)` and add the constraint on its own:' : ':') +
+    '\n\n' +
+    codeBlock('python', createForeignKey(site, table, name, fk)) +
+    '\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under ' +
+    'SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n' +
+    codeBlock('python', validate);
+  return findingAt(foreignKeyValidates, site, message, suggestion);
+}
+
+/** Null when the locks of the ADD were not seen still held: then nothing was measured. */
+function sameTransactionFinding(site: StatementSite, table: string, name: string, added: { site: StatementSite; fk: ConstraintInfo }): Finding | null {
+  const referenced = added.fk.referencedTable ?? table;
+  const held = heldLocks(site, [table, referenced], 'ShareRowExclusiveLock');
+  if (!held) return null;
+  const addLine = added.site.line !== null ? `line ${added.site.line}` : 'an earlier statement';
+  const message =
+    `${inlineSql(site.statement.sql)} ran before the NOT VALID foreign key of ${addLine} was committed, and ` +
+    `${lockClause(held)}: ${blockedClause(held)} for the whole validation scan, as if NOT VALID had not been used.`;
+  const validate = `op.execute(${py(`ALTER TABLE ${sqlRelation(table)} VALIDATE CONSTRAINT ${sqlIdent(name)}`)})`;
+  const suggestion =
+    'Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its ' +
+    'own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE ' +
+    'UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n' +
+    codeBlock('python', `with op.get_context().autocommit_block():\n    ${validate}`);
+  return findingAt(foreignKeyValidates, site, message, suggestion);
+}
+
+/**
+ * Whether the VALIDATE ran while the transaction of the NOT VALID ADD was still open: it did when no statement in
+ * between ran outside a transaction (CONCURRENTLY, autocommit) and the VALIDATE itself was seen holding a lock on the
+ * table afterwards (in autocommit mode its locks are gone when it returns).
+ */
+function validatedInSameTransaction(add: StatementSite, validate: StatementSite, table: string): boolean {
+  const between = validate.revision.statements.slice(add.index + 1, validate.index + 1);
+  return between.every(runsInTransaction) && validate.statement.locks.some((lock) => lock.relation === table);
+}
+
+/** The name Postgres gave an unnamed foreign key: the constraint that appeared on the table with the same columns. */
+function chosenName(site: StatementSite, table: string, fk: ConstraintInfo): string {
+  const before = new Set(site.revision.before.constraints.filter((c) => c.table === table).map((c) => c.name));
+  const found = site.revision.after.constraints.find(
+    (c) => c.type === 'f' && c.table === table && !before.has(c.name) && sameColumns(c.columns, fk.columns) && c.referencedTable === fk.referencedTable,
+  );
+  return found?.name ?? `${splitQualified(table).name}_${fk.columns.join('_')}_fkey`;
+}
+
+function sameColumns(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c === b[i]);
+}
+
+const ACTIONS: Record<string, string> = { c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT', r: 'RESTRICT' };
+
+function createForeignKey(site: StatementSite, table: string, name: string, fk: ConstraintInfo): string {
+  const source = splitQualified(table);
+  const target = splitQualified(fk.referencedTable ?? table);
+  const remoteColumns = fk.referencedColumns.length > 0 ? fk.referencedColumns : primaryKey(site.revision.after, fk.referencedTable ?? table);
+  const args = [py(name), py(source.name), py(target.name), py(fk.columns), remoteColumns ? py(remoteColumns) : '[...]'];
+  const c = fk.constraint;
+  if (c.fk_upd_action && ACTIONS[c.fk_upd_action]) args.push(`onupdate=${py(ACTIONS[c.fk_upd_action]!)}`);
+  if (c.fk_del_action && ACTIONS[c.fk_del_action]) args.push(`ondelete=${py(ACTIONS[c.fk_del_action]!)}`);
+  if (c.deferrable) args.push('deferrable=True');
+  if (c.initdeferred) args.push('initially="DEFERRED"');
+  if (c.fk_matchtype === 'f') args.push('match="FULL"');
+  if (source.schema) args.push(`source_schema=${py(source.schema)}`);
+  if (target.schema) args.push(`referent_schema=${py(target.schema)}`);
+  args.push('postgresql_not_valid=True');
+  return `op.create_foreign_key(${args.join(', ')})`;
+}
+
+function primaryKey(schema: Schema, table: string): string[] | null {
+  return schema.constraints.find((c) => c.type === 'p' && c.table === table)?.columns ?? null;
+}

@@ -1,0 +1,48 @@
+// rename-column: an existing column renamed: code deployed before the migration still uses the old name.
+import { describeColumnType, opTable, pullRequestChanges, py, sqlAlchemyType, sqlIdentifier, sqlTable } from './drop-column.js';
+import { codeBlock, finding, type Rule } from './rule.js';
+
+export const renameColumn: Rule = {
+  id: 'rename-column',
+  severity: 'notice',
+  check({ graph, evidence }) {
+    return pullRequestChanges(evidence).flatMap((change) => {
+      if (change.kind !== 'rename-column' || !change.existing) return [];
+      const revision = graph.byId.get(change.revision.revision);
+      const { table, from, to, info } = change;
+      const [tableArg, schemaArg] = opTable(table);
+      const what = info ? ` (${describeColumnType(info)})` : '';
+      const message =
+        `Renames column ${table}.${from}${what} to ${to}: code deployed before the migration still uses ${from} ` +
+        'and fails from the moment it runs until the new code is out.';
+
+      const saType = info ? sqlAlchemyType(info.type, change.revision.before.enums) : null;
+      const add = saType
+        ? `op.add_column(${tableArg}, sa.Column(${py(to)}, ${saType}, nullable=True)${schemaArg})`
+        : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ADD COLUMN ${sqlIdentifier(to)} ${info?.type ?? 'type'}`)})`;
+      const backfill = `op.execute(${py(`UPDATE ${sqlTable(table)} SET ${sqlIdentifier(to)} = ${sqlIdentifier(from)} WHERE ${sqlIdentifier(to)} IS NULL`)})`;
+      const contract = [
+        ...(info?.notNull ? [`op.alter_column(${tableArg}, ${py(to)}, nullable=False${schemaArg})`] : []),
+        `op.drop_column(${tableArg}, ${py(from)}${schemaArg})`,
+      ];
+      const postgresqlImport = saType?.includes('postgresql.') ? 'from sqlalchemy.dialects import postgresql\n\n' : '';
+      const suggestion = [
+        'Rename in steps (expand/contract), so that the running code works at every moment:',
+        `1. Expand: add ${to} and deploy code that writes both columns.\n\n${codeBlock('python', `${postgresqlImport}${add}`)}`,
+        `2. Backfill (in batches on a big table), then switch reads to ${to}.\n\n${codeBlock('python', backfill)}`,
+        `3. Contract: once no running code uses ${from}, drop it in a later pull request.\n\n${codeBlock('python', contract.join('\n'))}`,
+        `If only the Python attribute needs the new name, keep the column and map the attribute onto it instead: ` +
+          `\`${to} = Column(${py(from)}, ...)\` in the model, and no migration.`,
+      ].join('\n\n');
+      return [
+        finding(renameColumn, {
+          message,
+          file: revision?.file ?? null,
+          line: change.statement.line,
+          revision: change.revision.revision,
+          suggestion,
+        }),
+      ];
+    });
+  },
+};

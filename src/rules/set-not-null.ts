@@ -1,0 +1,200 @@
+// set-not-null: SET NOT NULL on an existing column: full scan under ACCESS EXCLUSIVE, fails on nulls.
+import type { RevisionEvidence } from '../evidence/evidence.js';
+import { alterTableCommands, columnConstraints, nodeAs, statementsOf, stringValues, type Node } from '../sql/ast.js';
+import { parseStatement } from '../sql/parse.js';
+import {
+  alembicType,
+  alterNotNull,
+  backfillValue,
+  bareTable,
+  columnKey,
+  lockHeld,
+  lockPhrase,
+  proofFailure,
+  pullRequestStatements,
+  py,
+  schemaArg,
+  schemaColumnType,
+  sqlIdentifier,
+  sqlTable,
+  statementText,
+  tableArgs,
+  withImports,
+  type PullRequestStatement,
+} from './not-null-without-default.js';
+import type { Finding } from '../findings.js';
+import { codeBlock, finding, type Rule } from './rule.js';
+
+export const setNotNull: Rule = {
+  id: 'set-not-null',
+  severity: 'warning',
+  check({ graph, evidence }) {
+    if (!evidence) return [];
+    const findings: Finding[] = [];
+    let state = null as NullabilityState | null;
+    for (const context of pullRequestStatements(graph, evidence)) {
+      if (state?.revision !== context.revision) state = new NullabilityState(context.revision);
+      for (const cmd of alterTableCommands(context.node)) {
+        if (cmd.objectType !== 'OBJECT_TABLE' || cmd.subtype !== 'AT_SetNotNull' || !cmd.name) continue;
+        const { table, name: column } = cmd;
+        // A column the pull request added is the last step of add-nullable/backfill/SET NOT NULL
+        // (not-null-without-default speaks when nothing fills it).
+        if (!context.existing.has(table) || context.added.has(columnKey(table, column))) continue;
+        // Already NOT NULL: nothing to check. A validated CHECK (column IS NOT NULL): PostgreSQL 12+ skips the scan.
+        if (state.isNotNull(table, column) || state.hasValidatedCheck(table, column)) continue;
+        findings.push(report(context, table, column));
+      }
+      state.apply(context.node);
+    }
+    return findings;
+  },
+};
+
+function report(context: PullRequestStatement, table: string, column: string): Finding {
+  const held = lockHeld(context.revision, context.at.statement, table);
+  // The proof's row is inserted where the revision starts: an UPDATE of an earlier revision of the pull request
+  // did not run on it, so its failure would say nothing about the data that revision leaves.
+  const earlierUpdate = (context.updates.get(table) ?? []).some((at) => at.revision < context.at.revision);
+  const proof = context.statement.proof;
+  const failure = earlierUpdate ? null : proofFailure(proof);
+  // Succeeded on a row after the revision's earlier statements (a backfill): the scan is the cost left to tell.
+  const succeeded = !earlierUpdate && proof !== null && 'error' in proof && proof.error === null;
+  const message =
+    `${statementText(context.statement)} ${lockPhrase(held, context.at.statement, table)} and scans the whole table for nulls while holding it` +
+    (failure ? `; it fails if any row is null: ${failure}.` : succeeded ? '.' : ', and fails if any row is null.');
+
+  const before = context.revision.before;
+  const typeName = schemaColumnType(before, table, column);
+  const type = alembicType(typeName, before);
+  const check = constraintName(table, column);
+  const t = sqlTable(table);
+  const c = sqlIdentifier(column);
+  const value = backfillValue(typeName, before);
+  const code = withImports(
+    [
+      `# Rows holding NULL make VALIDATE fail: fill them first if there may be some, e.g.`,
+      `# op.execute(${py(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})`,
+      `op.create_check_constraint(op.f(${py(check)}), ${tableArgs(table)}, ${py(`${c} IS NOT NULL`)}, postgresql_not_valid=True${schemaArg(table)})`,
+      '# VALIDATE scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own transaction.',
+      'with op.get_context().autocommit_block():',
+      `    op.execute(${py(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`,
+      '# PostgreSQL 12+ sees the validated check and skips the scan: ACCESS EXCLUSIVE only for an instant.',
+      alterNotNull(table, column, type),
+      `op.drop_constraint(op.f(${py(check)}), ${tableArgs(table)}, type_="check"${schemaArg(table)})`,
+    ],
+    [type],
+  );
+  return finding(setNotNull, {
+    message,
+    file: context.file,
+    line: context.statement.line,
+    revision: context.revision.revision,
+    suggestion: [
+      'Prove the column has no nulls with a CHECK constraint validated without blocking writes, then set NOT NULL (PostgreSQL 12+):',
+      codeBlock('python', code),
+    ].join('\n\n'),
+  });
+}
+
+/** `ck_users_phone_not_null`, within Postgres's 63-byte limit. */
+function constraintName(table: string, column: string): string {
+  const name = `ck_${bareTable(table)}_${column}_not_null`;
+  return Buffer.byteLength(name) <= 63 ? name : `ck_${column}_not_null`.slice(0, 63);
+}
+
+interface NotNullCheck {
+  table: string;
+  columns: string[];
+  validated: boolean;
+}
+
+/** Within one revision: which columns are NOT NULL, and which CHECK constraints prove a column has no nulls. */
+class NullabilityState {
+  private readonly notNull = new Map<string, boolean>();
+  /** By constraint name within its table: `table\0name`. */
+  private readonly checks = new Map<string, NotNullCheck>();
+
+  constructor(readonly revision: RevisionEvidence) {
+    for (const table of revision.before.tables.values()) {
+      for (const column of table.columns) this.notNull.set(columnKey(table.name, column.name), column.notNull);
+    }
+    for (const constraint of revision.before.constraints) {
+      if (constraint.type !== 'c') continue;
+      const columns = notNullColumns(checkExpression(constraint.definition));
+      if (columns.length > 0) {
+        this.checks.set(columnKey(constraint.table, constraint.name), { table: constraint.table, columns, validated: constraint.validated });
+      }
+    }
+  }
+
+  isNotNull(table: string, column: string): boolean {
+    return this.notNull.get(columnKey(table, column)) === true;
+  }
+
+  hasValidatedCheck(table: string, column: string): boolean {
+    return [...this.checks.values()].some((c) => c.table === table && c.validated && c.columns.includes(column));
+  }
+
+  apply(node: Node): void {
+    for (const cmd of alterTableCommands(node)) {
+      if (cmd.objectType !== 'OBJECT_TABLE') continue;
+      const key = cmd.name === null ? null : columnKey(cmd.table, cmd.name);
+      switch (cmd.subtype) {
+        case 'AT_AddColumn':
+          if (key && cmd.column) this.notNull.set(key, columnConstraints(cmd.column).notNull);
+          break;
+        case 'AT_SetNotNull':
+          if (key) this.notNull.set(key, true);
+          break;
+        case 'AT_DropNotNull':
+          if (key) this.notNull.set(key, false);
+          break;
+        case 'AT_AddConstraint': {
+          const constraint = cmd.constraint;
+          if (constraint?.type !== 'check' || !constraint.enforced) break;
+          const columns = notNullColumns(constraint.expression);
+          // Postgres names an unnamed check after its table and first column (`users_phone_check`).
+          if (columns.length > 0) {
+            this.checks.set(columnKey(cmd.table, constraint.name ?? `${bareTable(cmd.table)}_${columns[0]}_check`), {
+              table: cmd.table,
+              columns,
+              validated: !constraint.skipValidation,
+            });
+          }
+          break;
+        }
+        case 'AT_ValidateConstraint': {
+          const check = key ? this.checks.get(key) : undefined;
+          if (check) check.validated = true;
+          break;
+        }
+        case 'AT_DropConstraint':
+          if (key) this.checks.delete(key);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+/** The expression of a CHECK constraint as pg_get_constraintdef prints it (`CHECK ((phone IS NOT NULL)) NOT VALID`). */
+function checkExpression(definition: string): Node | null {
+  const [stmt] = statementsOf(parseStatement(`ALTER TABLE t ADD ${definition}`));
+  const cmd = alterTableCommands(stmt)[0];
+  return cmd?.constraint?.type === 'check' ? cmd.constraint.expression : null;
+}
+
+/** The columns an expression proves NOT NULL: `col IS NOT NULL`, alone or as a term of an AND. */
+function notNullColumns(expression: Node | null): string[] {
+  if (!expression) return [];
+  const test = nodeAs(expression, 'NullTest');
+  if (test) {
+    if (test.nulltesttype !== 'IS_NOT_NULL') return [];
+    const fields = stringValues(nodeAs(test.arg, 'ColumnRef')?.fields);
+    return fields.length === 1 ? fields : [];
+  }
+  const bool = nodeAs(expression, 'BoolExpr');
+  if (bool?.boolop === 'AND_EXPR') return (bool.args ?? []).flatMap((arg) => notNullColumns(arg));
+  return [];
+}

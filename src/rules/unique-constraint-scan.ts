@@ -1,0 +1,95 @@
+// unique-constraint-scan: a unique constraint added to an existing table (its index is built under lock; duplicates make it fail).
+import type { Finding } from '../findings.js';
+import { alterTableCommands, columnConstraints, type ConstraintInfo } from '../sql/ast.js';
+import {
+  blockedClause,
+  findingAt,
+  heldLocks,
+  inlineSql,
+  joinAnd,
+  lockClause,
+  py,
+  splitQualified,
+  sqlIdent,
+  sqlRelation,
+  statementSites,
+  type StatementSite,
+} from './index-not-concurrent.js';
+import { codeBlock, type Rule } from './rule.js';
+
+export const uniqueConstraintScan: Rule = {
+  id: 'unique-constraint-scan',
+  severity: 'warning',
+  check({ graph, evidence }) {
+    const findings: Finding[] = [];
+    for (const site of statementSites(graph, evidence)) {
+      for (const command of alterTableCommands(site.node)) {
+        if (!site.existing.has(command.table)) continue;
+        const unique =
+          command.subtype === 'AT_AddConstraint' && command.constraint?.type === 'unique'
+            ? command.constraint
+            : command.subtype === 'AT_AddColumn' && command.column
+              ? (columnConstraints(command.column).constraints.find((c) => c.type === 'unique') ?? null)
+              : null;
+        // USING INDEX adopts an index built beforehand (CONCURRENTLY, one hopes): no build, no scan.
+        if (!unique || unique.usingIndex !== null) continue;
+        findings.push(uniqueFinding(site, command.table, unique, command.subtype === 'AT_AddColumn' || site.statement.op?.call === 'add_column'));
+      }
+    }
+    return findings;
+  },
+};
+
+function uniqueFinding(site: StatementSite, table: string, unique: ConstraintInfo, inlineColumn: boolean): Finding {
+  const name = unique.name ?? chosenName(site, table, unique);
+  const sql = inlineSql(site.statement.sql);
+  const duplicates =
+    unique.columns.length === 1 ? `duplicate values of \`${unique.columns[0]}\`` : `duplicate (${unique.columns.map((c) => `\`${c}\``).join(', ')}) combinations`;
+  const built = site.revision.after.indexes.has(qualify(table, name)) ? `the unique index \`${name}\`` : 'its unique index';
+  // ADD CONSTRAINT ... UNIQUE takes ACCESS EXCLUSIVE (the SHARE lock of its index build is then beside the point).
+  const held = heldLocks(site, [table], 'AccessExclusiveLock');
+  const message = held
+    ? `${sql} ${lockClause(held)}, and built ${built} under it: ${blockedClause(held)} for the whole build, and ${duplicates} make it fail.`
+    : `${sql} adds a unique constraint to the existing table \`${table}\`: Postgres builds its index while holding ` +
+      `ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build, and ${duplicates} make it fail.`;
+  return findingAt(uniqueConstraintScan, site, message, suggestion(table, name, unique, inlineColumn));
+}
+
+function suggestion(table: string, name: string, unique: ConstraintInfo, inlineColumn: boolean): string {
+  const { schema, name: bare } = splitQualified(table);
+  const args = [py(name), py(bare), py(unique.columns), 'unique=True'];
+  if (schema) args.push(`schema=${py(schema)}`);
+  const c = unique.constraint;
+  if (c.nulls_not_distinct) args.push('postgresql_nulls_not_distinct=True');
+  const including = (c.including ?? []).flatMap((n) => ('String' in n && n.String?.sval ? [n.String.sval] : []));
+  if (including.length > 0) args.push(`postgresql_include=${py(including)}`);
+  args.push('postgresql_concurrently=True');
+  const deferrable = c.deferrable ? (c.initdeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE') : '';
+  const attach = `ALTER TABLE ${sqlRelation(table)} ADD CONSTRAINT ${sqlIdent(name)} UNIQUE USING INDEX ${sqlIdent(name)}${deferrable}`;
+  const columns = unique.columns.map(sqlIdent).join(', ');
+  const findDuplicates = `SELECT ${columns}, count(*) FROM ${sqlRelation(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
+  return (
+    'Build the unique index CONCURRENTLY (reads and writes go on; it cannot run inside a transaction, hence the ' +
+    'autocommit block), then make it the constraint, which holds ACCESS EXCLUSIVE only for an instant' +
+    (inlineColumn ? '. Declare the column without `unique=True` and add:' : ':') +
+    '\n\n' +
+    codeBlock('python', `with op.get_context().autocommit_block():\n    op.create_index(${args.join(', ')})\nop.execute(${py(attach)})`) +
+    `\n\nThe build still fails on ${joinAnd(unique.columns.map((col) => `\`${col}\``))} duplicates (and leaves an INVALID ` +
+    'index to drop before retrying): look for them first.\n\n' +
+    codeBlock('sql', findDuplicates)
+  );
+}
+
+/** The name Postgres gave an unnamed unique constraint: the one that appeared on the table with the same columns. */
+function chosenName(site: StatementSite, table: string, unique: ConstraintInfo): string {
+  const before = new Set(site.revision.before.constraints.filter((c) => c.table === table).map((c) => c.name));
+  const found = site.revision.after.constraints.find(
+    (c) => c.type === 'u' && c.table === table && !before.has(c.name) && c.columns.length === unique.columns.length && c.columns.every((col, i) => col === unique.columns[i]),
+  );
+  return found?.name ?? `${splitQualified(table).name}_${unique.columns.join('_')}_key`;
+}
+
+function qualify(table: string, name: string): string {
+  const { schema } = splitQualified(table);
+  return schema ? `${schema}.${name}` : name;
+}

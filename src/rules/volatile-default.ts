@@ -1,0 +1,96 @@
+// volatile-default: a column added with a volatile default rewrites the table.
+import { alterTableCommands, columnConstraints, isSerialType, isVolatileDefault, stringValues, typeNameText, walk, type ColumnDef, type NodeOf } from '../sql/ast.js';
+import {
+  alembicType,
+  alterNotNull,
+  backfillCode,
+  bareTable,
+  lockHeld,
+  lockHolding,
+  primaryKey,
+  pullRequestStatements,
+  py,
+  schemaArg,
+  sqlIdentifier,
+  sqlTable,
+  statementText,
+  tableArgs,
+  withImports,
+  type PullRequestStatement,
+} from './not-null-without-default.js';
+import type { Finding } from '../findings.js';
+import { codeBlock, finding, type Rule } from './rule.js';
+
+export const volatileDefault: Rule = {
+  id: 'volatile-default',
+  severity: 'warning',
+  check({ graph, evidence }) {
+    if (!evidence) return [];
+    const findings: Finding[] = [];
+    for (const context of pullRequestStatements(graph, evidence)) {
+      for (const cmd of alterTableCommands(context.node)) {
+        if (cmd.objectType !== 'OBJECT_TABLE' || cmd.subtype !== 'AT_AddColumn' || !cmd.column?.colname) continue;
+        if (!context.existing.has(cmd.table)) continue;
+        const found = report(context, cmd.table, cmd.column);
+        if (found) findings.push(found);
+      }
+    }
+    return findings;
+  },
+};
+
+function report(context: PullRequestStatement, table: string, column: ColumnDef): Finding | null {
+  const constraints = columnConstraints(column);
+  const serial = isSerialType(column.typeName);
+  const volatile = constraints.hasDefault && isVolatileDefault(constraints.default);
+  if (!serial && !constraints.identity && !volatile) return null;
+  // The replay shows whether Postgres computed the default per row: a function this does not know (a user's own,
+  // declared STABLE or IMMUTABLE) that Postgres stored once did not rewrite anything.
+  if (!context.statement.rewrote.includes(table)) return null;
+
+  const name = column.colname!;
+  const sequence = `${bareTable(table)}_${name}_seq`;
+  const defaultSql =
+    serial || constraints.identity
+      ? `nextval('${sequence}')`
+      : (context.revision.after.tables.get(table)?.columns.find((c) => c.name === name)?.default ?? volatileCall(constraints.default));
+  const why = serial
+    ? `\`${name}\` is ${typeNameText(column.typeName)}, filled from a sequence for every existing row`
+    : constraints.identity
+      ? `\`${name}\` is an identity column, filled from a sequence for every existing row`
+      : `its default \`${defaultSql}\` is volatile, so Postgres computes it for every existing row instead of storing it once`;
+  const held = lockHeld(context.revision, context.at.statement, table);
+  const message = `${statementText(context.statement)} rewrote \`${table}\` (relfilenode changed) while holding ${lockHolding(held, context.at.statement)}: ${why}.`;
+
+  const type = alembicType(column.typeName, context.revision.before);
+  const lines: string[] = [];
+  lines.push(`op.add_column(${tableArgs(table)}, sa.Column(${py(name)}, ${type.code}, nullable=True)${schemaArg(table)})`);
+  if (serial || constraints.identity) {
+    lines.push(`op.execute(${py(`CREATE SEQUENCE ${sqlIdentifier(sequence)} OWNED BY ${sqlTable(table)}.${sqlIdentifier(name)}`)})`);
+  }
+  lines.push(`# New rows get the default from now on; setting it rewrites nothing.`);
+  lines.push(`op.alter_column(${tableArgs(table)}, ${py(name)}, server_default=sa.text(${py(defaultSql)})${schemaArg(table)})`);
+  lines.push(backfillCode(table, name, { sql: defaultSql, constant: false }, { batchKey: primaryKey(context.revision.before, table), todo: false }));
+  // Identity and serial columns are NOT NULL without saying so.
+  if (constraints.notNull || constraints.identity || serial) lines.push(alterNotNull(table, name, type));
+  return finding(volatileDefault, {
+    message,
+    file: context.file,
+    line: context.statement.line,
+    revision: context.revision.revision,
+    suggestion: [
+      'Add the column without a default, give it the default for new rows, then fill the existing rows in batches:',
+      codeBlock('python', withImports(lines, [type])),
+    ].join('\n\n'),
+  });
+}
+
+/** The first volatile call of a default expression, as `name()`, when the snapshot has no text for it. */
+function volatileCall(expression: Parameters<typeof isVolatileDefault>[0]): string {
+  let found = '';
+  walk(expression, (tag, payload) => {
+    if (found || tag !== 'FuncCall') return;
+    if (isVolatileDefault({ FuncCall: payload as NodeOf<'FuncCall'> })) found = `${stringValues((payload as NodeOf<'FuncCall'>).funcname).join('.')}()`;
+  });
+  return found || 'the default';
+}
