@@ -606,6 +606,16 @@ async function byHand(projectDir, scratchRoot, bindir, runIndex, { verify }) {
 
 const GUARD_ARGS = (format) => ['check', '--base', 'base', '--python', PYTHON, '--database', 'binaries', '--format', format];
 
+/** `{replay: 1.12, judge: 0.05, ...}` from the text format's stage lines (`✓ replay      1.12 s  ...`). */
+function stageSeconds(stdout) {
+  const stages = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^\S\s+([a-z]+)\s+(\d+\.\d+) s/.exec(line);
+    if (match) stages[match[1]] = Number(match[2]);
+  }
+  return stages;
+}
+
 async function guard(projectDir, format) {
   const env = { ...process.env };
   delete env.DATABASE_URL;
@@ -717,10 +727,15 @@ async function main() {
       refHeads.push(must('alembic heads', run(ALEMBIC, ['heads'], { cwd: projectDir })).seconds);
     }
 
-    // One text-format run, printed as is (one line per stage).
+    // Text-format runs: their stage lines give the judge stage (schema snapshots, downgrades, proofs, rules),
+    // which the JSON contract does not carry. The last one is printed as is.
     let textRun = null;
+    const stageRuns = [];
     if (cliPresent) {
-      textRun = await guard(projectDir, 'text');
+      for (let i = 0; i < opts.runs; i++) {
+        textRun = await guard(projectDir, 'text');
+        stageRuns.push(stageSeconds(textRun.stdout));
+      }
       console.log(`\n$ node dist/cli.js ${GUARD_ARGS('text').join(' ')}    # exit ${textRun.code}, ${textRun.seconds.toFixed(2)} s`);
       if (textRun.stderr.trim()) console.log(`--- stderr ---\n${textRun.stderr.trimEnd()}`);
       if (textRun.stdout.trim()) console.log(`--- stdout ---\n${textRun.stdout.trimEnd()}`);
@@ -748,6 +763,10 @@ async function main() {
       { step: 'alembic heads (start + read the script directory, no DB)', seconds: median(refHeads) },
     ];
     const ratio = hand.total && guardWall ? guardWall / hand.total : null;
+    const stageReplay = median(stageRuns.map((r) => r.replay));
+    const stageJudge = median(stageRuns.map((r) => r.judge));
+    const judgeShare = stageReplay && stageJudge !== null ? stageJudge / stageReplay : null;
+    rows.splice(rows.length - 2, 0, { step: 'judge (snapshots, downgrades, proofs, rules)', byHand: null, guard: stageJudge });
 
     const first = guardRuns.find((r) => r.report)?.report ?? null;
     const findings = first?.findings ?? null;
@@ -762,6 +781,12 @@ async function main() {
     console.log('\nreference points (by hand, not in the totals):');
     for (const r of reference) console.log(`  ${r.step.padEnd(60)} ${fmt(r.seconds).padStart(6)}`);
     console.log(ratio === null ? '\nratio of totals: — (alembic-guard did not run)' : `\nratio of totals (alembic-guard wall / by-hand total): ${ratio.toFixed(2)}x`);
+    if (judgeShare !== null) {
+      console.log(
+        `judging the ${opts.new} new migrations adds ${(judgeShare * 100).toFixed(0)}% to the replay time ` +
+          `(judge ${fmt(stageJudge)} s / replay ${fmt(stageReplay)} s, medians of the text runs; target: at most 20%)`,
+      );
+    }
     if (cliPresent) {
       console.log(`alembic-guard exit codes: ${exitCodes.join(', ')}; status: ${first?.status ?? '—'}; revisions: ${first ? `${first.revisions.total} total, ${first.revisions.new.length} new` : '—'}`);
       if (findings && findings.length) {
@@ -783,6 +808,9 @@ async function main() {
           ? { database: round3(g('database')), replay: round3(g('replay')), compare: round3(g('compare')), total: round3(g('total')), wall: round3(guardWall) }
           : null,
         ratioOfTotals: round3(ratio),
+        judge: round3(stageJudge),
+        replayInTextRuns: round3(stageReplay),
+        judgeShareOfReplay: round3(judgeShare),
       },
       reference: reference.map((r) => ({ step: r.step, seconds: round3(r.seconds) })),
       table: rows.map((r) => ({ step: r.step.trim(), byHand: round3(r.byHand), alembicGuard: round3(r.guard) })),
