@@ -22,7 +22,8 @@ const REPO = resolve(HERE, '..');
 const VENV_BIN = join(REPO, '.venv', 'bin');
 const PYTHON = join(VENV_BIN, 'python');
 const ALEMBIC = join(VENV_BIN, 'alembic');
-const CLI = join(REPO, 'dist', 'cli.js');
+// ALEMBIC_GUARD_CLI measures another build (e.g. `node scripts/build.mjs /tmp/x`); default: the committed dist/.
+const CLI = process.env.ALEMBIC_GUARD_CLI ?? join(REPO, 'dist', 'cli.js');
 const OUT_DIR = join(HERE, 'out');
 const OUT_FILE = join(OUT_DIR, 'check-vs-by-hand.json');
 const NOBODY = 65534;

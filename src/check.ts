@@ -8,16 +8,17 @@ import { buildMigrationGraph, type BaseCommit } from './graph/build.js';
 import type { MigrationGraph } from './graph/graph.js';
 import type { CheckOptions } from './options.js';
 import type { DisposablePostgres } from './postgres/provider.js';
+import { recreateScratchDatabase } from './postgres/recreate.js';
 import { startDisposablePostgres } from './postgres/start.js';
 import { findPython } from './python/interpreter.js';
 import { AlembicProject } from './python/project.js';
 import { buildEvidence } from './evidence/build.js';
 import type { Evidence, StatementEvidence } from './evidence/evidence.js';
 import { summarizeTableChanges } from './evidence/summary.js';
-import { proveOnOneRow } from './evidence/prove.js';
+import { proveFromBaseline } from './evidence/prove.js';
 import type { CapturedStatement } from './python/protocol.js';
 import { loadSqlParser } from './sql/parse.js';
-import { runDowngrades } from './replay/downgrades.js';
+import { runDowngrades, upgradeStatements } from './replay/downgrades.js';
 import { replayMigrations, type Replay } from './replay/replay.js';
 import type { Report, StageTiming } from './report/report.js';
 import { judge, validateDirectives, type SuppressedFinding } from './rules/index.js';
@@ -105,17 +106,10 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       flaskApp: options.flaskApp,
     });
     const replayStarted = performance.now();
-    const schemaClient = newCount > 0 ? (client = await connect(postgres)) : null;
+    if (newCount > 0) client = await connect(postgres);
     const proofs = new Map<CapturedStatement, StatementEvidence['proof']>();
-    let existingTables: Set<string> | null = null;
     if (newCount > 0) await loadSqlParser();
-    const replay = await replayMigrations(project.helper, graph, root, {
-      snapshot: async () => {
-        const schema = await snapshotSchema(schemaClient!);
-        existingTables ??= new Set(schema.tables.keys()); // the first snapshot is the one before the PR's migrations
-        return schema;
-      },
-    });
+    const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client!) });
     const replaySeconds = seconds(replayStarted);
     stages.push({
       stage: 'replay',
@@ -143,17 +137,28 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     const downgrades =
       replay.observed.length > 0 && !replay.failure
         ? await runDowngrades(project.helper, graph, replay, root, {
-            snapshot: () => snapshotSchema(schemaClient!),
-            onRestored: async (_revision, statements, before) => {
-              for (const [statement, proof] of await proveOnOneRow(schemaClient!, statements, before, existingTables!)) {
-                proofs.set(statement, proof);
-              }
+            snapshot: () => snapshotSchema(client!),
+            recreateDatabase: async () => {
+              await client?.end();
+              await recreateScratchDatabase(postgres!);
+              client = await connect(postgres!);
             },
           })
         : null;
+    if (downgrades?.atBaseline && replay.baseline) {
+      const existing = new Set(replay.baseline.tables.keys());
+      for (const [statement, proof] of await proveFromBaseline(client!, upgradeStatements(replay), replay.baseline, existing)) {
+        proofs.set(statement, proof);
+      }
+    }
+    const evidenceStarted = performance.now();
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
+    const rulesStarted = performance.now();
     if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
     const { findings, suppressed } = judge({ graph, replay, diff, evidence }, settings);
+    if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) {
+      io.log(`judge: downgrades ${(evidenceStarted - judgeStarted).toFixed(0)} ms, evidence ${(rulesStarted - evidenceStarted).toFixed(0)} ms, rules ${(performance.now() - rulesStarted).toFixed(0)} ms`);
+    }
     stages.push({
       stage: 'judge',
       seconds: seconds(judgeStarted) + replay.evidenceSeconds,

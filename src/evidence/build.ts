@@ -48,6 +48,7 @@ export async function buildEvidence(
             error: downgrade.error ? (downgrade.error.postgresMessage ?? downgrade.error.exception) : null,
             line: downgrade.error?.line ?? null,
             schemaAfterDowngrade: downgrade.schemaAfterDowngrade,
+            checkedAs: downgrade.checkedAs,
           }
         : null,
     };

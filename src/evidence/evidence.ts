@@ -35,12 +35,11 @@ export interface StatementEvidence {
   /** Relations whose relfilenode changed during the statement: rewritten tables and indexes. */
   rewrote: string[];
   /**
-   * For statements that can fail on a table with rows (ADD COLUMN ... NOT NULL without a default, SET NOT NULL):
-   * the statement re-run, in a rolled-back transaction, against its table holding one synthetic row, with every
-   * earlier statement of the revision run before it. The row is inserted in the state just before the revision
-   * (reached by its downgrade, only when that restored the schema exactly), so an UPDATE of an earlier revision
-   * of the PR has not run on it. `error` is Postgres's own message (null: it succeeded).
-   * Null when no proof was attempted or the synthetic row could not be made (`skipped` says why).
+   * For statements that can fail on a table with rows (ADD COLUMN ... NOT NULL without a default, SET NOT NULL) on a
+   * table that existed before the PR: the PR replayed, in a rolled-back transaction, from the state before it with
+   * one synthetic row in the table, up to and including this statement. `error` is Postgres's own message (null:
+   * it succeeded, e.g. an earlier UPDATE of the PR filled the column). `skipped` says why no proof was possible;
+   * null when none was attempted (or the downgrades could not return the database to the state before the PR).
    */
   proof: { error: string | null; sqlstate: string | null; table: string } | { skipped: string } | null;
 }
@@ -52,6 +51,8 @@ export interface DowngradeEvidence {
   line: number | null;
   /** The schema after running downgrade (null when it failed). */
   schemaAfterDowngrade: Schema | null;
+  /** `stack`: all new revisions were downgraded in one go and restored the schema before the PR exactly. */
+  checkedAs: 'revision' | 'stack';
 }
 
 export interface RevisionEvidence {

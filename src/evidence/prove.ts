@@ -1,7 +1,8 @@
-// Proves a data-dependent failure: re-runs a statement against its table holding one synthetic row, then rolls back.
+// Proves a data-dependent failure: replays the PR against its table holding one synthetic row, then rolls back.
 import type pg from 'pg';
 import type { CapturedStatement } from '../python/protocol.js';
 import type { Column, Schema } from '../schema/schema.js';
+import { isConcurrently, statementsOf } from '../sql/ast.js';
 import { parseStatement } from '../sql/parse.js';
 import type { StatementEvidence } from './evidence.js';
 
@@ -77,21 +78,24 @@ function syntheticInsert(table: string, schema: Schema): { sql: string } | { ski
 }
 
 /**
- * For each statement of `statements` that fails only when its table has rows, replays the revision up to it in a
- * transaction on a table holding one synthetic row, records Postgres's answer and rolls back. The database must be
- * in the state just before the revision (after its downgrade). Only tables in `existing` are tried.
+ * For each statement of the PR that fails only when its table has rows, replays the PR from the state before it in
+ * a transaction: one synthetic row in the table (as it was before the PR), every earlier statement of the PR (one
+ * that fails is skipped, as if fixed), then the statement; records Postgres's answer and rolls back. The database must be in the state before the PR's first
+ * new migration. Only tables in `existing` (those that existed before the PR) are tried. CREATE/DROP INDEX
+ * CONCURRENTLY cannot run in a transaction and does not touch rows: it is left out of the replay.
  */
-export async function proveOnOneRow(
+export async function proveFromBaseline(
   client: pg.Client,
-  statements: CapturedStatement[],
-  before: Schema,
+  revisions: CapturedStatement[][],
+  baseline: Schema,
   existing: Set<string>,
 ): Promise<Map<CapturedStatement, Proof>> {
   const proofs = new Map<CapturedStatement, Proof>();
+  const statements = revisions.flat();
   for (let i = 0; i < statements.length; i++) {
     const table = tableNeedingProof(statements[i].sql);
     if (!table || !existing.has(table)) continue;
-    const insert = syntheticInsert(table, before);
+    const insert = syntheticInsert(table, baseline);
     if ('skipped' in insert) {
       proofs.set(statements[i], insert);
       continue;
@@ -105,18 +109,16 @@ export async function proveOnOneRow(
         proofs.set(statements[i], { skipped: `a synthetic row could not be inserted into ${table}: ${(error as Error).message}` });
         continue;
       }
-      let earlierFailed: string | null = null;
+      // An earlier statement that fails on the row (another finding) is skipped, as if it had been fixed.
       for (const earlier of statements.slice(0, i)) {
+        if (isConcurrently(statementsOf(parseStatement(earlier.sql))[0])) continue;
+        await client.query('SAVEPOINT alembic_guard_earlier');
         try {
           await client.query(earlier.sql);
-        } catch (error) {
-          earlierFailed = (error as Error).message;
-          break;
+          await client.query('RELEASE SAVEPOINT alembic_guard_earlier');
+        } catch {
+          await client.query('ROLLBACK TO SAVEPOINT alembic_guard_earlier');
         }
-      }
-      if (earlierFailed) {
-        proofs.set(statements[i], { skipped: `an earlier statement of the revision failed on the synthetic row: ${earlierFailed}` });
-        continue;
       }
       try {
         await client.query(statements[i].sql);
