@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { renderMarkdown } from '../../src/report/markdown.js';
+import {
+  mermaidText,
+  renderCheckError,
+  renderFindingComment,
+  renderMarkdown,
+  renderPullRequestComment,
+  truncateMarkdown,
+} from '../../src/report/markdown.js';
+import type { Report } from '../../src/report/report.js';
 import { FAILING_FINDINGS, finding, makeReport, passingReport } from './fixtures.js';
 
 const ZWJ = '\u200D';
@@ -226,5 +234,152 @@ describe('renderMarkdown', () => {
   it('ends with the timings', () => {
     const out = renderMarkdown(makeReport());
     expect(out.endsWith('\n<sub>database 0.71 s · replay 1.20 s · compare 0.40 s · total 2.50 s</sub>\n')).toBe(true);
+  });
+});
+
+/** Two branches off b0000000003c: the base's avatar column and the PR's bio column. */
+const FORKED_GRAPH: Report['graph'] = [
+  { revision: 'a0000000001a', parents: [], isNew: false, message: 'create users', file: 'migrations/versions/001.py' },
+  { revision: 'a0000000002b', parents: ['a0000000001a'], isNew: false, message: 'create posts', file: 'migrations/versions/002.py' },
+  { revision: 'b0000000003c', parents: ['a0000000002b'], isNew: false, message: 'add phone', file: 'migrations/versions/003.py' },
+  { revision: 'd0000000004e', parents: ['b0000000003c'], isNew: false, message: 'add avatar', file: 'migrations/versions/004_avatar.py' },
+  { revision: 'c0000000004d', parents: ['b0000000003c'], isNew: true, message: 'add "bio" <b>`x`</b> @octocat', file: 'migrations/versions/004_bio.py' },
+  { revision: 'c0000000005e', parents: ['c0000000004d'], isNew: true, message: 'index bio', file: 'migrations/versions/005_bio.py' },
+];
+
+describe('renderMarkdown for the pull request', () => {
+  it('draws the history as a Mermaid graph when there are several heads: the branches and where they meet', () => {
+    const report = makeReport({ graph: FORKED_GRAPH, revisions: { heads: ['c0000000005e', 'd0000000004e'], new: ['c0000000004d', 'c0000000005e'], total: 6 } });
+    const out = renderMarkdown(report);
+    expect(out).toContain('#### Revision history');
+    expect(out).toContain('The history has 2 heads (`c0000000005e`, `d0000000004e`)');
+    const [graph] = fencedBlocks(out).filter((block) => block.info === 'mermaid');
+    const lines = graph.code.split('\n');
+    expect(lines[0]).toBe('flowchart TB');
+    // The shared history before the fork point is left out; the fork point and both branches are drawn.
+    expect(graph.code).not.toContain('a0000000001a');
+    expect(graph.code).not.toContain('a0000000002b');
+    expect(lines).toContain('  r0["b0000000003c: add phone"]');
+    expect(lines).toContain('  r1["d0000000004e (head): add avatar"]');
+    expect(lines).toContain('  r3["c0000000005e (head, new): index bio"]');
+    expect(lines).toEqual(expect.arrayContaining(['  r0 --> r1', '  r0 --> r2', '  r2 --> r3']));
+    expect(lines).toContain('  class r2,r3 new');
+    // The PR's message cannot close the label, the fence or inject HTML: every such character is an entity.
+    const label = lines.find((line) => line.startsWith('  r2['))!;
+    expect(label).toBe(`  r2["c0000000004d (new): add #34;bio#34; #60;b#62;#96;x#96;#60;/b#62; #64;octocat"]`);
+  });
+
+  it('draws no graph for a single head', () => {
+    expect(renderMarkdown(makeReport({ graph: FORKED_GRAPH.slice(0, 3) }))).not.toContain('mermaid');
+  });
+
+  it('summarises what the new migrations do to each table, escaped', () => {
+    const out = renderMarkdown(
+      passingReport({
+        tableChanges: [
+          { table: 'posts', changes: ['column added status: text not null'] },
+          { table: 'users', changes: ['column added bio: varchar(500)', 'index added ix_users_bio <b>@octocat</b>'] },
+        ],
+      }),
+    );
+    expect(out).toContain(
+      '#### What the new migrations change\n\n- `posts`: column added status: text not null\n' +
+        `- \`users\`: column added bio: varchar(500); index added ix\\_users\\_bio &lt;b&gt;@${ZWJ}octocat&lt;/b&gt;`,
+    );
+  });
+
+  it('folds a long table summary into a details block', () => {
+    const tableChanges = Array.from({ length: 12 }, (_, i) => ({ table: `t${i}`, changes: ['table added'] }));
+    const out = renderMarkdown(passingReport({ tableChanges }));
+    expect(out).toContain('<details><summary>What the new migrations change (12 tables)</summary>');
+  });
+
+  it('says that the findings of the previous run are fixed once there are none', () => {
+    const clean = renderMarkdown(passingReport({ newRevisions: [] }), { previousFindings: 3 });
+    expect(clean.split('\n')[0]).toBe('### ✅ alembic-guard: migrations and models agree');
+    expect(clean).toContain('🎉 All 3 findings reported earlier on this pull request are fixed.');
+    expect(renderMarkdown(passingReport(), { previousFindings: 1 })).toContain('The finding reported earlier on this pull request is fixed.');
+    expect(renderMarkdown(passingReport(), { previousFindings: 0 })).not.toContain('fixed');
+    expect(renderMarkdown(makeReport(), { previousFindings: 3 })).not.toContain('fixed');
+  });
+
+  it('lists the findings no inline comment could be put on, escaped', () => {
+    const out = renderMarkdown(makeReport(), { notInline: [FAILING_FINDINGS[0]] });
+    expect(out).toContain("This finding is on a line that the pull request's diff does not show, so there is no inline comment for it:");
+    expect(out).toContain('- `migrations/versions/004_add_status.py:16` `not-null-without-default`: Column `status<b>` added &lt;img');
+    expect(outsideCode(out).replace(OUR_TAGS, '')).not.toMatch(/[<>]/);
+  });
+
+  it('is unchanged for the CLI when there is no graph, table summary or comment option', () => {
+    expect(renderMarkdown(makeReport())).toBe(renderMarkdown(makeReport(), {}));
+  });
+});
+
+describe('renderCheckError', () => {
+  it('says the check could not run, with the message in a block it cannot close', () => {
+    const out = renderCheckError('env.py failed:\n```\n<img src=x> @octocat');
+    expect(out.split('\n')[0]).toBe('### ⚠️ alembic-guard: the check could not run');
+    expect(fencedBlocks(out)).toEqual([{ info: 'text', code: 'env.py failed:\n```\n<img src=x> @octocat' }]);
+  });
+});
+
+describe('renderFindingComment', () => {
+  it('gives the severity, rule and message, and the suggestion in a details block', () => {
+    const out = renderFindingComment(FAILING_FINDINGS[0]);
+    expect(out.split('\n')[0]).toMatch(/^\*\*❌ error\*\* `not-null-without-default` — Column `status<b>` added &lt;img/);
+    expect(out).toContain('<details><summary>Suggestion</summary>\n\nAdd it nullable');
+    expect(outsideCode(out).replace(OUR_TAGS, '')).not.toMatch(/[<>]|@[A-Za-z]/);
+    expect(renderFindingComment(FAILING_FINDINGS[2])).not.toContain('<details>');
+  });
+});
+
+describe('mermaidText', () => {
+  it('keeps plain text and turns everything else into entities', () => {
+    expect(mermaidText('add col (users.bio): 1/2')).toBe('add col (users.bio): 1/2');
+    expect(mermaidText('"]\n`é😀')).toBe('#34;#93;#10;#96;#233;#128512;');
+  });
+});
+
+describe('truncateMarkdown', () => {
+  const NOTICE = '_cut: see the job summary_';
+
+  it('leaves markdown that fits alone', () => {
+    expect(truncateMarkdown('short', 100, NOTICE)).toBe('short');
+  });
+
+  it('cuts at a line break outside code fences and details blocks, and ends with the notice', () => {
+    const code = Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n');
+    const markdown = ['### title', 'para', '```python', code, '```', '<details><summary>x</summary>', '', code, '', '</details>', 'tail'].join('\n');
+    for (let limit = 40; limit < markdown.length; limit += 7) {
+      const out = truncateMarkdown(markdown, limit, NOTICE);
+      expect(out.length).toBeLessThanOrEqual(limit);
+      expect(out.endsWith(`\n\n${NOTICE}`)).toBe(true);
+      const kept = out.slice(0, -NOTICE.length);
+      // Balanced: as many fence lines as an even count, as many <details> as </details>.
+      expect((kept.match(/^```/gm) ?? []).length % 2).toBe(0);
+      expect((kept.match(/<details>/g) ?? []).length).toBe((kept.match(/<\/details>/g) ?? []).length);
+    }
+    expect(truncateMarkdown(markdown, 40, NOTICE)).toBe(`### title\n\n${NOTICE}`);
+  });
+
+  it('makes a pull request comment of at most the limit, cut cleanly, the marker last', () => {
+    const huge = 'x = 1\n'.repeat(20_000);
+    const report = makeReport({ missingMigration: { upgrade: huge, downgrade: huge } });
+    const markdown = renderMarkdown(report);
+    expect(markdown.length).toBeGreaterThan(65_536);
+    const marker = '<!-- alembic-guard:comment key=alembic.ini findings=4 -->';
+    const out = renderPullRequestComment(markdown, { marker, limit: 65_536, cutNotice: '_Cut: the whole report is in the job summary._' });
+    expect(out.length).toBeLessThanOrEqual(65_536);
+    expect(out.split('\n')[0]).toBe('### ❌ alembic-guard: 2 errors, 1 warning, 1 notice');
+    expect(out.endsWith(`_Cut: the whole report is in the job summary._\n\n${marker}\n`)).toBe(true);
+    // The huge missing migration is dropped whole: no code block left open.
+    expect(out).not.toContain('x = 1');
+    expect(fencedBlocks(out).every((block) => !block.code.includes('<!--'))).toBe(true);
+    expect(out).toContain('| Severity | Rule | Location | Message |');
+  });
+
+  it('leaves a comment that fits as it is, plus the marker', () => {
+    const markdown = renderMarkdown(makeReport());
+    expect(renderPullRequestComment(markdown, { marker: '<!-- m -->', limit: 65_536, cutNotice: 'cut' })).toBe(`${markdown}\n<!-- m -->\n`);
   });
 });
