@@ -1,22 +1,15 @@
 // column-type-change: a type change that rewrites the table (observed, or known from the types) or can lose data (narrowing).
 import type { Finding } from '../findings.js';
 import { alterTableCommands, nodeAs, statementsOf, stringValues, type Node, type TypeName } from '../sql/ast.js';
-import { parseStatement } from '../sql/parse.js';
-import {
-  findingAt,
-  heldLocks,
-  inlineSql,
-  lockModeName,
-  py,
-  runsInTransaction,
-  splitQualified,
-  sqlIdent,
-  sqlRelation,
-  statementSites,
-  type HeldLock,
-  type StatementSite,
-} from './index-not-concurrent.js';
 import { codeBlock, type Rule } from './rule.js';
+import { typeNameOf } from './support/format-type.js';
+import { takenBy } from './support/lock-phrases.js';
+import { lockModeName, locksHeld, runsInTransaction, type HeldLock } from './support/locks.js';
+import { existedBefore, findingAt, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { py } from './support/python-code.js';
+import { splitQualified } from './support/qualified-name.js';
+import { inlineSql, sqlIdentifier, sqlTable } from './support/sql-text.js';
+import { sqlAlchemyTypeWithoutImport } from './support/sqlalchemy-type.js';
 
 export const columnTypeChange: Rule = {
   id: 'column-type-change',
@@ -25,7 +18,7 @@ export const columnTypeChange: Rule = {
     const findings: Finding[] = [];
     // Column types as the revision goes: the schema before it, then what its own statements set.
     const types = new Map<string, ColumnType>();
-    for (const site of statementSites(graph, evidence)) {
+    for (const site of pullRequestStatements(graph, evidence)) {
       for (const command of alterTableCommands(site.node)) {
         const column = command.column;
         if (!column || !command.name) continue;
@@ -41,7 +34,7 @@ export const columnTypeChange: Rule = {
         const from = types.get(key) ?? typeBefore(site, command.table, command.name);
         const toDisplay = site.revision.after.tables.get(command.table)?.columns.find((c) => c.name === command.name)?.type;
         types.set(key, { type: to, display: toDisplay && parseFormatType(toDisplay)?.text === to.text ? toDisplay : to.text });
-        if (!site.existing.has(command.table)) continue;
+        if (!existedBefore(site, command.table)) continue;
         const change: Change = {
           table: command.table,
           column: command.name,
@@ -93,7 +86,7 @@ interface Change {
   rewrote: boolean;
 }
 
-function typeChangeFinding(site: StatementSite, change: Change): Finding | null {
+function typeChangeFinding(site: PullRequestStatement, change: Change): Finding | null {
   const { table, column, verdict } = change;
   const utc = verdict.rewrite === 'unless-utc' && !change.rewrote;
   if (utc && utcEarlierInTransaction(site)) return null;
@@ -106,11 +99,11 @@ function typeChangeFinding(site: StatementSite, change: Change): Finding | null 
     change.from?.type.text === change.to.type.text
       ? `${sql} recomputes \`${table}.${column}\` (${change.to.display}) with its USING expression`
       : `${sql} ${verdict.narrows ? 'narrows' : 'changes'} \`${table}.${column}\`${fromTo}`;
-  const held = heldLocks(site, [table], 'AccessExclusiveLock')?.[0] ?? null;
+  const held = locksHeld(site.revision, site.at.statement, [table], 'AccessExclusiveLock')?.[0] ?? null;
   const narrowing = verdict.narrowing ? `, and ${verdict.narrowing}` : '';
   let message: string;
   if (change.rewrote) {
-    message = `${what}: it rewrote \`${table}\` (relfilenode changed) ${holding(held)}, so reads and writes wait for the whole rewrite${narrowing}.`;
+    message = `${what}: it rewrote \`${table}\` (relfilenode changed) ${holding(held, site)}, so reads and writes wait for the whole rewrite${narrowing}.`;
   } else if (utc) {
     message =
       `${what}: the replay did not rewrite \`${table}\` (Postgres 12+ skips the rewrite when the session TimeZone is UTC), ` +
@@ -121,19 +114,19 @@ function typeChangeFinding(site: StatementSite, change: Change): Finding | null 
   } else {
     message = `${what}: ${verdict.narrowing}.`;
   }
-  return findingAt(columnTypeChange, site, message, suggestion(site, change, utc));
+  return findingAt(columnTypeChange, site, message, suggestion(change, utc));
 }
 
-function holding(held: HeldLock | null): string {
+function holding(held: HeldLock | null, site: PullRequestStatement): string {
   if (!held) return 'under the ACCESS EXCLUSIVE lock that ALTER COLUMN TYPE takes';
   const mode = lockModeName(held.mode);
   if (held.own) return `while holding ${mode} on it`;
-  return `while holding the ${mode} lock that ${held.takenBy} took on it in the same transaction`;
+  return `while holding the ${mode} lock that ${takenBy(held, site)} took on it in the same transaction`;
 }
 
 /** A `SET [LOCAL] TimeZone = 'UTC'` earlier in the migration's transaction: timestamp <-> timestamptz is then metadata-only (PG 12+). */
-function utcEarlierInTransaction(site: StatementSite): boolean {
-  for (let i = site.index - 1; i >= 0; i--) {
+function utcEarlierInTransaction(site: PullRequestStatement): boolean {
+  for (let i = site.at.statement - 1; i >= 0; i--) {
     const statement = site.revision.statements[i]!;
     if (!runsInTransaction(statement)) return false;
     for (const node of statementsOf(statement.ast)) {
@@ -149,7 +142,7 @@ function utcEarlierInTransaction(site: StatementSite): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Suggestions
 
-function suggestion(site: StatementSite, change: Change, utc: boolean): string {
+function suggestion(change: Change, utc: boolean): string {
   const { table, column } = change;
   const { schema, name: bare } = splitQualified(table);
   const schemaArg = schema ? `, schema=${py(schema)}` : '';
@@ -159,7 +152,7 @@ function suggestion(site: StatementSite, change: Change, utc: boolean): string {
     `above the call:\n\n${ignore}`;
 
   if (utc) {
-    const saType = sqlalchemyType(change.to.type) ?? 'sa.DateTime(timezone=True)';
+    const saType = sqlAlchemyTypeWithoutImport(change.to.type) ?? 'sa.DateTime(timezone=True)';
     return (
       'If the stored values are UTC (as `datetime.utcnow` writes them), say so for this transaction: Postgres 12+ then ' +
       'changes the type without a rewrite and reads the values as UTC.\n\n' +
@@ -171,7 +164,7 @@ function suggestion(site: StatementSite, change: Change, utc: boolean): string {
   const limit = lengthLimit(change.to.type);
   if (change.verdict.narrowing && limit !== null && change.from && isString(change.from.type)) {
     const check = `ck_${bare}_${column}_length`.slice(0, 63);
-    const condition = `char_length(${sqlIdent(column)}) <= ${limit}`;
+    const condition = `char_length(${sqlIdentifier(column)}) <= ${limit}`;
     return (
       'To enforce the shorter limit without a rewrite, keep the type and add a CHECK constraint NOT VALID (no scan, ' +
       'an instant lock):\n\n' +
@@ -179,18 +172,18 @@ function suggestion(site: StatementSite, change: Change, utc: boolean): string {
       codeBlock('python', `op.create_check_constraint(op.f(${py(check)}), ${py(bare)}, ${py(condition)}${schemaArg}, postgresql_not_valid=True)`) +
       '\n\nThen validate it in a later migration (SHARE UPDATE EXCLUSIVE: reads and writes go on); it fails on the ' +
       'values that are too long, so look for them first:\n\n' +
-      codeBlock('python', `op.execute(${py(`ALTER TABLE ${sqlRelation(table)} VALIDATE CONSTRAINT ${sqlIdent(check)}`)})`) +
+      codeBlock('python', `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`) +
       '\n\n' +
-      codeBlock('sql', `SELECT count(*) FROM ${sqlRelation(table)} WHERE char_length(${sqlIdent(column)}) > ${limit};`) +
+      codeBlock('sql', `SELECT count(*) FROM ${sqlTable(table)} WHERE char_length(${sqlIdentifier(column)}) > ${limit};`) +
       `\n\n${accept}`
     );
   }
 
   const fresh = `${column}_new`.slice(0, 63);
-  const saType = sqlalchemyType(change.to.type);
+  const saType = sqlAlchemyTypeWithoutImport(change.to.type);
   const add = saType
     ? `op.add_column(${py(bare)}, sa.Column(${py(fresh)}, ${saType}, nullable=True)${schemaArg})`
-    : `op.execute(${py(`ALTER TABLE ${sqlRelation(table)} ADD COLUMN ${sqlIdent(fresh)} ${sqlType(change.to.type)}`)})`;
+    : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ADD COLUMN ${sqlIdentifier(fresh)} ${sqlType(change.to.type)}`)})`;
   const swap = [
     `op.alter_column(${py(bare)}, ${py(column)}, new_column_name=${py(`${column}_old`)}${schemaArg})`,
     `op.alter_column(${py(bare)}, ${py(fresh)}, new_column_name=${py(column)}${schemaArg})`,
@@ -200,64 +193,15 @@ function suggestion(site: StatementSite, change: Change, utc: boolean): string {
     'On a large table, change the type in steps instead. In this migration, a new column that the application ' +
     'writes (or a trigger fills) from now on:\n\n' +
     codeBlock('python', add) +
-    `\n\nBackfill it in batches outside the migration (\`UPDATE ${sqlRelation(table)} SET ${sqlIdent(fresh)} = ${sqlIdent(column)}::${sqlType(change.to.type)} ` +
+    `\n\nBackfill it in batches outside the migration (\`UPDATE ${sqlTable(table)} SET ${sqlIdentifier(fresh)} = ${sqlIdentifier(column)}::${sqlType(change.to.type)} ` +
     `WHERE ...\`${narrowingNote}), then, in a later migration, move defaults, indexes and constraints over and swap the names:\n\n` +
     codeBlock('python', swap) +
     `\n\n${accept}`
   );
 }
 
-function sqlalchemyType(type: PgType): string | null {
-  if (type.array) return null;
-  const [a, b] = type.mods;
-  switch (type.base) {
-    case 'int2':
-      return 'sa.SmallInteger()';
-    case 'int4':
-      return 'sa.Integer()';
-    case 'int8':
-      return 'sa.BigInteger()';
-    case 'varchar':
-      return a !== undefined ? `sa.String(length=${a})` : 'sa.String()';
-    case 'text':
-      return 'sa.Text()';
-    case 'bpchar':
-      return a !== undefined ? `sa.CHAR(length=${a})` : 'sa.CHAR()';
-    case 'bool':
-      return 'sa.Boolean()';
-    case 'numeric':
-      return a === undefined ? 'sa.Numeric()' : `sa.Numeric(precision=${a}, scale=${b ?? 0})`;
-    case 'float4':
-      return 'sa.REAL()';
-    case 'float8':
-      return 'sa.Float()';
-    case 'date':
-      return 'sa.Date()';
-    case 'timestamp':
-    case 'timestamptz': {
-      const timezone = type.base === 'timestamptz' ? 'timezone=True' : '';
-      if (a === undefined) return `sa.DateTime(${timezone})`;
-      return `sa.dialects.postgresql.TIMESTAMP(${[timezone, `precision=${a}`].filter(Boolean).join(', ')})`;
-    }
-    case 'time':
-      return a === undefined ? 'sa.Time()' : null;
-    case 'timetz':
-      return a === undefined ? 'sa.Time(timezone=True)' : null;
-    case 'uuid':
-      return 'sa.Uuid()';
-    case 'json':
-      return 'sa.JSON()';
-    case 'jsonb':
-      return 'sa.dialects.postgresql.JSONB()';
-    case 'bytea':
-      return 'sa.LargeBinary()';
-    default:
-      return null;
-  }
-}
-
 function sqlType(type: PgType): string {
-  const name = type.base.split('.').map(sqlIdent).join('.');
+  const name = type.base.split('.').map((part) => sqlIdentifier(part)).join('.');
   return `${name}${type.mods.length > 0 ? `(${type.mods.join(',')})` : ''}${type.array ? '[]' : ''}`;
 }
 
@@ -278,19 +222,12 @@ function typeOf(typeName: TypeName | null | undefined): PgType | null {
   return { base, mods, array, text: `${base}${mods.length > 0 ? `(${mods.join(',')})` : ''}${array ? '[]' : ''}` };
 }
 
-const formatTypes = new Map<string, PgType | null>();
-
 /** A type as format_type prints it (`character varying(50)`, `timestamp with time zone`), read by Postgres's parser. */
 function parseFormatType(text: string): PgType | null {
-  if (!formatTypes.has(text)) {
-    const select = nodeAs(statementsOf(parseStatement(`SELECT NULL::${text}`))[0], 'SelectStmt');
-    const target = nodeAs(select?.targetList?.[0], 'ResTarget');
-    formatTypes.set(text, typeOf(nodeAs(target?.val, 'TypeCast')?.typeName));
-  }
-  return formatTypes.get(text) ?? null;
+  return typeOf(typeNameOf(text));
 }
 
-function typeBefore(site: StatementSite, table: string, column: string): ColumnType | null {
+function typeBefore(site: PullRequestStatement, table: string, column: string): ColumnType | null {
   const found = site.revision.before.tables.get(table)?.columns.find((c) => c.name === column);
   const type = found ? parseFormatType(found.type) : null;
   return found && type ? { type, display: found.type } : null;

@@ -3,8 +3,11 @@
 import type { Revision } from '../graph/graph.js';
 import { diffSchemas, type SchemaDifference } from '../schema/diff.js';
 import type { Column, Constraint, Index, Schema, Table } from '../schema/schema.js';
-import { opTable, py, sqlAlchemyType, sqlIdentifier, sqlTable } from './drop-column.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { opTable, py, pyList } from './support/python-code.js';
+import { splitQualified } from './support/qualified-name.js';
+import { sqlIdentifier, sqlTable } from './support/sql-text.js';
+import { sqlAlchemyTypeOfFormatType } from './support/sqlalchemy-type.js';
 
 const constraintKey = (c: Constraint) => `${c.table}.${c.name}`;
 
@@ -94,16 +97,10 @@ function dropConstraint(c: Constraint): string {
 
 function addConstraint(c: Constraint): string {
   const [table, schema] = opTable(c.table);
-  const columns = `[${c.columns.map(py).join(', ')}]`;
+  const columns = pyList(c.columns);
   if (c.type === 'u' && c.columns.length > 0) return `op.create_unique_constraint(${py(c.name)}, ${table}, ${columns}${schema})`;
   if (c.type === 'p' && c.columns.length > 0) return `op.create_primary_key(${py(c.name)}, ${table}, ${columns}${schema})`;
   return `op.execute(${py(`ALTER TABLE ${sqlTable(c.table)} ADD CONSTRAINT ${sqlIdentifier(c.name)} ${c.definition}`)})`;
-}
-
-/** `audit.ix_events_at` -> ['audit', 'ix_events_at']; `ix_users_bio` -> [null, 'ix_users_bio']. */
-function splitName(name: string): [string | null, string] {
-  const dot = name.indexOf('.');
-  return dot < 0 ? [null, name] : [name.slice(0, dot), name.slice(dot + 1)];
 }
 
 /** Index names are qualified like tables; op.drop_index takes the bare name and schema=. */
@@ -116,13 +113,13 @@ function dropIndex(index: Index): string {
 function createIndex(index: Index): string {
   const [name, schema] = opTable(index.name);
   const [table] = opTable(index.table);
-  const [tableSchema, bareTable] = splitName(index.table);
+  const { schema: tableSchema, name: bareTable } = splitQualified(index.table);
   // pg_get_indexdef of a plain btree index over columns: op.create_index says the same; anything else stays SQL.
   const plain =
-    `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${sqlIdentifier(splitName(index.name)[1])} ` +
-    `ON ${sqlIdentifier(tableSchema ?? 'public')}.${sqlIdentifier(bareTable)} USING btree (${index.columns.map(sqlIdentifier).join(', ')})`;
+    `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${sqlIdentifier(splitQualified(index.name).name)} ` +
+    `ON ${sqlIdentifier(tableSchema ?? 'public')}.${sqlIdentifier(bareTable)} USING btree (${index.columns.map((column) => sqlIdentifier(column)).join(', ')})`;
   if (index.columns.length > 0 && index.definition === plain) {
-    return `op.create_index(${name}, ${table}, [${index.columns.map(py).join(', ')}], unique=${index.unique ? 'True' : 'False'}${schema})`;
+    return `op.create_index(${name}, ${table}, ${pyList(index.columns)}, unique=${index.unique ? 'True' : 'False'}${schema})`;
   }
   return `op.execute(${py(index.definition)})`;
 }
@@ -133,7 +130,7 @@ function serverDefault(column: Column): string {
 
 /** `sa.Column("phone", sa.String(length=20), nullable=True)`, or null when the type has no SQLAlchemy spelling. */
 function columnCode(column: Column, schema: Schema, restore: Restore, omitDefault = false): string | null {
-  const type = sqlAlchemyType(column.type, schema.enums);
+  const type = sqlAlchemyTypeOfFormatType(column.type, schema.enums);
   if (!type) return null;
   if (type.includes('postgresql.')) restore.postgresql = true;
   const parts = [py(column.name), type];
@@ -168,7 +165,7 @@ function createTable(table: Table, target: Schema, restore: Restore): string {
   const columns = table.columns.map((c) => columnCode(c, target, restore, isSerialKey(c, table, target)));
   if (columns.every((c) => c !== null)) {
     const elements = [...columns];
-    if (key) elements.push(`sa.PrimaryKeyConstraint(${key.columns.map(py).join(', ')}, name=${py(key.name)})`);
+    if (key) elements.push(`sa.PrimaryKeyConstraint(${key.columns.map((column) => py(column)).join(', ')}, name=${py(key.name)})`);
     return `op.create_table(\n    ${name},\n${elements.map((e) => `    ${e},`).join('\n')}\n${schema ? `   ${schema.slice(1)},\n` : ''})`;
   }
   const elements = table.columns.map(columnSql);
@@ -181,7 +178,7 @@ function alterColumn(table: string, before: Column, now: Column, target: Schema,
   const changes: string[] = [];
   const sql: string[] = [];
   if (before.type !== now.type) {
-    const type = sqlAlchemyType(before.type, target.enums);
+    const type = sqlAlchemyTypeOfFormatType(before.type, target.enums);
     if (type) {
       if (type.includes('postgresql.')) restore.postgresql = true;
       changes.push(`type_=${type}`, `postgresql_using=${py(`${sqlIdentifier(before.name)}::${before.type}`)}`);
@@ -328,7 +325,7 @@ export function restoreOperations(target: Schema, current: Schema): Restore {
     .filter((c) => !tablesAdded.has(c.table))
     .sort((a, b) => Number(b.type === 'f') - Number(a.type === 'f'));
   // A primary key or unique constraint owns the index of the same name: it comes and goes with it.
-  const ownedBy = (constraints: Constraint[], index: Index) => constraints.some((c) => c.name === splitName(index.name)[1] && c.table === index.table);
+  const ownedBy = (constraints: Constraint[], index: Index) => constraints.some((c) => c.name === splitQualified(index.name).name && c.table === index.table);
   const indexesToDrop = diffs
     .filter((d) => (d.kind === 'index-added' || d.kind === 'index-changed') && !isCarried(d))
     .flatMap((d) => current.indexes.get(d.object) ?? [])

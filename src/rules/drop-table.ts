@@ -1,6 +1,7 @@
 // drop-table: a table that existed before the pull request is dropped: code still running breaks, its rows are gone.
-import { opTable, pullRequestChanges, py } from './drop-column.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { pullRequestChanges } from './support/pull-request.js';
+import { opTable, py } from './support/python-code.js';
 
 function columnList(names: string[]): string {
   if (names.length === 0) return 'no columns';
@@ -12,9 +13,8 @@ export const dropTable: Rule = {
   id: 'drop-table',
   severity: 'warning',
   check({ graph, evidence }) {
-    return pullRequestChanges(evidence).flatMap((change) => {
+    return pullRequestChanges(graph, evidence).flatMap((change) => {
       if (change.kind !== 'drop-table' || !change.existing) return [];
-      const revision = graph.byId.get(change.revision.revision);
       const { table } = change;
       const [tableArg, schemaArg] = opTable(table);
       // Foreign keys into the table, as the schema held them just before this revision: they must go before it.
@@ -42,7 +42,7 @@ export const dropTable: Rule = {
       return [
         finding(dropTable, {
           message,
-          file: revision?.file ?? null,
+          file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
           suggestion: `${first}\n\n${later}`,

@@ -2,22 +2,15 @@
 import type { Finding } from '../findings.js';
 import type { Schema } from '../schema/schema.js';
 import { alterTableCommands, columnConstraints, type ConstraintInfo } from '../sql/ast.js';
-import {
-  blockedClause,
-  findingAt,
-  heldLocks,
-  inlineSql,
-  joinAnd,
-  lockClause,
-  py,
-  runsInTransaction,
-  splitQualified,
-  sqlIdent,
-  sqlRelation,
-  statementSites,
-  type StatementSite,
-} from './index-not-concurrent.js';
 import { codeBlock, type Rule } from './rule.js';
+import { chosenConstraintName } from './support/constraint-names.js';
+import { blockedClause, lockClause } from './support/lock-phrases.js';
+import { locksHeld, runsInTransaction } from './support/locks.js';
+import { existedBefore, findingAt, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { py, pyList } from './support/python-code.js';
+import { splitQualified } from './support/qualified-name.js';
+import { inlineSql, sqlIdentifier, sqlTable } from './support/sql-text.js';
+import { joinAnd } from './support/words.js';
 
 export const foreignKeyValidates: Rule = {
   id: 'foreign-key-validates',
@@ -25,10 +18,10 @@ export const foreignKeyValidates: Rule = {
   check({ graph, evidence }) {
     const findings: Finding[] = [];
     // Foreign keys added NOT VALID, by revision, table and name: validating one in the same transaction undoes NOT VALID.
-    const notValid = new Map<string, { site: StatementSite; fk: ConstraintInfo }>();
-    for (const site of statementSites(graph, evidence)) {
+    const notValid = new Map<string, { site: PullRequestStatement; fk: ConstraintInfo }>();
+    for (const site of pullRequestStatements(graph, evidence)) {
       for (const command of alterTableCommands(site.node)) {
-        if (!site.existing.has(command.table)) continue;
+        if (!existedBefore(site, command.table)) continue;
         if (command.subtype === 'AT_ValidateConstraint' && command.name) {
           const added = notValid.get(key(site, command.table, command.name));
           if (added && validatedInSameTransaction(added.site, site, command.table)) {
@@ -44,7 +37,7 @@ export const foreignKeyValidates: Rule = {
               ? columnConstraints(command.column).references
               : null;
         if (!fk || !fk.enforced) continue;
-        const name = fk.name ?? chosenName(site, command.table, fk);
+        const name = fk.name ?? chosenConstraintName(site.revision, command.table, { type: 'f', columns: fk.columns, referencedTable: fk.referencedTable });
         if (fk.skipValidation) notValid.set(key(site, command.table, name), { site, fk });
         else findings.push(validatingFinding(site, command.table, name, fk, command.subtype === 'AT_AddColumn' || site.statement.op?.call === 'add_column'));
       }
@@ -53,21 +46,21 @@ export const foreignKeyValidates: Rule = {
   },
 };
 
-function key(site: StatementSite, table: string, name: string): string {
+function key(site: PullRequestStatement, table: string, name: string): string {
   return `${site.revision.revision}\u0000${table}\u0000${name}`;
 }
 
-function validatingFinding(site: StatementSite, table: string, name: string, fk: ConstraintInfo, inlineColumn: boolean): Finding {
+function validatingFinding(site: PullRequestStatement, table: string, name: string, fk: ConstraintInfo, inlineColumn: boolean): Finding {
   const referenced = fk.referencedTable ?? table;
   const sql = inlineSql(site.statement.sql);
-  const held = heldLocks(site, [table, referenced], 'ShareRowExclusiveLock');
+  const held = locksHeld(site.revision, site.at.statement, [table, referenced], 'ShareRowExclusiveLock');
   const tables = joinAnd([...new Set([table, referenced])].map((t) => `\`${t}\``));
   const message = held
-    ? `${sql} ${lockClause(held)}, and checked every existing row of \`${table}\` under ${held.length > 1 ? 'them' : 'it'}: ` +
+    ? `${sql} ${lockClause(held, site)}, and checked every existing row of \`${table}\` under ${held.length > 1 ? 'them' : 'it'}: ` +
       `${blockedClause(held)} until the check ends.`
     : `${sql} adds a foreign key to the existing table \`${table}\` without NOT VALID: Postgres checks every existing row ` +
       `while holding SHARE ROW EXCLUSIVE on ${tables}, blocking writes until the check ends.`;
-  const validate = `op.execute(${py(`ALTER TABLE ${sqlRelation(table)} VALIDATE CONSTRAINT ${sqlIdent(name)}`)})`;
+  const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
   const suggestion =
     'Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant' +
     (inlineColumn ? '. Declare the column without `sa.ForeignKey(...)` and add the constraint on its own:' : ':') +
@@ -80,15 +73,15 @@ function validatingFinding(site: StatementSite, table: string, name: string, fk:
 }
 
 /** Null when the locks of the ADD were not seen still held: then nothing was measured. */
-function sameTransactionFinding(site: StatementSite, table: string, name: string, added: { site: StatementSite; fk: ConstraintInfo }): Finding | null {
+function sameTransactionFinding(site: PullRequestStatement, table: string, name: string, added: { site: PullRequestStatement; fk: ConstraintInfo }): Finding | null {
   const referenced = added.fk.referencedTable ?? table;
-  const held = heldLocks(site, [table, referenced], 'ShareRowExclusiveLock');
+  const held = locksHeld(site.revision, site.at.statement, [table, referenced], 'ShareRowExclusiveLock');
   if (!held) return null;
   const addLine = added.site.line !== null ? `line ${added.site.line}` : 'an earlier statement';
   const message =
     `${inlineSql(site.statement.sql)} ran before the NOT VALID foreign key of ${addLine} was committed, and ` +
-    `${lockClause(held)}: ${blockedClause(held)} for the whole validation scan, as if NOT VALID had not been used.`;
-  const validate = `op.execute(${py(`ALTER TABLE ${sqlRelation(table)} VALIDATE CONSTRAINT ${sqlIdent(name)}`)})`;
+    `${lockClause(held, site)}: ${blockedClause(held)} for the whole validation scan, as if NOT VALID had not been used.`;
+  const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
   const suggestion =
     'Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its ' +
     'own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE ' +
@@ -102,31 +95,18 @@ function sameTransactionFinding(site: StatementSite, table: string, name: string
  * between ran outside a transaction (CONCURRENTLY, autocommit) and the VALIDATE itself was seen holding a lock on the
  * table afterwards (in autocommit mode its locks are gone when it returns).
  */
-function validatedInSameTransaction(add: StatementSite, validate: StatementSite, table: string): boolean {
-  const between = validate.revision.statements.slice(add.index + 1, validate.index + 1);
+function validatedInSameTransaction(add: PullRequestStatement, validate: PullRequestStatement, table: string): boolean {
+  const between = validate.revision.statements.slice(add.at.statement + 1, validate.at.statement + 1);
   return between.every(runsInTransaction) && validate.statement.locks.some((lock) => lock.relation === table);
-}
-
-/** The name Postgres gave an unnamed foreign key: the constraint that appeared on the table with the same columns. */
-function chosenName(site: StatementSite, table: string, fk: ConstraintInfo): string {
-  const before = new Set(site.revision.before.constraints.filter((c) => c.table === table).map((c) => c.name));
-  const found = site.revision.after.constraints.find(
-    (c) => c.type === 'f' && c.table === table && !before.has(c.name) && sameColumns(c.columns, fk.columns) && c.referencedTable === fk.referencedTable,
-  );
-  return found?.name ?? `${splitQualified(table).name}_${fk.columns.join('_')}_fkey`;
-}
-
-function sameColumns(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i]);
 }
 
 const ACTIONS: Record<string, string> = { c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT', r: 'RESTRICT' };
 
-function createForeignKey(site: StatementSite, table: string, name: string, fk: ConstraintInfo): string {
+function createForeignKey(site: PullRequestStatement, table: string, name: string, fk: ConstraintInfo): string {
   const source = splitQualified(table);
   const target = splitQualified(fk.referencedTable ?? table);
   const remoteColumns = fk.referencedColumns.length > 0 ? fk.referencedColumns : primaryKey(site.revision.after, fk.referencedTable ?? table);
-  const args = [py(name), py(source.name), py(target.name), py(fk.columns), remoteColumns ? py(remoteColumns) : '[...]'];
+  const args = [py(name), py(source.name), py(target.name), pyList(fk.columns), remoteColumns ? pyList(remoteColumns) : '[...]'];
   const c = fk.constraint;
   if (c.fk_upd_action && ACTIONS[c.fk_upd_action]) args.push(`onupdate=${py(ACTIONS[c.fk_upd_action]!)}`);
   if (c.fk_del_action && ACTIONS[c.fk_del_action]) args.push(`ondelete=${py(ACTIONS[c.fk_del_action]!)}`);

@@ -2,8 +2,11 @@
 // for a renamed attribute, and it deletes the column's data.
 import type { RevisionEvidence } from '../evidence/evidence.js';
 import type { Column } from '../schema/schema.js';
-import { describeColumnType, opTable, pullRequestChanges, py, sqlAlchemyType, sqlIdentifier, sqlTable, type TableChange } from './drop-column.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { pullRequestChanges, type TableChange } from './support/pull-request.js';
+import { opTable, py, withPostgresqlImport } from './support/python-code.js';
+import { describeColumnType, sqlIdentifier, sqlTable } from './support/sql-text.js';
+import { sqlAlchemyTypeOfFormatType } from './support/sqlalchemy-type.js';
 
 type Drop = Extract<TableChange, { kind: 'drop-column' }>;
 type Add = Extract<TableChange, { kind: 'add-column' }>;
@@ -54,8 +57,7 @@ export const renameAsDropAdd: Rule = {
   id: 'rename-as-drop-add',
   severity: 'warning',
   check({ graph, evidence }) {
-    return pairDropsWithAdds(pullRequestChanges(evidence)).map(({ drop, add, added }) => {
-      const revision = graph.byId.get(drop.revision.revision);
+    return pairDropsWithAdds(pullRequestChanges(graph, evidence)).map(({ drop, add, added }) => {
       const { table } = drop;
       const [tableArg, schemaArg] = opTable(table);
       const oldType = drop.info ? ` (${describeColumnType(drop.info)})` : '';
@@ -68,7 +70,7 @@ export const renameAsDropAdd: Rule = {
           `Drops column ${table}.${drop.column}${oldType} and adds it back${newType}${addLine} in the same migration: ` +
           'every value it held is deleted.';
         const targetType = added?.type ?? 'new_type';
-        const saType = sqlAlchemyType(targetType, add.revision.after.enums);
+        const saType = sqlAlchemyTypeOfFormatType(targetType, add.revision.after.enums);
         const using = `${sqlIdentifier(drop.column)}::${targetType}`;
         const code = saType
           ? `op.alter_column(${tableArg}, ${py(drop.column)}, type_=${saType}, postgresql_using=${py(using)}${schemaArg})`
@@ -76,7 +78,7 @@ export const renameAsDropAdd: Rule = {
         suggestion =
           'To change the column in place and keep its data, alter it instead of dropping it (`USING` says how to convert the values; ' +
           'on a table with rows this rewrites it under an ACCESS EXCLUSIVE lock):\n\n' +
-          codeBlock('python', saType?.includes('postgresql.') ? `from sqlalchemy.dialects import postgresql\n\n${code}` : code);
+          codeBlock('python', withPostgresqlImport(code, saType?.includes('postgresql.') ?? false));
       } else {
         const looksLike = sameType(drop, added)
           ? `it looks like a rename of ${drop.column} to ${add.column}`
@@ -94,7 +96,7 @@ export const renameAsDropAdd: Rule = {
       }
       return finding(renameAsDropAdd, {
         message,
-        file: revision?.file ?? null,
+        file: drop.file,
         line: drop.statement.line,
         revision: drop.revision.revision,
         suggestion,

@@ -1,14 +1,16 @@
 // rename-column: an existing column renamed: code deployed before the migration still uses the old name.
-import { describeColumnType, opTable, pullRequestChanges, py, sqlAlchemyType, sqlIdentifier, sqlTable } from './drop-column.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { pullRequestChanges } from './support/pull-request.js';
+import { opTable, py, withPostgresqlImport } from './support/python-code.js';
+import { describeColumnType, sqlIdentifier, sqlTable } from './support/sql-text.js';
+import { sqlAlchemyTypeOfFormatType } from './support/sqlalchemy-type.js';
 
 export const renameColumn: Rule = {
   id: 'rename-column',
   severity: 'notice',
   check({ graph, evidence }) {
-    return pullRequestChanges(evidence).flatMap((change) => {
+    return pullRequestChanges(graph, evidence).flatMap((change) => {
       if (change.kind !== 'rename-column' || !change.existing) return [];
-      const revision = graph.byId.get(change.revision.revision);
       const { table, from, to, info } = change;
       const [tableArg, schemaArg] = opTable(table);
       const what = info ? ` (${describeColumnType(info)})` : '';
@@ -16,7 +18,7 @@ export const renameColumn: Rule = {
         `Renames column ${table}.${from}${what} to ${to}: code deployed before the migration still uses ${from} ` +
         'and fails from the moment it runs until the new code is out.';
 
-      const saType = info ? sqlAlchemyType(info.type, change.revision.before.enums) : null;
+      const saType = info ? sqlAlchemyTypeOfFormatType(info.type, change.revision.before.enums) : null;
       const add = saType
         ? `op.add_column(${tableArg}, sa.Column(${py(to)}, ${saType}, nullable=True)${schemaArg})`
         : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ADD COLUMN ${sqlIdentifier(to)} ${info?.type ?? 'type'}`)})`;
@@ -25,10 +27,9 @@ export const renameColumn: Rule = {
         ...(info?.notNull ? [`op.alter_column(${tableArg}, ${py(to)}, nullable=False${schemaArg})`] : []),
         `op.drop_column(${tableArg}, ${py(from)}${schemaArg})`,
       ];
-      const postgresqlImport = saType?.includes('postgresql.') ? 'from sqlalchemy.dialects import postgresql\n\n' : '';
-      const suggestion = [
+            const suggestion = [
         'Rename in steps (expand/contract), so that the running code works at every moment:',
-        `1. Expand: add ${to} and deploy code that writes both columns.\n\n${codeBlock('python', `${postgresqlImport}${add}`)}`,
+        `1. Expand: add ${to} and deploy code that writes both columns.\n\n${codeBlock('python', withPostgresqlImport(add, saType?.includes('postgresql.') ?? false))}`,
         `2. Backfill (in batches on a big table), then switch reads to ${to}.\n\n${codeBlock('python', backfill)}`,
         `3. Contract: once no running code uses ${from}, drop it in a later pull request.\n\n${codeBlock('python', contract.join('\n'))}`,
         `If only the Python attribute needs the new name, keep the column and map the attribute onto it instead: ` +
@@ -37,7 +38,7 @@ export const renameColumn: Rule = {
       return [
         finding(renameColumn, {
           message,
-          file: revision?.file ?? null,
+          file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
           suggestion,

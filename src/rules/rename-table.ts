@@ -1,14 +1,15 @@
 // rename-table: an existing table renamed: code deployed before the migration still uses the old name.
-import { opTable, pullRequestChanges, py, sqlTable } from './drop-column.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { pullRequestChanges } from './support/pull-request.js';
+import { opTable, py } from './support/python-code.js';
+import { sqlTable } from './support/sql-text.js';
 
 export const renameTable: Rule = {
   id: 'rename-table',
   severity: 'notice',
   check({ graph, evidence }) {
-    return pullRequestChanges(evidence).flatMap((change) => {
+    return pullRequestChanges(graph, evidence).flatMap((change) => {
       if (change.kind !== 'rename-table' || !change.existing) return [];
-      const revision = graph.byId.get(change.revision.revision);
       const { from, to } = change;
       const [fromArg, fromSchema] = opTable(from);
       const [toArg] = opTable(to);
@@ -30,7 +31,7 @@ export const renameTable: Rule = {
       return [
         finding(renameTable, {
           message,
-          file: revision?.file ?? null,
+          file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
           suggestion,

@@ -22,7 +22,9 @@ export const replayFailed: Rule = {
         '(for example by Base.metadata.create_all followed by alembic stamp).';
       advice =
         'Make the history replayable: add a baseline revision before it that creates the schema the first migration expects ' +
-        '(`alembic revision -m "baseline"` with the CREATE statements, or squash the history into one revision).';
+        '(`alembic revision -m "baseline"` with the CREATE statements, or squash the history into one revision), or give ' +
+        'alembic-guard the schema to start from: `pg_dump --schema-only` of a database stamped before the first revision, ' +
+        'saved as e.g. `db/baseline.sql`, and `baseline-sql = "db/baseline.sql"` under `[tool.alembic-guard]` in pyproject.toml.';
     } else {
       message += '.';
       advice = 'Fix the migration so that `alembic upgrade head` succeeds on an empty database.';

@@ -1,29 +1,19 @@
 // set-not-null: SET NOT NULL on an existing column: full scan under ACCESS EXCLUSIVE, fails on nulls.
 import type { RevisionEvidence } from '../evidence/evidence.js';
+import type { Finding } from '../findings.js';
 import { alterTableCommands, columnConstraints, nodeAs, statementsOf, stringValues, type Node } from '../sql/ast.js';
 import { parseStatement } from '../sql/parse.js';
-import {
-  alembicType,
-  alterNotNull,
-  backfillValue,
-  bareTable,
-  columnKey,
-  lockHeld,
-  lockPhrase,
-  proofFailure,
-  pullRequestStatements,
-  py,
-  schemaArg,
-  schemaColumnType,
-  sqlIdentifier,
-  sqlTable,
-  statementText,
-  tableArgs,
-  withImports,
-  type PullRequestStatement,
-} from './not-null-without-default.js';
-import type { Finding } from '../findings.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { backfillValue, alterNotNull } from './support/backfill.js';
+import { columnTypeName } from './support/format-type.js';
+import { lockPhrase } from './support/lock-phrases.js';
+import { lockHeld } from './support/locks.js';
+import { proofFailure } from './support/proof.js';
+import { addedColumn, existedBefore, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { opTable, pyReadable, withPostgresqlImport } from './support/python-code.js';
+import { splitQualified } from './support/qualified-name.js';
+import { inlineSqlFirstLine, sqlIdentifier, sqlTable } from './support/sql-text.js';
+import { sqlAlchemyTypeOf } from './support/sqlalchemy-type.js';
 
 export const setNotNull: Rule = {
   id: 'set-not-null',
@@ -32,14 +22,14 @@ export const setNotNull: Rule = {
     if (!evidence) return [];
     const findings: Finding[] = [];
     let state = null as NullabilityState | null;
-    for (const context of pullRequestStatements(graph, evidence)) {
+    for (const context of pullRequestStatements(graph, evidence, 'as-written')) {
       if (state?.revision !== context.revision) state = new NullabilityState(context.revision);
       for (const cmd of alterTableCommands(context.node)) {
         if (cmd.objectType !== 'OBJECT_TABLE' || cmd.subtype !== 'AT_SetNotNull' || !cmd.name) continue;
         const { table, name: column } = cmd;
         // A column the pull request added is the last step of add-nullable/backfill/SET NOT NULL
         // (not-null-without-default speaks when nothing fills it).
-        if (!context.existing.has(table) || context.added.has(columnKey(table, column))) continue;
+        if (!existedBefore(context, table) || addedColumn(context, table, column)) continue;
         // Already NOT NULL: nothing to check. A validated CHECK (column IS NOT NULL): PostgreSQL 12+ skips the scan.
         if (state.isNotNull(table, column) || state.hasValidatedCheck(table, column)) continue;
         findings.push(report(context, table, column));
@@ -60,29 +50,30 @@ function report(context: PullRequestStatement, table: string, column: string): F
   // Succeeded on a row after the revision's earlier statements (a backfill): the scan is the cost left to tell.
   const succeeded = !earlierUpdate && proof !== null && 'error' in proof && proof.error === null;
   const message =
-    `${statementText(context.statement)} ${lockPhrase(held, context.at.statement, table)} and scans the whole table for nulls while holding it` +
+    `${inlineSqlFirstLine(context.statement.sql)} ${lockPhrase(held, table)} and scans the whole table for nulls while holding it` +
     (failure ? `; it fails if any row is null: ${failure}.` : succeeded ? '.' : ', and fails if any row is null.');
 
   const before = context.revision.before;
-  const typeName = schemaColumnType(before, table, column);
-  const type = alembicType(typeName, before);
+  const typeName = columnTypeName(before, table, column);
+  const type = sqlAlchemyTypeOf(typeName, before);
   const check = constraintName(table, column);
   const t = sqlTable(table);
   const c = sqlIdentifier(column);
   const value = backfillValue(typeName, before);
-  const code = withImports(
+  const [tableArg, schemaArg] = opTable(table, pyReadable);
+  const code = withPostgresqlImport(
     [
       `# Rows holding NULL make VALIDATE fail: fill them first if there may be some, e.g.`,
-      `# op.execute(${py(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})`,
-      `op.create_check_constraint(op.f(${py(check)}), ${tableArgs(table)}, ${py(`${c} IS NOT NULL`)}, postgresql_not_valid=True${schemaArg(table)})`,
+      `# op.execute(${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})`,
+      `op.create_check_constraint(op.f(${pyReadable(check)}), ${tableArg}, ${pyReadable(`${c} IS NOT NULL`)}, postgresql_not_valid=True${schemaArg})`,
       '# VALIDATE scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own transaction.',
       'with op.get_context().autocommit_block():',
-      `    op.execute(${py(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`,
+      `    op.execute(${pyReadable(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`,
       '# PostgreSQL 12+ sees the validated check and skips the scan: ACCESS EXCLUSIVE only for an instant.',
       alterNotNull(table, column, type),
-      `op.drop_constraint(op.f(${py(check)}), ${tableArgs(table)}, type_="check"${schemaArg(table)})`,
-    ],
-    [type],
+      `op.drop_constraint(op.f(${pyReadable(check)}), ${tableArg}, type_="check"${schemaArg})`,
+    ].join('\n'),
+    type.dialect,
   );
   return finding(setNotNull, {
     message,
@@ -98,8 +89,13 @@ function report(context: PullRequestStatement, table: string, column: string): F
 
 /** `ck_users_phone_not_null`, within Postgres's 63-byte limit. */
 function constraintName(table: string, column: string): string {
-  const name = `ck_${bareTable(table)}_${column}_not_null`;
+  const name = `ck_${splitQualified(table).name}_${column}_not_null`;
   return Buffer.byteLength(name) <= 63 ? name : `ck_${column}_not_null`.slice(0, 63);
+}
+
+/** A column or constraint by its name within its table. */
+function nameKey(table: string, name: string): string {
+  return `${table}\u0000${name}`;
 }
 
 interface NotNullCheck {
@@ -116,19 +112,19 @@ class NullabilityState {
 
   constructor(readonly revision: RevisionEvidence) {
     for (const table of revision.before.tables.values()) {
-      for (const column of table.columns) this.notNull.set(columnKey(table.name, column.name), column.notNull);
+      for (const column of table.columns) this.notNull.set(nameKey(table.name, column.name), column.notNull);
     }
     for (const constraint of revision.before.constraints) {
       if (constraint.type !== 'c') continue;
       const columns = notNullColumns(checkExpression(constraint.definition));
       if (columns.length > 0) {
-        this.checks.set(columnKey(constraint.table, constraint.name), { table: constraint.table, columns, validated: constraint.validated });
+        this.checks.set(nameKey(constraint.table, constraint.name), { table: constraint.table, columns, validated: constraint.validated });
       }
     }
   }
 
   isNotNull(table: string, column: string): boolean {
-    return this.notNull.get(columnKey(table, column)) === true;
+    return this.notNull.get(nameKey(table, column)) === true;
   }
 
   hasValidatedCheck(table: string, column: string): boolean {
@@ -138,7 +134,7 @@ class NullabilityState {
   apply(node: Node): void {
     for (const cmd of alterTableCommands(node)) {
       if (cmd.objectType !== 'OBJECT_TABLE') continue;
-      const key = cmd.name === null ? null : columnKey(cmd.table, cmd.name);
+      const key = cmd.name === null ? null : nameKey(cmd.table, cmd.name);
       switch (cmd.subtype) {
         case 'AT_AddColumn':
           if (key && cmd.column) this.notNull.set(key, columnConstraints(cmd.column).notNull);
@@ -155,7 +151,7 @@ class NullabilityState {
           const columns = notNullColumns(constraint.expression);
           // Postgres names an unnamed check after its table and first column (`users_phone_check`).
           if (columns.length > 0) {
-            this.checks.set(columnKey(cmd.table, constraint.name ?? `${bareTable(cmd.table)}_${columns[0]}_check`), {
+            this.checks.set(nameKey(cmd.table, constraint.name ?? `${splitQualified(cmd.table).name}_${columns[0]}_check`), {
               table: cmd.table,
               columns,
               validated: !constraint.skipValidation,

@@ -1,30 +1,24 @@
 // unique-constraint-scan: a unique constraint added to an existing table (its index is built under lock; duplicates make it fail).
 import type { Finding } from '../findings.js';
 import { alterTableCommands, columnConstraints, type ConstraintInfo } from '../sql/ast.js';
-import {
-  blockedClause,
-  findingAt,
-  heldLocks,
-  inlineSql,
-  joinAnd,
-  lockClause,
-  py,
-  splitQualified,
-  sqlIdent,
-  sqlRelation,
-  statementSites,
-  type StatementSite,
-} from './index-not-concurrent.js';
 import { codeBlock, type Rule } from './rule.js';
+import { chosenConstraintName } from './support/constraint-names.js';
+import { blockedClause, lockClause } from './support/lock-phrases.js';
+import { locksHeld } from './support/locks.js';
+import { existedBefore, findingAt, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { py, pyList } from './support/python-code.js';
+import { qualifiedLike, splitQualified } from './support/qualified-name.js';
+import { inlineSql, sqlIdentifier, sqlTable } from './support/sql-text.js';
+import { joinAnd } from './support/words.js';
 
 export const uniqueConstraintScan: Rule = {
   id: 'unique-constraint-scan',
   severity: 'warning',
   check({ graph, evidence }) {
     const findings: Finding[] = [];
-    for (const site of statementSites(graph, evidence)) {
+    for (const site of pullRequestStatements(graph, evidence)) {
       for (const command of alterTableCommands(site.node)) {
-        if (!site.existing.has(command.table)) continue;
+        if (!existedBefore(site, command.table)) continue;
         const unique =
           command.subtype === 'AT_AddConstraint' && command.constraint?.type === 'unique'
             ? command.constraint
@@ -40,16 +34,16 @@ export const uniqueConstraintScan: Rule = {
   },
 };
 
-function uniqueFinding(site: StatementSite, table: string, unique: ConstraintInfo, inlineColumn: boolean): Finding {
-  const name = unique.name ?? chosenName(site, table, unique);
+function uniqueFinding(site: PullRequestStatement, table: string, unique: ConstraintInfo, inlineColumn: boolean): Finding {
+  const name = unique.name ?? chosenConstraintName(site.revision, table, { type: 'u', columns: unique.columns });
   const sql = inlineSql(site.statement.sql);
   const duplicates =
     unique.columns.length === 1 ? `duplicate values of \`${unique.columns[0]}\`` : `duplicate (${unique.columns.map((c) => `\`${c}\``).join(', ')}) combinations`;
-  const built = site.revision.after.indexes.has(qualify(table, name)) ? `the unique index \`${name}\`` : 'its unique index';
+  const built = site.revision.after.indexes.has(qualifiedLike(table, name)) ? `the unique index \`${name}\`` : 'its unique index';
   // ADD CONSTRAINT ... UNIQUE takes ACCESS EXCLUSIVE (the SHARE lock of its index build is then beside the point).
-  const held = heldLocks(site, [table], 'AccessExclusiveLock');
+  const held = locksHeld(site.revision, site.at.statement, [table], 'AccessExclusiveLock');
   const message = held
-    ? `${sql} ${lockClause(held)}, and built ${built} under it: ${blockedClause(held)} for the whole build, and ${duplicates} make it fail.`
+    ? `${sql} ${lockClause(held, site)}, and built ${built} under it: ${blockedClause(held)} for the whole build, and ${duplicates} make it fail.`
     : `${sql} adds a unique constraint to the existing table \`${table}\`: Postgres builds its index while holding ` +
       `ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build, and ${duplicates} make it fail.`;
   return findingAt(uniqueConstraintScan, site, message, suggestion(table, name, unique, inlineColumn));
@@ -57,17 +51,17 @@ function uniqueFinding(site: StatementSite, table: string, unique: ConstraintInf
 
 function suggestion(table: string, name: string, unique: ConstraintInfo, inlineColumn: boolean): string {
   const { schema, name: bare } = splitQualified(table);
-  const args = [py(name), py(bare), py(unique.columns), 'unique=True'];
+  const args = [py(name), py(bare), pyList(unique.columns), 'unique=True'];
   if (schema) args.push(`schema=${py(schema)}`);
   const c = unique.constraint;
   if (c.nulls_not_distinct) args.push('postgresql_nulls_not_distinct=True');
   const including = (c.including ?? []).flatMap((n) => ('String' in n && n.String?.sval ? [n.String.sval] : []));
-  if (including.length > 0) args.push(`postgresql_include=${py(including)}`);
+  if (including.length > 0) args.push(`postgresql_include=${pyList(including)}`);
   args.push('postgresql_concurrently=True');
   const deferrable = c.deferrable ? (c.initdeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE') : '';
-  const attach = `ALTER TABLE ${sqlRelation(table)} ADD CONSTRAINT ${sqlIdent(name)} UNIQUE USING INDEX ${sqlIdent(name)}${deferrable}`;
-  const columns = unique.columns.map(sqlIdent).join(', ');
-  const findDuplicates = `SELECT ${columns}, count(*) FROM ${sqlRelation(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
+  const attach = `ALTER TABLE ${sqlTable(table)} ADD CONSTRAINT ${sqlIdentifier(name)} UNIQUE USING INDEX ${sqlIdentifier(name)}${deferrable}`;
+  const columns = unique.columns.map((column) => sqlIdentifier(column)).join(', ');
+  const findDuplicates = `SELECT ${columns}, count(*) FROM ${sqlTable(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
   return (
     'Build the unique index CONCURRENTLY (reads and writes go on; it cannot run inside a transaction, hence the ' +
     'autocommit block), then make it the constraint, which holds ACCESS EXCLUSIVE only for an instant' +
@@ -78,18 +72,4 @@ function suggestion(table: string, name: string, unique: ConstraintInfo, inlineC
     'index to drop before retrying): look for them first.\n\n' +
     codeBlock('sql', findDuplicates)
   );
-}
-
-/** The name Postgres gave an unnamed unique constraint: the one that appeared on the table with the same columns. */
-function chosenName(site: StatementSite, table: string, unique: ConstraintInfo): string {
-  const before = new Set(site.revision.before.constraints.filter((c) => c.table === table).map((c) => c.name));
-  const found = site.revision.after.constraints.find(
-    (c) => c.type === 'u' && c.table === table && !before.has(c.name) && c.columns.length === unique.columns.length && c.columns.every((col, i) => col === unique.columns[i]),
-  );
-  return found?.name ?? `${splitQualified(table).name}_${unique.columns.join('_')}_key`;
-}
-
-function qualify(table: string, name: string): string {
-  const { schema } = splitQualified(table);
-  return schema ? `${schema}.${name}` : name;
 }

@@ -1,25 +1,15 @@
 // volatile-default: a column added with a volatile default rewrites the table.
 import { alterTableCommands, columnConstraints, isSerialType, isVolatileDefault, stringValues, typeNameText, walk, type ColumnDef, type NodeOf } from '../sql/ast.js';
-import {
-  alembicType,
-  alterNotNull,
-  backfillCode,
-  bareTable,
-  lockHeld,
-  lockHolding,
-  primaryKey,
-  pullRequestStatements,
-  py,
-  schemaArg,
-  sqlIdentifier,
-  sqlTable,
-  statementText,
-  tableArgs,
-  withImports,
-  type PullRequestStatement,
-} from './not-null-without-default.js';
 import type { Finding } from '../findings.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { alterNotNull, backfillCode, primaryKey } from './support/backfill.js';
+import { lockHolding } from './support/lock-phrases.js';
+import { lockHeld } from './support/locks.js';
+import { existedBefore, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { opTable, pyReadable, withPostgresqlImport } from './support/python-code.js';
+import { splitQualified } from './support/qualified-name.js';
+import { inlineSqlFirstLine, sqlIdentifier, sqlTable } from './support/sql-text.js';
+import { sqlAlchemyTypeOf } from './support/sqlalchemy-type.js';
 
 export const volatileDefault: Rule = {
   id: 'volatile-default',
@@ -27,10 +17,10 @@ export const volatileDefault: Rule = {
   check({ graph, evidence }) {
     if (!evidence) return [];
     const findings: Finding[] = [];
-    for (const context of pullRequestStatements(graph, evidence)) {
+    for (const context of pullRequestStatements(graph, evidence, 'as-written')) {
       for (const cmd of alterTableCommands(context.node)) {
         if (cmd.objectType !== 'OBJECT_TABLE' || cmd.subtype !== 'AT_AddColumn' || !cmd.column?.colname) continue;
-        if (!context.existing.has(cmd.table)) continue;
+        if (!existedBefore(context, cmd.table)) continue;
         const found = report(context, cmd.table, cmd.column);
         if (found) findings.push(found);
       }
@@ -49,7 +39,7 @@ function report(context: PullRequestStatement, table: string, column: ColumnDef)
   if (!context.statement.rewrote.includes(table)) return null;
 
   const name = column.colname!;
-  const sequence = `${bareTable(table)}_${name}_seq`;
+  const sequence = `${splitQualified(table).name}_${name}_seq`;
   const defaultSql =
     serial || constraints.identity
       ? `nextval('${sequence}')`
@@ -60,16 +50,17 @@ function report(context: PullRequestStatement, table: string, column: ColumnDef)
       ? `\`${name}\` is an identity column, filled from a sequence for every existing row`
       : `its default \`${defaultSql}\` is volatile, so Postgres computes it for every existing row instead of storing it once`;
   const held = lockHeld(context.revision, context.at.statement, table);
-  const message = `${statementText(context.statement)} rewrote \`${table}\` (relfilenode changed) while holding ${lockHolding(held, context.at.statement)}: ${why}.`;
+  const message = `${inlineSqlFirstLine(context.statement.sql)} rewrote \`${table}\` (relfilenode changed) while holding ${lockHolding(held)}: ${why}.`;
 
-  const type = alembicType(column.typeName, context.revision.before);
+  const type = sqlAlchemyTypeOf(column.typeName, context.revision.before);
+  const [tableArg, schemaArg] = opTable(table, pyReadable);
   const lines: string[] = [];
-  lines.push(`op.add_column(${tableArgs(table)}, sa.Column(${py(name)}, ${type.code}, nullable=True)${schemaArg(table)})`);
+  lines.push(`op.add_column(${tableArg}, sa.Column(${pyReadable(name)}, ${type.code}, nullable=True)${schemaArg})`);
   if (serial || constraints.identity) {
-    lines.push(`op.execute(${py(`CREATE SEQUENCE ${sqlIdentifier(sequence)} OWNED BY ${sqlTable(table)}.${sqlIdentifier(name)}`)})`);
+    lines.push(`op.execute(${pyReadable(`CREATE SEQUENCE ${sqlIdentifier(sequence)} OWNED BY ${sqlTable(table)}.${sqlIdentifier(name)}`)})`);
   }
   lines.push(`# New rows get the default from now on; setting it rewrites nothing.`);
-  lines.push(`op.alter_column(${tableArgs(table)}, ${py(name)}, server_default=sa.text(${py(defaultSql)})${schemaArg(table)})`);
+  lines.push(`op.alter_column(${tableArg}, ${pyReadable(name)}, server_default=sa.text(${pyReadable(defaultSql)})${schemaArg})`);
   lines.push(backfillCode(table, name, { sql: defaultSql, constant: false }, { batchKey: primaryKey(context.revision.before, table), todo: false }));
   // Identity and serial columns are NOT NULL without saying so.
   if (constraints.notNull || constraints.identity || serial) lines.push(alterNotNull(table, name, type));
@@ -80,7 +71,7 @@ function report(context: PullRequestStatement, table: string, column: ColumnDef)
     revision: context.revision.revision,
     suggestion: [
       'Add the column without a default, give it the default for new rows, then fill the existing rows in batches:',
-      codeBlock('python', withImports(lines, [type])),
+      codeBlock('python', withPostgresqlImport(lines.join('\n'), type.dialect)),
     ].join('\n\n'),
   });
 }

@@ -1,0 +1,5 @@
+// Lists in words, for messages: `a`, `a and b`, `a, b and c`.
+
+export function joinAnd(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
