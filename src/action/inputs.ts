@@ -4,6 +4,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { FailOnSetting } from '../options.js';
 import type { DatabaseChoice } from '../postgres/provider.js';
+import { majorOfImageTag } from '../postgres/testcontainers.js';
 
 /** Every input of action.yml with its default (a test keeps the two in step). */
 export const INPUT_DEFAULTS = {
@@ -123,8 +124,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     }
   } else if (postgresImage) {
     // postgres:16, postgres:16.4-alpine, ghcr.io/x/postgis:17-3.5: the tag's major version picks among installed servers too.
-    const tag = /:(\d+)(?:[.-][^/]*)?$/.exec(postgresImage);
-    if (tag) postgresVersion = Number(tag[1]);
+    postgresVersion = majorOfImageTag(postgresImage);
   }
 
   const failOn = oneOf('fail-on', rawInput(env, 'fail-on') || 'error', ['error', 'warning', 'never'] as const);

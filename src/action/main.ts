@@ -140,6 +140,7 @@ async function check(settings: ActionSettings, base: string | undefined, env: No
         database: settings.database,
         databaseUrl: settings.databaseUrl,
         postgresVersion: settings.postgresVersion,
+        postgresImage: settings.postgresImage,
         failOn: settings.failOn,
         databaseEnv: settings.databaseEnv,
         flaskApp: settings.flaskApp,

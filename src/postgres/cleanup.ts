@@ -1,4 +1,5 @@
-// Remembers every throwaway Postgres this process started and removes them synchronously on Ctrl-C, SIGTERM or exit.
+// Remembers every throwaway Postgres this process started (clusters, containers, scratch databases on a user's server)
+// and removes them on Ctrl-C, SIGTERM or exit.
 
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -21,7 +22,23 @@ export interface TrackedServer {
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const IMMEDIATE_SHUTDOWN_WAIT_MS = 5_000;
 
+/**
+ * Anything else a check creates and must remove: a container, a scratch database on a user's server. `stopSync` runs
+ * on a signal and on process exit; `stopAsync` (for what cannot be removed synchronously) only on a signal, which
+ * then waits for it up to ASYNC_STOP_WAIT_MS before the process dies.
+ */
+export interface TrackedResource {
+  /** For the message when it could not be removed, e.g. "container 3f2a… (postgres:18-alpine)". */
+  readonly description: string;
+  readonly stopSync?: () => void;
+  readonly stopAsync?: () => Promise<void>;
+  removed: boolean;
+}
+
+const ASYNC_STOP_WAIT_MS = 5_000;
+
 const tracked = new Set<TrackedServer>();
+const resources = new Set<TrackedResource>();
 let installed = false;
 
 export function trackServer(directory: string, dataDirectory: string): TrackedServer {
@@ -34,7 +51,26 @@ export function trackServer(directory: string, dataDirectory: string): TrackedSe
 /** Forget a server whose stop() finished on its own. */
 export function untrackServer(server: TrackedServer): void {
   tracked.delete(server);
-  if (tracked.size === 0) uninstallHandlers();
+  if (tracked.size === 0 && resources.size === 0) uninstallHandlers();
+}
+
+export function trackResource(resource: Omit<TrackedResource, 'removed'>): TrackedResource {
+  const entry: TrackedResource = { ...resource, removed: false };
+  resources.add(entry);
+  installHandlers();
+  return entry;
+}
+
+/** Forget a resource that was removed by its owner (or is about to be, by an awaited call). */
+export function untrackResource(resource: TrackedResource): void {
+  resource.removed = true;
+  resources.delete(resource);
+  if (tracked.size === 0 && resources.size === 0) uninstallHandlers();
+}
+
+/** How many resources are tracked (for tests). */
+export function trackedResourceCount(): number {
+  return resources.size;
 }
 
 /** How many servers are tracked (for tests). */
@@ -73,16 +109,49 @@ function stopAllSync(): void {
       process.stderr.write(`alembic-guard: could not remove ${server.directory}: ${String(error)}\n`);
     }
   }
+  for (const resource of [...resources]) {
+    if (!resource.stopSync) continue;
+    try {
+      resource.stopSync();
+    } catch (error) {
+      process.stderr.write(`alembic-guard: could not remove ${resource.description}: ${String(error)}\n`);
+    }
+    untrackResource(resource);
+  }
 }
 
 function onExit(): void {
   stopAllSync();
+  for (const resource of [...resources]) {
+    // Only an async removal was possible, and an exiting process runs no more async code.
+    process.stderr.write(`alembic-guard: left behind ${resource.description}: remove it by hand\n`);
+    untrackResource(resource);
+  }
 }
 
 function onSignal(signalName: NodeJS.Signals): void {
   stopAllSync();
   // Another part of the program listens to this signal too: it owns the decision to exit.
   const othersListen = process.listenerCount(signalName) > 1;
+  const pending = [...resources].filter((resource) => resource.stopAsync);
+  if (pending.length > 0) {
+    // Keep our handlers (a second Ctrl-C must not kill us half-way) until the async removals are done or time out.
+    const removals = pending.map(async (resource) => {
+      try {
+        await resource.stopAsync!();
+      } catch (error) {
+        process.stderr.write(`alembic-guard: could not remove ${resource.description}: ${String(error)}\n`);
+      }
+      untrackResource(resource);
+    });
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, ASYNC_STOP_WAIT_MS).unref());
+    void Promise.race([Promise.all(removals), deadline]).then(() => finishSignal(signalName, othersListen));
+    return;
+  }
+  finishSignal(signalName, othersListen);
+}
+
+function finishSignal(signalName: NodeJS.Signals, othersListen: boolean): void {
   uninstallHandlers();
   if (othersListen) return;
   // Die by the same signal (the default action is back now that nobody listens), so a shell sees a real Ctrl-C;

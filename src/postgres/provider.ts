@@ -16,6 +16,8 @@ export interface DisposablePostgres {
   readonly serverVersion: string;
   /** Seconds from the start request to accepting connections. */
   readonly startSeconds: number;
+  /** Where CREATE/DROP DATABASE of the scratch database run; `postgres` when unset. */
+  readonly maintenanceDatabase?: string;
   /** Stops the server (or drops the scratch database) and deletes what it created. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -23,6 +25,8 @@ export interface DisposablePostgres {
 export interface StartOptions {
   /** Postgres major version wanted; undefined = whatever the provider has. */
   postgresVersion?: number;
+  /** The image for `testcontainers` (e.g. postgis/postgis:17-3.5); undefined = postgres:<version>-alpine. */
+  postgresImage?: string;
   /** Progress lines for the user (stderr). */
   log: (line: string) => void;
 }

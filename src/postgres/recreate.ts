@@ -1,18 +1,28 @@
 // Drops and recreates the scratch database of a disposable server, for a second replay from a known state.
-import { UserError } from '../errors.js';
+import pg from 'pg';
 import type { DisposablePostgres } from './provider.js';
-import { runStatement } from './wire.js';
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-export async function recreateScratchDatabase(pg: DisposablePostgres): Promise<void> {
-  if (pg.provider === 'url') {
-    throw new UserError('recreating the scratch database is not supported on a user-given server yet');
+export async function recreateScratchDatabase(server: DisposablePostgres): Promise<void> {
+  // Connected to another database than the scratch one: `postgres`, or on a user's server the database of its URL
+  // (only CREATE and DROP DATABASE ever run there).
+  const client = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: server.maintenanceDatabase ?? 'postgres',
+    application_name: 'alembic-guard',
+  });
+  await client.connect();
+  try {
+    // FORCE (PG 13+) ends connections the project's own engine may still hold.
+    await client.query(`DROP DATABASE ${quoteIdent(server.database)} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${quoteIdent(server.database)}`);
+  } finally {
+    await client.end().catch(() => {});
   }
-  const target = { host: pg.host, port: pg.port, user: pg.user, database: 'postgres' };
-  // FORCE (PG 13+) ends connections the project's own engine may still hold.
-  await runStatement(target, `DROP DATABASE ${quoteIdent(pg.database)} WITH (FORCE)`);
-  await runStatement(target, `CREATE DATABASE ${quoteIdent(pg.database)}`);
 }

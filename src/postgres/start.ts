@@ -3,16 +3,18 @@
 import { isUserError, UserError } from '../errors.js';
 import { binariesProvider } from './binaries.js';
 import { embeddedProvider } from './embedded.js';
+import { testcontainersProvider } from './testcontainers.js';
+import { createUrlProvider } from './url.js';
 import type { DatabaseChoice, DisposablePostgres, PostgresProvider, ProviderName, StartOptions } from './provider.js';
 
 export type StartRequest = StartOptions & { databaseUrl?: string };
 
-/** Each provider by name; `null` = not implemented yet. A factory, because `url` will need the request's databaseUrl. */
+/** Each provider by name; `null` = not implemented yet. A factory, because `url` needs the request's databaseUrl. */
 const providers: Record<ProviderName, ((request: StartRequest) => PostgresProvider) | null> = {
-  testcontainers: null,
+  testcontainers: () => testcontainersProvider,
   binaries: () => binariesProvider,
   embedded: () => embeddedProvider,
-  url: null,
+  url: (request) => createUrlProvider(request.databaseUrl),
 };
 
 /** What `auto` tries, in order (DESIGN.md: testcontainers when Docker answers, then local binaries, then embedded). */
