@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 import warnings
+import weakref
 
 PROTOCOL_VERSION = 1
 
@@ -211,6 +212,7 @@ class Project:
         self.revision_paths = {}  # absolute file path -> revision id
         self.root = None
         self.url = None
+        self.database = None  # the disposable database's host, port and name, once `database` ran
 
 
 PROJECT = Project()
@@ -314,6 +316,10 @@ def cmd_load(args):
         script_location = config.get_main_option("script_location")
     except Exception as exc:
         raise HelperError("config", "%s could not be read: %s" % (config_path, exc), file=config_path)
+    if not script_location and os.path.isfile(os.path.join(os.path.dirname(config_path), "env.py")):
+        # Flask-Migrate's migrations/alembic.ini has no script_location: Flask-Migrate passes the folder holding it.
+        script_location = os.path.dirname(config_path)
+        config.set_main_option("script_location", script_location.replace("%", "%%"))
     if not script_location:
         raise HelperError(
             "config",
@@ -454,6 +460,7 @@ def cmd_database(args):
         database=db["database"],
     ).render_as_string(hide_password=False)
     PROJECT.url = url
+    PROJECT.database = db
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     parts = {
         "host": db["host"],
@@ -545,6 +552,11 @@ class Observer:
         self.locks = None
 
 
+# Engines the project's code used: a pool kept across replays (Flask-SQLAlchemy's) holds connections to a scratch
+# database that may since have been dropped and recreated, so each replay starts by emptying their pools.
+_ENGINES = weakref.WeakSet()
+
+
 class Recorder:
     """Collects the SQL each revision executes, from SQLAlchemy's cursor events and Alembic's callbacks."""
 
@@ -566,6 +578,7 @@ class Recorder:
         return None, None
 
     def before_cursor_execute(self, conn, cursor, statement, parameters, context, executemany):
+        _ENGINES.add(conn.engine)
         if self.in_version_update or self.mark is None:
             return
         rev, line = self.revision_of_stack()
@@ -601,6 +614,27 @@ class Recorder:
             self.observer.reset()
 
 
+def _check_target(connection):
+    """Stops before any migration runs when env.py connected somewhere else than the disposable database."""
+    expected = PROJECT.database
+    if expected is None or connection is None:
+        return
+    try:
+        url = connection.engine.url
+    except Exception:
+        return
+    if url.get_backend_name() == "postgresql" and url.database == expected["database"] and (url.port or 5432) == int(expected["port"]):
+        return
+    raise HelperError(
+        "wrong-database",
+        "env.py connected to %s, not to the disposable database, so alembic-guard stopped before any migration ran: "
+        "env.py takes its URL from settings that sqlalchemy.url and DATABASE_URL do not reach. Map the variables it reads "
+        "with --database-env, e.g. --database-env SQLALCHEMY_DATABASE_URI={url} (Flask) or --database-env POSTGRES_SERVER={host}."
+        % url.render_as_string(hide_password=True),
+        file=os.path.join(PROJECT.script.dir, "env.py") if PROJECT.script is not None else None,
+    )
+
+
 def _install_replay_hooks(recorder):
     from alembic.runtime import migration
     from alembic.runtime.environment import EnvironmentContext
@@ -619,6 +653,7 @@ def _install_replay_hooks(recorder):
     originals = [(owner, name, getattr(owner, name)) for owner, name in bookkeeping if hasattr(owner, name)]
 
     def configure(self, *a, **kw):
+        _check_target(kw.get("connection"))
         callbacks = kw.get("on_version_apply") or []
         if callable(callbacks):
             callbacks = [callbacks]
@@ -698,6 +733,8 @@ def _run(direction, target):
 
 def cmd_replay(args):
     """Runs `steps` in order ({direction, target, observe}); stops at the first failure."""
+    for engine in list(_ENGINES):
+        engine.dispose()
     recorder = Recorder({path: rev for path, rev in PROJECT.revision_paths.items()})
     uninstall = _install_replay_hooks(recorder)
     started = time.perf_counter()
@@ -707,7 +744,7 @@ def cmd_replay(args):
             recorder.observer = Observer() if step.get("observe") else None
             _run(step.get("direction", "upgrade"), step["target"])
     except BaseException as exc:  # the project's code may raise anything, SystemExit included
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, (KeyboardInterrupt, HelperError)):
             raise
         failure = _describe_failure(exc, recorder)
     finally:

@@ -19,6 +19,7 @@ import { proveFromBaseline } from './evidence/prove.js';
 import type { CapturedStatement } from './python/protocol.js';
 import { loadSqlParser } from './sql/parse.js';
 import { runDowngrades, upgradeStatements } from './replay/downgrades.js';
+import { applyBaselineSql } from './replay/baseline.js';
 import { replayMigrations, type Replay } from './replay/replay.js';
 import type { Report, StageTiming } from './report/report.js';
 import { judge, validateDirectives, type SuppressedFinding } from './rules/index.js';
@@ -48,6 +49,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   const pgStarted = performance.now();
   const postgresPromise = startDisposablePostgres(options.database, {
     postgresVersion: options.postgresVersion,
+    postgresImage: options.postgresImage,
     databaseUrl: options.databaseUrl,
     log: io.log,
   });
@@ -105,6 +107,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       environment: options.databaseEnv,
       flaskApp: options.flaskApp,
     });
+    if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
     if (newCount > 0) client = await connect(postgres);
     const proofs = new Map<CapturedStatement, StatementEvidence['proof']>();
@@ -141,6 +144,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
             recreateDatabase: async () => {
               await client?.end();
               await recreateScratchDatabase(postgres!);
+              if (settings.baselineSql) await applyBaselineSql(postgres!, settings.baselineSql, root);
               client = await connect(postgres!);
             },
           })

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The `alembic-guard` command: parse the command line, run one check, print the report, exit 0, 1 or 2.
-import { runCheck } from './check.js';
-import { isUserError } from './errors.js';
-import { parseCommandLine, USAGE, type OutputFormat } from './options.js';
+import { relative } from 'node:path';
+import { runCheck, type CheckIO } from './check.js';
+import { isUserError, UserError } from './errors.js';
+import { parseCommandLine, USAGE, type CheckOptions, type OutputFormat } from './options.js';
+import { combineReports, renderUnderHeadings } from './report/combine.js';
 import { renderJson, renderJsonError } from './report/json.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { Report } from './report/report.js';
@@ -24,6 +26,27 @@ function render(report: Report, format: OutputFormat): string {
   }
 }
 
+/** Repeated --config: each config checked in turn, from its own directory; the first that cannot run stops the check. */
+async function checkSeveral(projects: CheckOptions[], format: OutputFormat, io: CheckIO): Promise<number> {
+  const reports: Report[] = [];
+  for (const options of projects) {
+    const name = relative(process.cwd(), options.config) || options.config;
+    io.log(`== ${name}`);
+    try {
+      reports.push(await runCheck(options, io));
+    } catch (error) {
+      if (isUserError(error)) throw new UserError(`${name}: ${error.message}`);
+      throw error;
+    }
+  }
+  const output =
+    format === 'text' || format === 'markdown'
+      ? renderUnderHeadings(reports, format, (report) => render(report, format))
+      : render(combineReports(reports), format);
+  process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
+  return reports.some((report) => report.status === 'fail') ? 1 : 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let format: OutputFormat = 'text';
   try {
@@ -38,12 +61,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     format = command.options.format;
     const verbose = Boolean(process.env.ALEMBIC_GUARD_VERBOSE);
-    const report = await runCheck(command.options, {
-      log: (line) => process.stderr.write(`${line}\n`),
-      pythonOutput: (text) => {
+    const io = {
+      log: (line: string) => process.stderr.write(`${line}\n`),
+      pythonOutput: (text: string) => {
         if (verbose) process.stderr.write(text);
       },
-    });
+    };
+    if (command.projects) return await checkSeveral(command.projects, format, io);
+    const report = await runCheck(command.options, io);
     const output = render(report, format);
     process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
     return report.status === 'fail' ? 1 : 0;

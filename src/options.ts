@@ -1,9 +1,10 @@
 // Turns the command line into one typed CheckOptions object; every bad value is a UserError naming the flag.
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from './errors.js';
 import type { DatabaseChoice } from './postgres/provider.js';
+import { majorOfImageTag } from './postgres/testcontainers.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json' | 'sarif';
 export type FailOnSetting = 'error' | 'warning' | 'never';
@@ -20,6 +21,8 @@ export interface CheckOptions {
   database: DatabaseChoice;
   databaseUrl: string | undefined;
   postgresVersion: number | undefined;
+  /** The image for --database testcontainers (and auto when Docker answers); undefined = postgres:<version>-alpine. */
+  postgresImage?: string | undefined;
   failOn: FailOnSetting;
   /** KEY -> TEMPLATE with {host} {port} {user} {password} {database} {url}. */
   databaseEnv: Record<string, string>;
@@ -38,12 +41,15 @@ SQLAlchemy models and judges the migrations this branch adds.
 
 Options:
   --base REF               git ref the change is compared with (default: merge base with origin's default branch)
-  --config FILE            Alembic config file (default: alembic.ini)
+  --config FILE            Alembic config file (default: alembic.ini, else migrations/alembic.ini); repeatable:
+                           each config is checked from its own directory and reported under its own heading
   --name SECTION           section of the config file (default: alembic)
   --python CMD             interpreter with the project installed (default: $VIRTUAL_ENV, .venv, python3)
   --database KIND          auto | testcontainers | binaries | embedded | url (default: auto)
   --database-url URL       server for --database url (a scratch database is created and dropped in it)
   --postgres-version N     Postgres major version
+  --postgres-image IMAGE   image for testcontainers (default: postgres:<version>-alpine); its tag's major
+                           version also picks among installed servers
   --fail-on LEVEL          error | warning | never (default: error)
   --database-env KEY=TPL   environment variable for the project's Python, repeatable; TPL may use
                            {host} {port} {user} {password} {database} {url}
@@ -64,7 +70,8 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   return value as T;
 }
 
-export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'check'; options: CheckOptions };
+/** `projects`: one CheckOptions per config when --config was given more than once (`options` is the first). */
+export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'check'; options: CheckOptions; projects?: CheckOptions[] };
 
 export function parseCommandLine(argv: string[], processCwd: string): Command {
   let parsed;
@@ -75,12 +82,13 @@ export function parseCommandLine(argv: string[], processCwd: string): Command {
       strict: true,
       options: {
         base: { type: 'string' },
-        config: { type: 'string', short: 'c' },
+        config: { type: 'string', short: 'c', multiple: true },
         name: { type: 'string', short: 'n' },
         python: { type: 'string' },
         database: { type: 'string' },
         'database-url': { type: 'string' },
         'postgres-version': { type: 'string' },
+        'postgres-image': { type: 'string' },
         'fail-on': { type: 'string' },
         'database-env': { type: 'string', multiple: true },
         'flask-app': { type: 'string' },
@@ -105,15 +113,20 @@ export function parseCommandLine(argv: string[], processCwd: string): Command {
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
     throw new UserError(`--cwd ${values.cwd}: no such directory.`);
   }
-  const config = resolve(cwd, values.config ?? 'alembic.ini');
-  if (!existsSync(config)) {
+  const configArgs = values.config ?? [];
+  // Flask-Migrate keeps its alembic.ini inside migrations/.
+  const fallback = !existsSync(resolve(cwd, 'alembic.ini')) && existsSync(resolve(cwd, 'migrations', 'alembic.ini'));
+  const configs = configArgs.length ? configArgs.map((c) => resolve(cwd, c)) : [resolve(cwd, fallback ? 'migrations/alembic.ini' : 'alembic.ini')];
+  configs.forEach((config, i) => {
+    if (existsSync(config)) return;
     throw new UserError(
-      values.config
-        ? `--config ${values.config}: ${config} does not exist. Pass the path of the project's Alembic config file.`
+      configArgs.length
+        ? `--config ${configArgs[i]}: ${config} does not exist. Pass the path of the project's Alembic config file (relative to --cwd).`
         : `No alembic.ini in ${cwd}. Run alembic-guard from the project root (where alembic.ini is), ` +
             'or pass --cwd DIR or --config path/to/alembic.ini.',
     );
-  }
+  });
+  const config = configs[0]!;
 
   let postgresVersion: number | undefined;
   if (values['postgres-version'] !== undefined) {
@@ -122,6 +135,9 @@ export function parseCommandLine(argv: string[], processCwd: string): Command {
       throw new UserError(`--postgres-version ${values['postgres-version']}: give a Postgres major version such as 15 or 17.`);
     }
   }
+  const postgresImage = values['postgres-image']?.trim() || undefined;
+  // postgres:16-alpine, postgis/postgis:17-3.5: the tag's major picks among installed servers too (auto without Docker).
+  postgresVersion ??= postgresImage ? majorOfImageTag(postgresImage) : undefined;
 
   const databaseEnv: Record<string, string> = {};
   for (const item of values['database-env'] ?? []) {
@@ -140,21 +156,28 @@ export function parseCommandLine(argv: string[], processCwd: string): Command {
     throw new UserError('--database url needs --database-url postgresql://user:password@host:port/dbname.');
   }
 
-  return {
-    kind: 'check',
-    options: {
-      cwd,
-      config,
-      section: values.name ?? 'alembic',
-      python: values.python,
-      base: values.base,
-      database,
-      databaseUrl: values['database-url'],
-      postgresVersion,
-      failOn: oneOf('--fail-on', values['fail-on'], FAIL_ON, 'error'),
-      databaseEnv,
-      flaskApp: values['flask-app'],
-      format: oneOf('--format', values.format, FORMATS, 'text'),
-    },
+  const options: CheckOptions = {
+    cwd,
+    config,
+    section: values.name ?? 'alembic',
+    python: values.python,
+    base: values.base,
+    database,
+    databaseUrl: values['database-url'],
+    postgresVersion,
+    postgresImage,
+    failOn: oneOf('--fail-on', values['fail-on'], FAIL_ON, 'error'),
+    databaseEnv,
+    flaskApp: values['flask-app'],
+    format: oneOf('--format', values.format, FORMATS, 'text'),
   };
+  if (configs.length === 1) return { kind: 'check', options };
+  const projects = configs.map((c) => ({ ...options, cwd: projectDirectory(c), config: c }));
+  return { kind: 'check', options: projects[0]!, projects };
+}
+
+/** Where `alembic` runs for a config of a monorepo: the folder holding it, or its parent when it sits beside env.py. */
+function projectDirectory(config: string): string {
+  const folder = dirname(config);
+  return existsSync(join(folder, 'env.py')) ? dirname(folder) : folder;
 }

@@ -4,6 +4,7 @@ import { relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { MigrationGraph } from '../graph/graph.js';
 import type { PythonHelper } from '../python/bridge.js';
+import { call } from '../python/project.js';
 import type { CapturedStatement, ReplayFailureInfo, ReplayResult, ReplayStep } from '../python/protocol.js';
 import type { Schema } from '../schema/schema.js';
 
@@ -70,7 +71,8 @@ export async function replayMigrations(
   let evidenceSeconds = 0;
 
   const run = async (steps: ReplayStep[]) => {
-    const result = await helper.request<ReplayResult>('replay', { steps });
+    // `call`: a helper error (env.py connected to another database) is the user's to fix, with the file it names.
+    const result = await call<ReplayResult>(helper, repositoryRoot, 'replay', { steps });
     seconds += result.seconds;
     return result;
   };

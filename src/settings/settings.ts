@@ -1,6 +1,6 @@
 // Project-wide settings from `[tool.alembic-guard]` in pyproject.toml: severities, disabled rules, objects to leave out.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { UserError } from '../errors.js';
 import { RULE_IDS, type RuleId, type Severity } from '../findings.js';
@@ -12,13 +12,15 @@ export interface ProjectSettings {
   severity: Map<RuleId, Severity>;
   /** Names (`ix_users_name_trgm`, `users.search_vector`, `legacy_table`) left out of missing-migration. */
   ignoreObjects: string[];
+  /** Absolute path of a SQL file run on the empty database before the first revision (`baseline-sql`), or null. */
+  baselineSql: string | null;
   /** Where they came from, for messages: "pyproject.toml" or null when there is none. */
   source: string | null;
 }
 
-export const DEFAULT_SETTINGS: ProjectSettings = { disabled: new Set(), severity: new Map(), ignoreObjects: [], source: null };
+export const DEFAULT_SETTINGS: ProjectSettings = { disabled: new Set(), severity: new Map(), ignoreObjects: [], baselineSql: null, source: null };
 
-const KNOWN_KEYS = ['disable', 'severity', 'ignore-objects'];
+const KNOWN_KEYS = ['disable', 'severity', 'ignore-objects', 'baseline-sql'];
 const SEVERITIES: Severity[] = ['error', 'warning', 'notice'];
 
 export function isRuleId(id: string): id is RuleId {
@@ -81,5 +83,20 @@ export function readProjectSettings(projectRoot: string, repositoryRoot: string)
       `${name}: [tool.alembic-guard] ignore-objects must be a list of names, e.g. ignore-objects = ["ix_users_name_trgm"].`,
     );
   }
-  return { disabled, severity, ignoreObjects: ignore as string[], source: name };
+
+  let baselineSql: string | null = null;
+  const baseline = settings['baseline-sql'];
+  if (baseline !== undefined) {
+    if (typeof baseline !== 'string' || baseline === '') {
+      throw new UserError(`${name}: [tool.alembic-guard] baseline-sql must be the path of a SQL file, e.g. baseline-sql = "db/baseline.sql".`);
+    }
+    baselineSql = resolve(projectRoot, baseline);
+    if (!existsSync(baselineSql)) {
+      throw new UserError(
+        `${name}: [tool.alembic-guard] baseline-sql = "${baseline}": ${relative(repositoryRoot, baselineSql)} does not exist. ` +
+          'Give the path of the schema to start from, relative to pyproject.toml (e.g. pg_dump --schema-only of a database made by create_all).',
+      );
+    }
+  }
+  return { disabled, severity, ignoreObjects: ignore as string[], baselineSql, source: name };
 }

@@ -117,10 +117,25 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The provider every `check` of the integration suite uses unless the test names one: ALEMBIC_GUARD_TEST_DATABASE
+ * (auto when unset), with ALEMBIC_GUARD_TEST_DATABASE_URL for `url` and ALEMBIC_GUARD_TEST_POSTGRES_IMAGE for
+ * `testcontainers` (scripts/test-providers.mjs runs the suite once per provider).
+ */
+export function providerArgs(args: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const database = env.ALEMBIC_GUARD_TEST_DATABASE;
+  if (!database || args[0] !== 'check' || args.some((arg) => arg === '--database' || arg.startsWith('--database='))) return [];
+  const extra = ['--database', database];
+  if (database === 'url' && env.ALEMBIC_GUARD_TEST_DATABASE_URL) extra.push('--database-url', env.ALEMBIC_GUARD_TEST_DATABASE_URL);
+  // Only for testcontainers: the image's tag would also pin --postgres-version for the other providers.
+  if (database === 'testcontainers' && env.ALEMBIC_GUARD_TEST_POSTGRES_IMAGE && !args.includes('--postgres-image')) extra.push('--postgres-image', env.ALEMBIC_GUARD_TEST_POSTGRES_IMAGE);
+  return extra;
+}
+
 /** Runs the bundled CLI (dist/cli.js) as a user would. */
 export function runCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; node?: string }): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(options.node ?? process.execPath, [CLI, ...args], {
+    const child = spawn(options.node ?? process.execPath, [CLI, ...args, ...providerArgs(args)], {
       cwd: options.cwd,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
