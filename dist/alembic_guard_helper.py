@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 import warnings
+import weakref
 
 PROTOCOL_VERSION = 1
 
@@ -80,6 +81,58 @@ def _is_noop_body(body):
     return True
 
 
+_DIRECTIVE = "alembic-guard:"
+
+
+def _directives(text, tree):
+    """`# alembic-guard: ignore[rule-a, rule-b] reason` comments, read with tokenize (never from inside strings).
+
+    A comment after code applies to that line; a comment alone on its line applies to the next line of code
+    when it stands inside a function, and to the whole file when it stands at module level.
+    """
+    import tokenize
+
+    functions = [
+        (node.lineno, getattr(node, "end_lineno", node.lineno))
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    found = []
+    code_lines = set()
+    comments = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                comments.append((tok.start[0], tok.string, tok.line[: tok.start[1]].strip() == ""))
+            elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+                for line in range(tok.start[0], tok.end[0] + 1):
+                    code_lines.add(line)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return found
+    for line, comment, alone in comments:
+        body = comment.lstrip("#").strip()
+        if not body.startswith(_DIRECTIVE):
+            continue
+        rest = body[len(_DIRECTIVE):].strip()
+        entry = {"line": line, "rules": [], "reason": "", "scope": "line", "target": line, "error": None}
+        if not rest.startswith("ignore[") or "]" not in rest:
+            entry["error"] = "expected `# alembic-guard: ignore[rule-id] reason`"
+            found.append(entry)
+            continue
+        inside, _, reason = rest[len("ignore["):].partition("]")
+        entry["rules"] = [r.strip() for r in inside.split(",") if r.strip()]
+        entry["reason"] = reason.strip()
+        if alone:
+            in_function = any(start <= line <= end for start, end in functions)
+            if in_function:
+                following = [l for l in sorted(code_lines) if l > line]
+                entry["target"] = following[0] if following else line
+            else:
+                entry["scope"] = "file"
+        found.append(entry)
+    return found
+
+
 def scan_source(text, path="<source>"):
     """What a migration file declares, read with `ast`: ids, assignment lines and every op.* call."""
     tree = ast.parse(text, filename=path)
@@ -131,6 +184,7 @@ def scan_source(text, path="<source>"):
                             }
                         )
     result["ops"].sort(key=lambda o: (o["line"], o["call"]))
+    result["directives"] = _directives(text, tree)
     return result
 
 
@@ -158,6 +212,7 @@ class Project:
         self.revision_paths = {}  # absolute file path -> revision id
         self.root = None
         self.url = None
+        self.database = None  # the disposable database's host, port and name, once `database` ran
 
 
 PROJECT = Project()
@@ -261,6 +316,10 @@ def cmd_load(args):
         script_location = config.get_main_option("script_location")
     except Exception as exc:
         raise HelperError("config", "%s could not be read: %s" % (config_path, exc), file=config_path)
+    if not script_location and os.path.isfile(os.path.join(os.path.dirname(config_path), "env.py")):
+        # Flask-Migrate's migrations/alembic.ini has no script_location: Flask-Migrate passes the folder holding it.
+        script_location = os.path.dirname(config_path)
+        config.set_main_option("script_location", script_location.replace("%", "%%"))
     if not script_location:
         raise HelperError(
             "config",
@@ -371,6 +430,7 @@ def cmd_load(args):
                 "downgradeLine": info["downgradeLine"],
                 "upgradeIsEmpty": info["upgradeIsEmpty"],
                 "ops": info["ops"],
+                "directives": info["directives"],
             }
         )
     revisions.reverse()  # base first
@@ -400,6 +460,7 @@ def cmd_database(args):
         database=db["database"],
     ).render_as_string(hide_password=False)
     PROJECT.url = url
+    PROJECT.database = db
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     parts = {
         "host": db["host"],
@@ -429,6 +490,73 @@ def cmd_database(args):
 # Replay with per-revision attribution
 
 
+_RELATIONS_SQL = """
+SELECT c.oid, n.nspname, c.relname, c.relkind, c.relfilenode
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'i', 'm', 't')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%%'
+"""
+
+_LOCKS_SQL = """
+SELECT n.nspname, c.relname, c.relkind, l.mode
+FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%%'
+"""
+
+
+def _qualified(schema, name):
+    return name if schema == "public" else "%s.%s" % (schema, name)
+
+
+class Observer:
+    """Asks Postgres, on the migration's own connection and inside its transaction, what a statement did."""
+
+    def __init__(self):
+        self.nodes = None
+        self.locks = None
+
+    @staticmethod
+    def _query(conn, sql):
+        dbapi_connection = conn.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql.replace("%%", "%"))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _relations(self, conn):
+        return {row[0]: (_qualified(row[1], row[2]), row[3], row[4]) for row in self._query(conn, _RELATIONS_SQL)}
+
+    def _locks(self, conn):
+        return {(_qualified(r[0], r[1]), r[2], r[3]) for r in self._query(conn, _LOCKS_SQL)}
+
+    def before(self, conn):
+        if self.nodes is None:
+            self.nodes = self._relations(conn)
+            self.locks = self._locks(conn)
+
+    def after(self, conn):
+        nodes = self._relations(conn)
+        locks = self._locks(conn)
+        rewrote = sorted(
+            name for oid, (name, kind, node) in nodes.items() if oid in self.nodes and self.nodes[oid][2] != node
+        )
+        taken = sorted(locks - self.locks)
+        self.nodes, self.locks = nodes, locks
+        return rewrote, [{"relation": r, "kind": k, "mode": m} for r, k, m in taken]
+
+    def reset(self):
+        self.nodes = None
+        self.locks = None
+
+
+# Engines the project's code used: a pool kept across replays (Flask-SQLAlchemy's) holds connections to a scratch
+# database that may since have been dropped and recreated, so each replay starts by emptying their pools.
+_ENGINES = weakref.WeakSet()
+
+
 class Recorder:
     """Collects the SQL each revision executes, from SQLAlchemy's cursor events and Alembic's callbacks."""
 
@@ -438,7 +566,7 @@ class Recorder:
         self.pending = []
         self.in_version_update = False
         self.mark = None
-        self.current = None
+        self.observer = None  # set while a step is observed
 
     def revision_of_stack(self):
         frame = sys._getframe(2)
@@ -450,10 +578,13 @@ class Recorder:
         return None, None
 
     def before_cursor_execute(self, conn, cursor, statement, parameters, context, executemany):
+        _ENGINES.add(conn.engine)
         if self.in_version_update or self.mark is None:
             return
         rev, line = self.revision_of_stack()
         entry = {"sql": statement, "revision": rev, "line": line, "seconds": None}
+        if self.observer is not None:
+            self.observer.before(conn)
         conn.info.setdefault("alembic_guard_started", []).append((entry, time.perf_counter()))
         self.pending.append(entry)
 
@@ -462,10 +593,12 @@ class Recorder:
         if started:
             entry, t0 = started.pop()
             entry["seconds"] = round(time.perf_counter() - t0, 6)
+            if self.observer is not None:
+                entry["rewrote"], entry["locks"] = self.observer.after(conn)
 
     def on_version_apply(self, ctx, step, heads, run_args):
         now = time.perf_counter()
-        revision = step.up_revision_id if step.is_upgrade else step.down_revision_ids
+        revision = step.up_revision_id
         mine = [s for s in self.pending if s["revision"] in (None, revision)]
         self.applied.append(
             {
@@ -477,6 +610,29 @@ class Recorder:
         )
         self.pending = []
         self.mark = time.perf_counter()
+        if self.observer is not None:
+            self.observer.reset()
+
+
+def _check_target(connection):
+    """Stops before any migration runs when env.py connected somewhere else than the disposable database."""
+    expected = PROJECT.database
+    if expected is None or connection is None:
+        return
+    try:
+        url = connection.engine.url
+    except Exception:
+        return
+    if url.get_backend_name() == "postgresql" and url.database == expected["database"] and (url.port or 5432) == int(expected["port"]):
+        return
+    raise HelperError(
+        "wrong-database",
+        "env.py connected to %s, not to the disposable database, so alembic-guard stopped before any migration ran: "
+        "env.py takes its URL from settings that sqlalchemy.url and DATABASE_URL do not reach. Map the variables it reads "
+        "with --database-env, e.g. --database-env SQLALCHEMY_DATABASE_URI={url} (Flask) or --database-env POSTGRES_SERVER={host}."
+        % url.render_as_string(hide_password=True),
+        file=os.path.join(PROJECT.script.dir, "env.py") if PROJECT.script is not None else None,
+    )
 
 
 def _install_replay_hooks(recorder):
@@ -497,6 +653,7 @@ def _install_replay_hooks(recorder):
     originals = [(owner, name, getattr(owner, name)) for owner, name in bookkeeping if hasattr(owner, name)]
 
     def configure(self, *a, **kw):
+        _check_target(kw.get("connection"))
         callbacks = kw.get("on_version_apply") or []
         if callable(callbacks):
             callbacks = [callbacks]
@@ -557,8 +714,8 @@ def _postgres_error(exc):
     return code, message, statement
 
 
-def _run_upgrade(target):
-    """`alembic upgrade <target>` on the already loaded script directory (no second read of the folder)."""
+def _run(direction, target):
+    """`alembic upgrade|downgrade <target>` on the already loaded script directory (no second read of the folder)."""
     from alembic.runtime.environment import EnvironmentContext
 
     script = PROJECT.script
@@ -566,23 +723,32 @@ def _run_upgrade(target):
     def upgrade(rev, context):
         return script._upgrade_revs(target, rev)
 
-    with EnvironmentContext(PROJECT.config, script, fn=upgrade, as_sql=False, starting_rev=None, destination_rev=target):
+    def downgrade(rev, context):
+        return script._downgrade_revs(target, rev)
+
+    fn = upgrade if direction == "upgrade" else downgrade
+    with EnvironmentContext(PROJECT.config, script, fn=fn, as_sql=False, starting_rev=None, destination_rev=target):
         script.run_env()
 
 
 def cmd_replay(args):
+    """Runs `steps` in order ({direction, target, observe}); stops at the first failure."""
+    for engine in list(_ENGINES):
+        engine.dispose()
     recorder = Recorder({path: rev for path, rev in PROJECT.revision_paths.items()})
     uninstall = _install_replay_hooks(recorder)
     started = time.perf_counter()
     failure = None
     try:
-        for target in args.get("targets") or ["heads"]:
-            _run_upgrade(target)
+        for step in args.get("steps") or [{"direction": "upgrade", "target": "heads"}]:
+            recorder.observer = Observer() if step.get("observe") else None
+            _run(step.get("direction", "upgrade"), step["target"])
     except BaseException as exc:  # the project's code may raise anything, SystemExit included
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, (KeyboardInterrupt, HelperError)):
             raise
         failure = _describe_failure(exc, recorder)
     finally:
+        recorder.observer = None
         uninstall()
     return {
         "applied": recorder.applied,
@@ -623,6 +789,18 @@ def _describe_failure(exc, recorder):
 # Autogenerate comparison
 
 
+def _shown(value):
+    """A type as DDL (`VARCHAR(20)`), anything else as its repr."""
+    from sqlalchemy.types import TypeEngine
+
+    if isinstance(value, TypeEngine):
+        try:
+            return str(value)
+        except Exception:
+            return repr(value)
+    return repr(value)
+
+
 def _describe_diff(diff):
     """A JSON-safe description of one autogenerate diff tuple."""
     from sqlalchemy import Column, Index, Table
@@ -656,7 +834,7 @@ def _describe_diff(diff):
         ("." + str(obj)) if obj else "",
     )
     if kind.startswith("modify_") and len(diff) >= 7:
-        text += ": %r -> %r" % (diff[5], diff[6])
+        text += ": %s -> %s" % (_shown(diff[5]), _shown(diff[6]))
     return {"kind": kind, "table": table, "object": None if obj is None else str(obj), "text": text.strip()}
 
 
@@ -685,8 +863,21 @@ def cmd_compare(args):
             captured["context"] = context
         directives[:] = []  # nothing is ever written into the project
 
+    ignored = set(args.get("ignoreObjects") or [])
+
     def configure(self, *a, **kw):
         user_hook = kw.get("process_revision_directives")
+        user_include = kw.get("include_object")
+
+        def include_object(obj, name, type_, reflected, compare_to):
+            table = getattr(obj, "table", None)
+            qualified = "%s.%s" % (table.name, name) if table is not None and getattr(table, "name", None) else name
+            if name in ignored or qualified in ignored:
+                return False
+            return True if user_include is None else user_include(obj, name, type_, reflected, compare_to)
+
+        if ignored:
+            kw["include_object"] = include_object
 
         def hook(context, revision, directives):
             if user_hook is not None:

