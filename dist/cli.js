@@ -10893,6 +10893,20 @@ function tableNeedingProof(sql) {
   }
   return null;
 }
+function relationsNamed(ast) {
+  const names = /* @__PURE__ */ new Set();
+  const visit = (node) => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (node === null || typeof node !== "object") return;
+    if (typeof node.relname === "string") names.add(relationName(node));
+    Object.values(node).forEach(visit);
+  };
+  visit(ast);
+  return names;
+}
 function quoteIdent3(name) {
   return `"${name.replace(/"/g, '""')}"`;
 }
@@ -10955,7 +10969,8 @@ async function proveFromBaseline(client2, revisions, baseline, existing) {
         continue;
       }
       for (const earlier of statements.slice(0, i)) {
-        if (isConcurrently(statementsOf(parseStatement(earlier.sql))[0])) continue;
+        const ast = parseStatement(earlier.sql);
+        if (!ast || !relationsNamed(ast).has(table) || isConcurrently(statementsOf(ast)[0])) continue;
         await client2.query("SAVEPOINT alembic_guard_earlier");
         try {
           await client2.query(earlier.sql);
@@ -12276,8 +12291,16 @@ function groupBy(items, key2) {
 function after(a, b) {
   return a.revision > b.revision || a.revision === b.revision && a.statement > b.statement;
 }
+var walks = /* @__PURE__ */ new WeakMap();
 function pullRequestStatements(graph, evidence, creates = "as-run") {
   if (!evidence) return [];
+  const cached = walks.get(evidence)?.get(creates);
+  if (cached) return cached;
+  const result2 = walkStatements(graph, evidence, creates);
+  walks.set(evidence, (walks.get(evidence) ?? /* @__PURE__ */ new Map()).set(creates, result2));
+  return result2;
+}
+function walkStatements(graph, evidence, creates) {
   const walk2 = new TableWalk(evidence.baseline, creates);
   const result2 = [];
   evidence.revisions.forEach((revision, r) => {
@@ -13208,7 +13231,7 @@ var downgradeIncomplete = {
     if (!evidence) return [];
     return evidence.revisions.flatMap((observed) => {
       const run2 = observed.downgrade;
-      if (!run2) return [];
+      if (!run2 || run2.error === null && run2.schemaAfterDowngrade === observed.before) return [];
       const revision = graph.byId.get(observed.revision);
       const parent = revision?.parents[0] ?? "its parent";
       const upgrade = restoreOperations(observed.before, observed.after);
@@ -14251,7 +14274,11 @@ function judge(input, settings, rules = RULES) {
   const suppressed = [];
   for (const rule of rules) {
     if (settings.disabled.has(rule.id)) continue;
-    for (const found of rule.check(input)) {
+    const ruleStarted = performance.now();
+    const results = rule.check(input);
+    if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) process.stderr.write(`rule ${rule.id}: ${(performance.now() - ruleStarted).toFixed(1)} ms
+`);
+    for (const found of results) {
       const finding2 = { ...found, severity: settings.severity.get(found.rule) ?? found.severity };
       const revision = finding2.revision ? input.graph.byId.get(finding2.revision) : void 0;
       const suppression = revision && (revision.isNew || revision.edited) ? suppressionFor(finding2, revision) : null;

@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import type { CapturedStatement } from '../python/protocol.js';
 import type { Column, Schema } from '../schema/schema.js';
-import { isConcurrently, statementsOf } from '../sql/ast.js';
+import { isConcurrently, relationName, statementsOf, type RangeVar } from '../sql/ast.js';
 import { parseStatement } from '../sql/parse.js';
 import type { StatementEvidence } from './evidence.js';
 
@@ -27,6 +27,26 @@ export function tableNeedingProof(sql: string): string | null {
     }
   }
   return null;
+}
+
+/**
+ * Every table or index a statement names, as `relationName` spells them. RangeVars appear both tagged (in generic
+ * node lists: `{RangeVar: {...}}`) and untagged (typed fields such as AlterTableStmt.relation): any object with a
+ * `relname` is one.
+ */
+export function relationsNamed(ast: unknown): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    if (typeof (node as { relname?: unknown }).relname === 'string') names.add(relationName(node as RangeVar));
+    Object.values(node).forEach(visit);
+  };
+  visit(ast);
+  return names;
 }
 
 function quoteIdent(name: string): string {
@@ -79,8 +99,9 @@ function syntheticInsert(table: string, schema: Schema): { sql: string } | { ski
 
 /**
  * For each statement of the PR that fails only when its table has rows, replays the PR from the state before it in
- * a transaction: one synthetic row in the table (as it was before the PR), every earlier statement of the PR (one
- * that fails is skipped, as if fixed), then the statement; records Postgres's answer and rolls back. The database must be in the state before the PR's first
+ * a transaction: one synthetic row in the table (as it was before the PR), every earlier statement of the PR that
+ * names the table (one that fails is skipped, as if fixed), then the statement; records Postgres's answer and rolls
+ * back. The database must be in the state before the PR's first
  * new migration. Only tables in `existing` (those that existed before the PR) are tried. CREATE/DROP INDEX
  * CONCURRENTLY cannot run in a transaction and does not touch rows: it is left out of the replay.
  */
@@ -109,9 +130,11 @@ export async function proveFromBaseline(
         proofs.set(statements[i], { skipped: `a synthetic row could not be inserted into ${table}: ${(error as Error).message}` });
         continue;
       }
-      // An earlier statement that fails on the row (another finding) is skipped, as if it had been fixed.
+      // Only earlier statements that name the table can change what the statement meets there. One that fails on
+      // the row (another finding) is skipped, as if it had been fixed.
       for (const earlier of statements.slice(0, i)) {
-        if (isConcurrently(statementsOf(parseStatement(earlier.sql))[0])) continue;
+        const ast = parseStatement(earlier.sql);
+        if (!ast || !relationsNamed(ast).has(table) || isConcurrently(statementsOf(ast)[0])) continue;
         await client.query('SAVEPOINT alembic_guard_earlier');
         try {
           await client.query(earlier.sql);

@@ -428,7 +428,8 @@ export const downgradeIncomplete: Rule = {
     if (!evidence) return [];
     return evidence.revisions.flatMap((observed) => {
       const run = observed.downgrade;
-      if (!run) return [];
+      // Restored exactly (the one-go check hands back the very schema it compared equal): nothing to compute.
+      if (!run || (run.error === null && run.schemaAfterDowngrade === observed.before)) return [];
       const revision = graph.byId.get(observed.revision);
       const parent = revision?.parents[0] ?? 'its parent';
       const upgrade = restoreOperations(observed.before, observed.after);

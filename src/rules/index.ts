@@ -91,7 +91,10 @@ export function judge(input: JudgeInput, settings: ProjectSettings, rules: Rule[
   const suppressed: SuppressedFinding[] = [];
   for (const rule of rules) {
     if (settings.disabled.has(rule.id)) continue;
-    for (const found of rule.check(input)) {
+    const ruleStarted = performance.now();
+    const results = rule.check(input);
+    if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) process.stderr.write(`rule ${rule.id}: ${(performance.now() - ruleStarted).toFixed(1)} ms\n`);
+    for (const found of results) {
       const finding = { ...found, severity: settings.severity.get(found.rule) ?? found.severity };
       const revision = finding.revision ? input.graph.byId.get(finding.revision) : undefined;
       const suppression = revision && (revision.isNew || revision.edited) ? suppressionFor(finding, revision) : null;

@@ -96,8 +96,19 @@ export type CreateReading = 'as-run' | 'as-written';
  * there before the pull request, which it created, added or renamed) and what it did to them: a table the pull request
  * created (even under the name of one it dropped) did not exist before; a renamed one did.
  */
+/** Walks are pure functions of (evidence, reading): every rule of a check shares one walk. */
+const walks = new WeakMap<Evidence, Map<CreateReading, PullRequestStatement[]>>();
+
 export function pullRequestStatements(graph: MigrationGraph, evidence: Evidence | null, creates: CreateReading = 'as-run'): PullRequestStatement[] {
   if (!evidence) return [];
+  const cached = walks.get(evidence)?.get(creates);
+  if (cached) return cached;
+  const result = walkStatements(graph, evidence, creates);
+  walks.set(evidence, (walks.get(evidence) ?? new Map()).set(creates, result));
+  return result;
+}
+
+function walkStatements(graph: MigrationGraph, evidence: Evidence, creates: CreateReading): PullRequestStatement[] {
   const walk = new TableWalk(evidence.baseline, creates);
   const result: PullRequestStatement[] = [];
   evidence.revisions.forEach((revision, r) => {
