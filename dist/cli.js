@@ -8680,10 +8680,27 @@ async function publishTemplate(cache) {
   }
 }
 
+// src/postgres/scratch-location.ts
+import { statfsSync } from "node:fs";
+import { tmpdir as tmpdir2 } from "node:os";
+var SCRATCH_VARIABLE = "ALEMBIC_GUARD_SCRATCH_DIR";
+var SHM = "/dev/shm";
+var SHM_FREE_BYTES = 1024 ** 3;
+function scratchLocation(env = process.env) {
+  if (env[SCRATCH_VARIABLE]) return env[SCRATCH_VARIABLE];
+  if (process.platform === "linux") {
+    try {
+      const stats = statfsSync(SHM);
+      if (stats.bavail * stats.bsize >= SHM_FREE_BYTES) return SHM;
+    } catch {
+    }
+  }
+  return tmpdir2();
+}
+
 // src/postgres/cluster.ts
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir as tmpdir2 } from "node:os";
 import { join as join3 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
@@ -8940,7 +8957,7 @@ var SERVER_SETTINGS = [
   "unix_socket_directories="
 ];
 async function createScratchDirectory(user) {
-  const path = await mkdtemp(join3(tmpdir2(), "alembic-guard-pg-"));
+  const path = await mkdtemp(join3(scratchLocation(), "alembic-guard-pg-"));
   const dataDirectory = join3(path, "data");
   const tracked2 = trackServer(path, dataDirectory);
   if (user.ids) await chown2(path, user.ids.uid, user.ids.gid);
@@ -8986,7 +9003,7 @@ async function initializeDataDirectory(scratch, request) {
     throw new UserError(
       `initdb (${join3(request.bindir, "initdb")}) failed with exit code ${initdb.code} while creating a throwaway cluster in ${scratch.path}:
 ${lastLines(initdb.output)}
-Fix the cause above (a permission problem means the temp directory, TMPDIR, must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ""}), or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
+Fix the cause above (a permission problem means the scratch folder (/dev/shm, else TMPDIR; ALEMBIC_GUARD_SCRATCH_DIR) must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ""}), or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
     );
   }
   if (!cache) return;

@@ -3,9 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { ensureCacheRoot, hasTemplate, initdbCache, publishTemplate } from './initdb-cache.js';
+import { scratchLocation } from './scratch-location.js';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -46,7 +46,7 @@ export interface ScratchDirectory {
 }
 
 export async function createScratchDirectory(user: ServerUser): Promise<ScratchDirectory> {
-  const path = await mkdtemp(join(tmpdir(), 'alembic-guard-pg-'));
+  const path = await mkdtemp(join(scratchLocation(), 'alembic-guard-pg-'));
   const dataDirectory = join(path, 'data');
   const tracked = trackServer(path, dataDirectory);
   if (user.ids) await chown(path, user.ids.uid, user.ids.gid);
@@ -115,7 +115,7 @@ async function initializeDataDirectory(scratch: ScratchDirectory, request: Clust
     throw new UserError(
       `initdb (${join(request.bindir, 'initdb')}) failed with exit code ${initdb.code} while creating a throwaway ` +
         `cluster in ${scratch.path}:\n${lastLines(initdb.output)}\nFix the cause above (a permission problem means the ` +
-        `temp directory, TMPDIR, must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ''}), or ` +
+        `scratch folder (/dev/shm, else TMPDIR; ALEMBIC_GUARD_SCRATCH_DIR) must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ''}), or ` +
         'choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.',
     );
   }

@@ -120,7 +120,7 @@ it('leaves no Postgres process and no temporary files behind', async () => {
   const scratch = mkdtempSync(join(tmpdir(), 'alembic-guard-tmp-'));
   chmodSync(scratch, 0o755); // the server runs as an unprivileged user when the tests run as root
   try {
-    const result = await check(project, ['--database', 'binaries'], { TMPDIR: scratch });
+    const result = await check(project, ['--database', 'binaries'], { TMPDIR: scratch, ALEMBIC_GUARD_SCRATCH_DIR: scratch });
     expect(result.code, result.stderr).toBe(0);
     expect(readdirSync(scratch).filter((name) => name.startsWith('alembic-guard-pg-'))).toEqual([]);
     expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(scratch);
