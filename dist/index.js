@@ -9937,9 +9937,16 @@ function firstDifferentLine(before, now) {
 
 // src/postgres/recreate.ts
 init_esm();
+
+// src/sql/quote.ts
 function quoteIdent(name) {
   return `"${name.replace(/"/g, '""')}"`;
 }
+function quoteQualified(name) {
+  return name.split(".").map(quoteIdent).join(".");
+}
+
+// src/postgres/recreate.ts
 async function recreateScratchDatabase(server) {
   const client2 = new esm_default.Client({
     host: server.host,
@@ -11151,10 +11158,10 @@ async function startOnServer(server, options) {
       throw new UserError(`--database-url ${server.display} runs Postgres ${version}; alembic-guard needs Postgres 13 or later.`);
     }
     try {
-      await admin.query(`CREATE DATABASE ${quoteIdent2(scratch)}`);
+      await admin.query(`CREATE DATABASE ${quoteIdent(scratch)}`);
     } catch (error) {
       throw new UserError(
-        `--database-url ${server.display}: cannot create the scratch database ${scratch} (${messageOf(error)}). alembic-guard never runs migrations in the database named in the URL (${server.database}): it needs a user that may create databases (\`ALTER ROLE ${quoteIdent2(server.user)} CREATEDB\`), or use --database auto, testcontainers, binaries or embedded.`
+        `--database-url ${server.display}: cannot create the scratch database ${scratch} (${messageOf(error)}). alembic-guard never runs migrations in the database named in the URL (${server.database}): it needs a user that may create databases (\`ALTER ROLE ${quoteIdent(server.user)} CREATEDB\`), or use --database auto, testcontainers, binaries or embedded.`
       );
     }
   } finally {
@@ -11217,7 +11224,7 @@ async function dropScratchDatabase(server, scratch) {
   const admin = await client(server, server.database);
   await admin.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent2(scratch)} WITH (FORCE)`);
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`);
   } finally {
     await admin.end().catch(() => {
     });
@@ -11234,9 +11241,6 @@ async function client(server, database) {
     application_name: "alembic-guard",
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS
   });
-}
-function quoteIdent2(name) {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
@@ -12243,12 +12247,6 @@ function relationsNamed(ast) {
   visit(ast);
   return names;
 }
-function quoteIdent3(name) {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-function quoteTable(name) {
-  return name.split(".").map(quoteIdent3).join(".");
-}
 function sampleValue(column, enums) {
   const type = column.type;
   const base = type.replace(/\(.*\)/, "").replace(/\[\]$/, "").trim();
@@ -12277,19 +12275,19 @@ function syntheticInsert(table, schema) {
     if (!column.notNull || column.default !== null || column.identity || column.generated) continue;
     const value = sampleValue(column, schema.enums);
     if (value === null) return { skipped: `no sample value for ${table}.${column.name} (${column.type})` };
-    columns.push(quoteIdent3(column.name));
+    columns.push(quoteIdent(column.name));
     values.push(value);
   }
   return {
-    sql: columns.length ? `INSERT INTO ${quoteTable(table)} (${columns.join(", ")}) VALUES (${values.join(", ")})` : `INSERT INTO ${quoteTable(table)} DEFAULT VALUES`
+    sql: columns.length ? `INSERT INTO ${quoteQualified(table)} (${columns.join(", ")}) VALUES (${values.join(", ")})` : `INSERT INTO ${quoteQualified(table)} DEFAULT VALUES`
   };
 }
-async function proveFromBaseline(client2, revisions, baseline, existing) {
+async function proveFromBaseline(client2, revisions, baseline) {
   const proofs = /* @__PURE__ */ new Map();
   const statements = revisions.flat();
   for (let i = 0; i < statements.length; i++) {
     const table = tableNeedingProof(statements[i].sql);
-    if (!table || !existing.has(table)) continue;
+    if (!table || !baseline.tables.has(table)) continue;
     const insert = syntheticInsert(table, baseline);
     if ("skipped" in insert) {
       proofs.set(statements[i], insert);
@@ -15630,8 +15628,9 @@ var seconds = (since) => (performance.now() - since) / 1e3;
 async function runCheck(options, io) {
   const started = performance.now();
   const stages = [];
-  const root = await repositoryRoot(options.cwd) ?? options.cwd;
-  const base = await resolveBase(options, root);
+  const repository = await repositoryRoot(options.cwd);
+  const root = repository ?? options.cwd;
+  const base = await resolveBase(options, repository);
   const settings = readProjectSettings(options.cwd, root);
   const python = findPython(options.python, options.cwd, process.env);
   const pgStarted = performance.now();
@@ -15694,9 +15693,10 @@ async function runCheck(options, io) {
     });
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
-    if (newCount > 0) client2 = await connect2(postgres);
-    const proofs = /* @__PURE__ */ new Map();
-    if (newCount > 0) await loadSqlParser();
+    if (newCount > 0) {
+      client2 = await connect2(postgres);
+      await loadSqlParser();
+    }
     const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client2) });
     const replaySeconds = seconds(replayStarted);
     stages.push({
@@ -15724,12 +15724,9 @@ async function runCheck(options, io) {
         client2 = await connect2(postgres);
       }
     }) : null;
-    if (downgrades?.atBaseline && replay.baseline) {
-      const existing = new Set(replay.baseline.tables.keys());
-      for (const [statement, proof] of await proveFromBaseline(client2, upgradeStatements(replay), replay.baseline, existing)) {
-        proofs.set(statement, proof);
-      }
-    }
+    const proofsStarted = performance.now();
+    const proofs = downgrades?.atBaseline && replay.baseline ? await proveFromBaseline(client2, upgradeStatements(replay), replay.baseline) : /* @__PURE__ */ new Map();
+    const proofSeconds = seconds(proofsStarted);
     const evidenceStarted = performance.now();
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
     const rulesStarted = performance.now();
@@ -15741,7 +15738,7 @@ async function runCheck(options, io) {
     stages.push({
       stage: "judge",
       seconds: seconds(judgeStarted) + replay.evidenceSeconds,
-      detail: `${plural(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades and proofs ${(downgrades?.seconds ?? 0).toFixed(2)} s` : "")
+      detail: `${plural(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades ${(downgrades?.seconds ?? 0).toFixed(2)} s, proofs ${proofSeconds.toFixed(2)} s` : "")
     });
     return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
@@ -15751,15 +15748,14 @@ async function runCheck(options, io) {
   }
 }
 async function resolveBase(options, root) {
-  const isRepository = await repositoryRoot(options.cwd) !== null;
   if (options.base) {
-    if (!isRepository) {
+    if (root === null) {
       throw new UserError(`--base ${options.base}: ${options.cwd} is not inside a git repository, so there is no base to compare with.`);
     }
     const commit = await resolveCommit(root, options.base);
     return { root, commit, label: `${options.base} (${commit.slice(0, 7)})` };
   }
-  if (!isRepository) return null;
+  if (root === null) return null;
   const found = await defaultBase(root);
   return found ? { root, commit: found.commit, label: `${found.ref} (${found.commit.slice(0, 7)})` } : null;
 }

@@ -40,8 +40,9 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   const stages: StageTiming[] = [];
 
   // 1. Resolve the change.
-  const root = (await repositoryRoot(options.cwd)) ?? options.cwd;
-  const base = await resolveBase(options, root);
+  const repository = await repositoryRoot(options.cwd);
+  const root = repository ?? options.cwd;
+  const base = await resolveBase(options, repository);
   const settings = readProjectSettings(options.cwd, root);
   const python = findPython(options.python, options.cwd, process.env);
 
@@ -109,9 +110,10 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     });
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
-    if (newCount > 0) client = await connect(postgres);
-    const proofs = new Map<CapturedStatement, StatementEvidence['proof']>();
-    if (newCount > 0) await loadSqlParser();
+    if (newCount > 0) {
+      client = await connect(postgres);
+      await loadSqlParser();
+    }
     const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client!) });
     const replaySeconds = seconds(replayStarted);
     stages.push({
@@ -149,12 +151,12 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
             },
           })
         : null;
-    if (downgrades?.atBaseline && replay.baseline) {
-      const existing = new Set(replay.baseline.tables.keys());
-      for (const [statement, proof] of await proveFromBaseline(client!, upgradeStatements(replay), replay.baseline, existing)) {
-        proofs.set(statement, proof);
-      }
-    }
+    const proofsStarted = performance.now();
+    const proofs =
+      downgrades?.atBaseline && replay.baseline
+        ? await proveFromBaseline(client!, upgradeStatements(replay), replay.baseline)
+        : new Map<CapturedStatement, StatementEvidence['proof']>();
+    const proofSeconds = seconds(proofsStarted);
     const evidenceStarted = performance.now();
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
     const rulesStarted = performance.now();
@@ -169,7 +171,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       detail:
         `${plural(findings.length, 'finding')}${suppressed.length ? `, ${suppressed.length} suppressed` : ''}` +
         (evidence
-          ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades and proofs ${(downgrades?.seconds ?? 0).toFixed(2)} s`
+          ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades ${(downgrades?.seconds ?? 0).toFixed(2)} s, proofs ${proofSeconds.toFixed(2)} s`
           : ''),
     });
 
@@ -181,16 +183,16 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   }
 }
 
-async function resolveBase(options: CheckOptions, root: string): Promise<BaseCommit | null> {
-  const isRepository = (await repositoryRoot(options.cwd)) !== null;
+/** `root`: the git work tree holding the project, or null outside one. */
+async function resolveBase(options: CheckOptions, root: string | null): Promise<BaseCommit | null> {
   if (options.base) {
-    if (!isRepository) {
+    if (root === null) {
       throw new UserError(`--base ${options.base}: ${options.cwd} is not inside a git repository, so there is no base to compare with.`);
     }
     const commit = await resolveCommit(root, options.base);
     return { root, commit, label: `${options.base} (${commit.slice(0, 7)})` };
   }
-  if (!isRepository) return null;
+  if (root === null) return null;
   const found = await defaultBase(root);
   return found ? { root, commit: found.commit, label: `${found.ref} (${found.commit.slice(0, 7)})` } : null;
 }

@@ -26,23 +26,28 @@ function render(report: Report, format: OutputFormat): string {
   }
 }
 
-/** Repeated --config: each config checked in turn, from its own directory; the first that cannot run stops the check. */
-async function checkSeveral(projects: CheckOptions[], format: OutputFormat, io: CheckIO): Promise<number> {
+/**
+ * Checks each project in turn (several with a repeated --config, each from its own directory); the first that cannot
+ * run stops the check. Several reports are printed under headings (text, markdown) or combined (json, sarif).
+ */
+async function checkProjects(projects: CheckOptions[], format: OutputFormat, io: CheckIO): Promise<number> {
   const reports: Report[] = [];
   for (const options of projects) {
-    const name = relative(process.cwd(), options.config) || options.config;
-    io.log(`== ${name}`);
+    const name = projects.length > 1 ? relative(process.cwd(), options.config) || options.config : null;
+    if (name) io.log(`== ${name}`);
     try {
       reports.push(await runCheck(options, io));
     } catch (error) {
-      if (isUserError(error)) throw new UserError(`${name}: ${error.message}`);
+      if (name && isUserError(error)) throw new UserError(`${name}: ${error.message}`);
       throw error;
     }
   }
   const output =
-    format === 'text' || format === 'markdown'
-      ? renderUnderHeadings(reports, format, (report) => render(report, format))
-      : render(combineReports(reports), format);
+    reports.length === 1
+      ? render(reports[0], format)
+      : format === 'text' || format === 'markdown'
+        ? renderUnderHeadings(reports, format, (report) => render(report, format))
+        : render(combineReports(reports), format);
   process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
   return reports.some((report) => report.status === 'fail') ? 1 : 0;
 }
@@ -67,11 +72,7 @@ export async function main(argv: string[]): Promise<number> {
         if (verbose) process.stderr.write(text);
       },
     };
-    if (command.projects) return await checkSeveral(command.projects, format, io);
-    const report = await runCheck(command.options, io);
-    const output = render(report, format);
-    process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
-    return report.status === 'fail' ? 1 : 0;
+    return await checkProjects(command.projects ?? [command.options], format, io);
   } catch (error) {
     if (!isUserError(error)) throw error;
     process.stderr.write(`alembic-guard: ${error.message}\n`);

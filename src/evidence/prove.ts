@@ -4,6 +4,7 @@ import type { CapturedStatement } from '../python/protocol.js';
 import type { Column, Schema } from '../schema/schema.js';
 import { isConcurrently, relationName, statementsOf, type RangeVar } from '../sql/ast.js';
 import { parseStatement } from '../sql/parse.js';
+import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import type { StatementEvidence } from './evidence.js';
 
 type Proof = StatementEvidence['proof'];
@@ -49,14 +50,6 @@ export function relationsNamed(ast: unknown): Set<string> {
   return names;
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-function quoteTable(name: string): string {
-  return name.split('.').map(quoteIdent).join('.');
-}
-
 /** A literal of the column's type for the synthetic row, or null when the type has no obvious value. */
 function sampleValue(column: Column, enums: Map<string, string[]>): string | null {
   const type = column.type;
@@ -92,8 +85,8 @@ function syntheticInsert(table: string, schema: Schema): { sql: string } | { ski
   }
   return {
     sql: columns.length
-      ? `INSERT INTO ${quoteTable(table)} (${columns.join(', ')}) VALUES (${values.join(', ')})`
-      : `INSERT INTO ${quoteTable(table)} DEFAULT VALUES`,
+      ? `INSERT INTO ${quoteQualified(table)} (${columns.join(', ')}) VALUES (${values.join(', ')})`
+      : `INSERT INTO ${quoteQualified(table)} DEFAULT VALUES`,
   };
 }
 
@@ -102,20 +95,19 @@ function syntheticInsert(table: string, schema: Schema): { sql: string } | { ski
  * a transaction: one synthetic row in the table (as it was before the PR), every earlier statement of the PR that
  * names the table (one that fails is skipped, as if fixed), then the statement; records Postgres's answer and rolls
  * back. The database must be in the state before the PR's first
- * new migration. Only tables in `existing` (those that existed before the PR) are tried. CREATE/DROP INDEX
+ * new migration. Only tables in `baseline` (those that existed before the PR) are tried. CREATE/DROP INDEX
  * CONCURRENTLY cannot run in a transaction and does not touch rows: it is left out of the replay.
  */
 export async function proveFromBaseline(
   client: pg.Client,
   revisions: CapturedStatement[][],
   baseline: Schema,
-  existing: Set<string>,
 ): Promise<Map<CapturedStatement, Proof>> {
   const proofs = new Map<CapturedStatement, Proof>();
   const statements = revisions.flat();
   for (let i = 0; i < statements.length; i++) {
     const table = tableNeedingProof(statements[i].sql);
-    if (!table || !existing.has(table)) continue;
+    if (!table || !baseline.tables.has(table)) continue;
     const insert = syntheticInsert(table, baseline);
     if ('skipped' in insert) {
       proofs.set(statements[i], insert);

@@ -1,10 +1,7 @@
 // Drops and recreates the scratch database of a disposable server, for a second replay from a known state.
 import pg from 'pg';
+import { quoteIdent } from '../sql/quote.js';
 import type { DisposablePostgres } from './provider.js';
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 export async function recreateScratchDatabase(server: DisposablePostgres): Promise<void> {
   // Connected to another database than the scratch one: `postgres`, or on a user's server the database of its URL

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { UserError } from '../errors.js';
+import { quoteIdent } from '../sql/quote.js';
 import { trackResource, untrackResource, type TrackedResource } from './cleanup.js';
 import { parseServerVersion } from './cluster.js';
 import type { DisposablePostgres, PostgresProvider, StartOptions } from './provider.js';
@@ -188,10 +189,6 @@ async function client(server: ServerAddress, database: string): Promise<pg.Clien
     application_name: 'alembic-guard',
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function messageOf(error: unknown): string {
