@@ -8,6 +8,7 @@ export const RULE_IDS = [
   'edited-migration',
   'missing-migration',
   'model-drift',
+  'removed-migration',
   'not-null-without-default',
   'set-not-null',
   'drop-column',

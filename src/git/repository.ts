@@ -68,6 +68,23 @@ export async function blobsAtCommit(root: string, commit: string, dirs: string[]
   return blobs;
 }
 
+/**
+ * The files matching `pathspec` that the working tree deleted or changed since `commit`, with their blob ids at `commit`,
+ * keyed by path relative to the root. One `git diff` of the commit against the working tree: it compares file stats, and
+ * reads no unchanged file.
+ */
+export async function changedSinceCommit(root: string, commit: string, pathspec: string): Promise<Map<string, string>> {
+  const out = await git(root, ['diff', '--raw', '-z', '--no-abbrev', '--no-renames', '--no-ext-diff', '--diff-filter=DMT', commit, '--', pathspec]);
+  const changed = new Map<string, string>();
+  const fields = out.split('\0');
+  // Each entry is `:<old mode> <new mode> <old blob> <new blob> <status>` then the path.
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [, , oid] = fields[i].split(' ');
+    if (fields[i].startsWith(':') && oid && !/^0+$/.test(oid)) changed.set(fields[i + 1], oid);
+  }
+  return changed;
+}
+
 /** The blob ids the working-tree files would have, without writing anything into the repository. */
 export async function blobsOfFiles(root: string, paths: string[]): Promise<string[]> {
   if (paths.length === 0) return [];

@@ -27,6 +27,22 @@ export interface Revision {
   firstEditedLine: number | null;
 }
 
+/** A revision that exists at base, belongs to this project there, and is gone at head (deleted, or its id changed). */
+export interface RemovedRevision {
+  id: string;
+  /** Its path at base, relative to the repository root, forward slashes. */
+  file: string;
+  /** Its `revision =` line at base. */
+  line: number | null;
+  /** down_revision(s) at base. */
+  parents: string[];
+  message: string;
+  /** The revisions that revised it at base, with their down_revision(s) there (present at head or removed too). */
+  children: { id: string; parents: string[] }[];
+  /** A new revision with the same down_revision(s) and the same upgrade and downgrade: the same migration under a new id. */
+  renamedTo: string | null;
+}
+
 export interface MigrationGraph {
   /** Base first (Alembic's walk order, reversed). */
   revisions: Revision[];
@@ -34,8 +50,12 @@ export interface MigrationGraph {
   heads: string[];
   /** Heads of the history part (the revisions that exist at base): where the replay of history stops. */
   historyHeads: string[];
+  /** Revisions of this project at base that the pull request removes; never in `revisions`. */
+  removed: RemovedRevision[];
   /** What new/history was decided against, for the report. */
   base: string;
+  /** The base commit's id, when there is one. */
+  baseCommit?: string | null;
 }
 
 export function newRevisions(graph: MigrationGraph): Revision[] {
@@ -53,6 +73,16 @@ export function ancestors(graph: MigrationGraph, id: string): Set<string> {
     stack.push(...(graph.byId.get(next)?.parents ?? []));
   }
   return seen;
+}
+
+/** `id` and its ancestors. */
+export function lineage(graph: MigrationGraph, id: string): Set<string> {
+  return new Set([id, ...ancestors(graph, id)]);
+}
+
+/** The revisions with no down_revision that `id` descends from (itself when it is one). */
+export function rootsOf(graph: MigrationGraph, id: string): string[] {
+  return [...lineage(graph, id)].filter((each) => graph.byId.get(each)?.parents.length === 0).sort();
 }
 
 /** The nearest revisions that every one of `ids` descends from (their lowest common ancestors). */

@@ -214,7 +214,13 @@ function historyGraph(report: Report): string {
   // Where the branches start: the shared revisions that a branch's revision grows from.
   for (const id of [...shown]) for (const parent of byId.get(id)!.parents) if (shared.has(parent)) shown.add(parent);
 
-  const heading = `#### Revision history\n\nThe history has ${heads.length} heads (${heads.map((h) => inlineCode(h)).join(', ')}): \`alembic upgrade head\` fails until a merge revision joins them.`;
+  // Independent lines with branch_labels are a layout (`alembic upgrade heads`), not a fork: multiple-heads says which.
+  const forked = report.findings.some((finding) => finding.rule === 'multiple-heads');
+  const heading =
+    `#### Revision history\n\nThe history has ${heads.length} heads (${heads.map((h) => inlineCode(h)).join(', ')}): ` +
+    (forked
+      ? '`alembic upgrade head` fails until a merge revision joins them.'
+      : 'independent lines with `branch_labels`, upgraded together with `alembic upgrade heads`.');
   if (shown.size > GRAPH_LIMIT) return `${heading} The branches hold ${shown.size} revisions, too many to draw here.`;
 
   const ordered = report.graph.filter((revision) => shown.has(revision.revision));

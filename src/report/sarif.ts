@@ -6,7 +6,8 @@ const INFORMATION_URI = 'https://github.com/alembic-guard/alembic-guard';
 
 /** One line per rule, as in the rule table of DESIGN.md and RULES.md. */
 export const RULE_DESCRIPTIONS: Record<RuleId, string> = {
-  'replay-failed': 'Upgrading from an empty database fails at some revision.',
+  'replay-failed': 'An upgrade fails: history from an empty database, or the new revisions on a database at base.',
+  'removed-migration': 'A revision that exists at base is gone or renamed: databases stamped at it cannot upgrade.',
   'multiple-heads': 'The revision graph has more than one head.',
   'edited-migration': 'A migration that exists at base was changed by the pull request.',
   'missing-migration': 'The models differ from the migrated schema: a migration is missing.',

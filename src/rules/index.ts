@@ -14,6 +14,7 @@ import { indexNotConcurrent } from './index-not-concurrent.js';
 import { missingMigration } from './missing-migration.js';
 import { multipleHeads } from './multiple-heads.js';
 import { notNullWithoutDefault } from './not-null-without-default.js';
+import { removedMigration } from './removed-migration.js';
 import { renameAsDropAdd } from './rename-as-drop-add.js';
 import { renameColumn } from './rename-column.js';
 import { renameTable } from './rename-table.js';
@@ -27,6 +28,7 @@ export const RULES: Rule[] = [
   replayFailed,
   multipleHeads,
   editedMigration,
+  removedMigration,
   missingMigration,
   emptyMigration,
   notNullWithoutDefault,

@@ -38,10 +38,11 @@ function pullRequest(...revisions: (string | [string, null])[][]): { graph: Migr
     before: BASELINE,
     after: BASELINE,
     statements: statements.map((s, i) => (Array.isArray(s) ? statement(s[0], null) : statement(s, 10 + i))),
+    heldAtStart: [],
     downgrade: null,
   }));
   const known = observed.map((r) => ({ id: r.revision, file: `versions/${r.revision}.py`, upgradeLine: 7 }) as unknown as Revision);
-  const graph = { revisions: known, byId: new Map(known.map((r) => [r.id, r])), heads: [], historyHeads: [], base: '' } as MigrationGraph;
+  const graph = { revisions: known, byId: new Map(known.map((r) => [r.id, r])), heads: [], historyHeads: [], removed: [], base: '' } as MigrationGraph;
   return { graph, evidence: { baseline: BASELINE, revisions: observed, downgradesStopped: null } };
 }
 
