@@ -28,6 +28,11 @@ export interface CheckOptions {
   databaseEnv: Record<string, string>;
   flaskApp: string | undefined;
   format: OutputFormat;
+  /**
+   * Settings that are not about the database, for the project's Python (`--env NAME` or `--env NAME=VALUE`): names
+   * given explicitly, values resolved at parse time. Nothing else of the caller's environment reaches that Python.
+   */
+  env: Record<string, string>;
 }
 
 const DATABASES: DatabaseChoice[] = ['auto', 'testcontainers', 'binaries', 'embedded', 'url'];
@@ -53,6 +58,9 @@ Options:
   --fail-on LEVEL          error | warning | never (default: error)
   --database-env KEY=TPL   environment variable for the project's Python, repeatable; TPL may use
                            {host} {port} {user} {password} {database} {url}
+  --env NAME[=VALUE]       environment variable for the project's Python that is not about the database, e.g.
+                           APP_ENV=test; repeatable. NAME alone passes its value from this environment. Only
+                           the names given are passed, and the project's code can read their values
   --flask-app MOD:FACTORY  run env.py inside this Flask application's context
   --format FORMAT          text | markdown | json | sarif (default: text)
   --cwd DIR                project directory (default: the current directory)
@@ -73,7 +81,7 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
 /** `projects`: one CheckOptions per config when --config was given more than once (`options` is the first). */
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'check'; options: CheckOptions; projects?: CheckOptions[] };
 
-export function parseCommandLine(argv: string[], processCwd: string): Command {
+export function parseCommandLine(argv: string[], processCwd: string, env: NodeJS.ProcessEnv = process.env): Command {
   let parsed;
   try {
     parsed = parseArgs({
@@ -92,6 +100,7 @@ export function parseCommandLine(argv: string[], processCwd: string): Command {
         'fail-on': { type: 'string' },
         'database-env': { type: 'string', multiple: true },
         'flask-app': { type: 'string' },
+        env: { type: 'string', multiple: true },
         format: { type: 'string' },
         cwd: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -151,6 +160,8 @@ export function parseCommandLine(argv: string[], processCwd: string): Command {
     databaseEnv[key] = item.slice(eq + 1);
   }
 
+  const passed = parseEnvFlags(values.env ?? [], env);
+
   const database = oneOf('--database', values.database, DATABASES, 'auto');
   if (database === 'url' && !values['database-url']) {
     throw new UserError('--database url needs --database-url postgresql://user:password@host:port/dbname.');
@@ -170,10 +181,45 @@ export function parseCommandLine(argv: string[], processCwd: string): Command {
     databaseEnv,
     flaskApp: values['flask-app'],
     format: oneOf('--format', values.format, FORMATS, 'text'),
+    env: passed,
   };
   if (configs.length === 1) return { kind: 'check', options };
   const projects = configs.map((c) => ({ ...options, cwd: projectDirectory(c), config: c }));
   return { kind: 'check', options: projects[0]!, projects };
+}
+
+/** An environment variable's name as a POSIX shell takes it: letters, digits and `_`, not starting with a digit. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `--env NAME` (NAME's value in `env`, the caller's environment) and `--env NAME=VALUE`; the last one given for a
+ * name wins. Messages never repeat a value: it may be a secret.
+ */
+function parseEnvFlags(items: string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const name = eq >= 0 ? item.slice(0, eq) : item;
+    if (!ENV_NAME.test(name)) {
+      throw new UserError(
+        `--env ${eq >= 0 ? `${name}=...` : name}: ${JSON.stringify(name)} is not an environment variable name (letters, digits and _, ` +
+          'not starting with a digit). Use --env NAME or --env NAME=VALUE, e.g. --env APP_ENV=test.',
+      );
+    }
+    if (eq >= 0) {
+      passed[name] = item.slice(eq + 1);
+      continue;
+    }
+    const value = env[name];
+    if (value === undefined) {
+      throw new UserError(
+        `--env ${name}: ${name} is not set in this environment, so there is no value to pass. Set it (export ${name}=...) ` +
+          `or pass --env ${name}=VALUE.`,
+      );
+    }
+    passed[name] = value;
+  }
+  return passed;
 }
 
 /** Where `alembic` runs for a config of a monorepo: the folder holding it, or its parent when it sits beside env.py. */

@@ -18,6 +18,7 @@ export const INPUT_DEFAULTS = {
   'postgres-image': '',
   'postgres-version': '',
   'database-env': '',
+  env: '',
   'flask-app': '',
   'github-token': '${{ github.token }}',
   comment: 'always',
@@ -46,6 +47,8 @@ export interface ActionSettings {
   postgresImage: string | undefined;
   postgresVersion: number | undefined;
   databaseEnv: Record<string, string>;
+  /** `env`: settings for the project's Python that are not about the database (CheckOptions.env). */
+  env: Record<string, string>;
   flaskApp: string | undefined;
   /** Empty when the workflow passes none (then nothing is posted). */
   token: string;
@@ -133,6 +136,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
   if (commentValue === 'false') commentValue = 'never';
   const comment = oneOf('comment', commentValue, ['always', 'on-findings', 'never'] as const);
 
+  const token = rawInput(env, 'github-token');
   const sarifInput = rawInput(env, 'sarif-file');
   const configFromWorkspace = relative(workspace, config).split('\\').join('/');
 
@@ -148,8 +152,9 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     postgresImage,
     postgresVersion,
     databaseEnv: parseDatabaseEnv(rawInput(env, 'database-env')),
+    env: parseEnvInput(rawInput(env, 'env'), env, token),
     flaskApp: rawInput(env, 'flask-app') || undefined,
-    token: rawInput(env, 'github-token'),
+    token,
     comment,
     reviewComments: booleanInput(env, 'review-comments'),
     failOn,
@@ -172,6 +177,59 @@ export function parseDatabaseEnv(text: string): Record<string, string> {
       );
     }
     variables[key] = line.slice(eq + 1).trim();
+  }
+  return variables;
+}
+
+/** An environment variable's name: letters, digits and `_`, not starting with a digit (as the CLI's --env takes it). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `env`: one `NAME` or `NAME=VALUE` a line (blank lines and `#` comments skipped), as the CLI's repeated --env. `NAME`
+ * alone takes its value from the action's own environment: the step's `env:` (and the job's and the workflow's). The
+ * runner's own variables (`INPUT_*`, `ACTIONS_*`) cannot be named, and no value may be the `github-token`: the token
+ * never reaches the project's Python. Messages never repeat a value.
+ */
+export function parseEnvInput(text: string, processEnv: NodeJS.ProcessEnv, token = ''): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const name = (eq >= 0 ? line.slice(0, eq) : line).trim();
+    const shown = eq >= 0 ? `${name}=...` : name;
+    if (!ENV_NAME.test(name)) {
+      throw new UserError(
+        `Input \`env\`, line \`${shown}\`: expected NAME or NAME=VALUE, one a line, where NAME is an environment variable ` +
+          'name (letters, digits and _, not starting with a digit), e.g. APP_ENV=test, or APP_ENV alone to pass the value the step\'s `env:` gives it.',
+      );
+    }
+    let value: string;
+    if (eq >= 0) {
+      value = line.slice(eq + 1).trim();
+    } else {
+      if (/^(INPUT_|ACTIONS_)/.test(name)) {
+        throw new UserError(
+          `Input \`env\`, line \`${name}\`: ${name} is one of the runner's own variables (INPUT_*, ACTIONS_*), which never reach ` +
+            "the project's Python. Name the variable the project reads and give it in the step's `env:`.",
+        );
+      }
+      const fromStep = processEnv[name];
+      if (fromStep === undefined) {
+        throw new UserError(
+          `Input \`env\`, line \`${name}\`: ${name} is not set in the step's environment, so there is no value to pass. ` +
+            `Set it in the step's \`env:\` (e.g. ${name}: \${{ vars.${name} }}), or write ${name}=VALUE.`,
+        );
+      }
+      value = fromStep;
+    }
+    if (token !== '' && value === token) {
+      throw new UserError(
+        `Input \`env\`, line \`${shown}\`: the value of ${name} is the \`github-token\`, which never reaches the project's Python ` +
+          '(it runs the pull request\'s code). Remove the line.',
+      );
+    }
+    variables[name] = value;
   }
   return variables;
 }

@@ -143,6 +143,7 @@ async function check(settings: ActionSettings, base: string | undefined, env: No
         postgresImage: settings.postgresImage,
         failOn: settings.failOn,
         databaseEnv: settings.databaseEnv,
+        env: settings.env,
         flaskApp: settings.flaskApp,
         format: 'json',
       },

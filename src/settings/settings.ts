@@ -14,13 +14,27 @@ export interface ProjectSettings {
   ignoreObjects: string[];
   /** Absolute path of a SQL file run on the empty database before the first revision (`baseline-sql`), or null. */
   baselineSql: string | null;
+  /**
+   * Environment variables for the project's Python that are not about the database (`env = { APP_ENV = "test" }`);
+   * `--env` (the action's `env` input) wins over a name given here too.
+   */
+  env: Record<string, string>;
   /** Where they came from, for messages: "pyproject.toml" or null when there is none. */
   source: string | null;
 }
 
-export const DEFAULT_SETTINGS: ProjectSettings = { disabled: new Set(), severity: new Map(), ignoreObjects: [], baselineSql: null, source: null };
+export const DEFAULT_SETTINGS: ProjectSettings = {
+  disabled: new Set(),
+  severity: new Map(),
+  ignoreObjects: [],
+  baselineSql: null,
+  env: {},
+  source: null,
+};
 
-const KNOWN_KEYS = ['disable', 'severity', 'ignore-objects', 'baseline-sql'];
+const KNOWN_KEYS = ['disable', 'severity', 'ignore-objects', 'baseline-sql', 'env'];
+/** An environment variable's name: letters, digits and `_`, not starting with a digit (as --env takes it). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SEVERITIES: Severity[] = ['error', 'warning', 'notice'];
 
 export function isRuleId(id: string): id is RuleId {
@@ -98,5 +112,32 @@ export function readProjectSettings(projectRoot: string, repositoryRoot: string)
       );
     }
   }
-  return { disabled, severity, ignoreObjects: ignore as string[], baselineSql, source: name };
+  return { disabled, severity, ignoreObjects: ignore as string[], baselineSql, env: readEnv(settings.env, name), source: name };
+}
+
+/** `env = { APP_ENV = "test" }` (or an `[tool.alembic-guard.env]` table): names and string values. */
+function readEnv(value: unknown, name: string): Record<string, string> {
+  if (value === undefined) return {};
+  const example = 'e.g. env = { APP_ENV = "test" }';
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) {
+    throw new UserError(`${name}: [tool.alembic-guard] env must be a table of environment variables and their values, ${example}.`);
+  }
+  const env: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (!ENV_NAME.test(key)) {
+      throw new UserError(
+        `${name}: [tool.alembic-guard] env: ${JSON.stringify(key)} is not an environment variable name ` +
+          `(letters, digits and _, not starting with a digit), ${example}.`,
+      );
+    }
+    if (typeof item !== 'string') {
+      const scalar = typeof item === 'number' || typeof item === 'boolean' || typeof item === 'bigint';
+      const shown = scalar ? String(item) : item instanceof Date ? 'a date' : Array.isArray(item) ? 'a list' : 'a table';
+      throw new UserError(
+        `${name}: [tool.alembic-guard] env ${key} = ${shown}: the values of env must be strings; quote it, e.g. ${key} = "${scalar ? String(item) : 'value'}".`,
+      );
+    }
+    env[key] = item;
+  }
+  return env;
 }

@@ -226,7 +226,8 @@ describe('the action', () => {
       const result = await run(
         project,
         { name: 'push', payload: { ref: 'refs/heads/main', before: base, after: git(project.dir, ['rev-parse', 'HEAD']).trim() } },
-        { inputs: { 'database-env': `ENV_DUMP=${dump}` }, env: { GITHUB_TOKEN: WRITE_TOKEN } },
+        // `env`: settings that are not about the database, a fixed value and one taken from the step's `env:`.
+        { inputs: { 'database-env': `ENV_DUMP=${dump}`, env: 'APP_MODE=ci\nFEATURE_FLAG' }, env: { GITHUB_TOKEN: WRITE_TOKEN, FEATURE_FLAG: 'on', NOT_NAMED: 'x' } },
       );
       expect(result.code, result.stdout + result.stderr).toBe(0);
       expect(result.stdout).toContain(`base: ${base} (the branch before this push (the push event's \`before\`))`);
@@ -238,6 +239,7 @@ describe('the action', () => {
       const keys = Object.keys(seen).sort();
       expect(keys).toContain('ENV_DUMP');
       expect(keys).toContain('PATH');
+      expect([seen.APP_MODE, seen.FEATURE_FLAG, seen.NOT_NAMED]).toEqual(['ci', 'on', undefined]);
       // The action itself had all of these (the runner sets them for every step).
       for (const key of ['INPUT_GITHUB-TOKEN', 'ACTIONS_RUNTIME_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'GITHUB_TOKEN']) expect(result.env[key] ?? '', key).not.toBe('');
       expect(keys.filter((key) => /^(INPUT_|ACTIONS_|GITHUB_|RUNNER_)/.test(key))).toEqual([]);

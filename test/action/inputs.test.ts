@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INPUT_DEFAULTS, parseDatabaseEnv, readInputs } from '../../src/action/inputs.js';
+import { INPUT_DEFAULTS, parseDatabaseEnv, parseEnvInput, readInputs } from '../../src/action/inputs.js';
 import { UserError } from '../../src/errors.js';
 import { REPO_ROOT } from '../support/fixtures.js';
 
@@ -66,8 +66,12 @@ describe('readInputs', () => {
   });
   afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
-  const read = (inputs: Record<string, string>) =>
-    readInputs({ GITHUB_WORKSPACE: workspace, ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])) });
+  const read = (inputs: Record<string, string>, stepEnv: Record<string, string> = {}) =>
+    readInputs({
+      GITHUB_WORKSPACE: workspace,
+      ...stepEnv,
+      ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+    });
 
   it('reads the runner\'s INPUT_ variables, hyphens kept (INPUT_GITHUB-TOKEN)', () => {
     const settings = read({
@@ -108,7 +112,36 @@ describe('readInputs', () => {
       sarifFile: undefined,
       postgresVersion: undefined,
       commentKey: 'alembic.ini',
+      env: {},
     });
+  });
+
+  it('reads env: NAME=VALUE as written, NAME alone from the step\'s environment, only the names listed', () => {
+    const settings = read(
+      { env: '# settings the app reads at import\nAPP_MODE=test\n\n  APP_ENV  \r\nURLISH = a=b#c\nEMPTY=\n' },
+      { APP_ENV: 'ci', SENTRY_DSN: 'https://key@sentry.example/1' },
+    );
+    expect(settings.env).toEqual({ APP_MODE: 'test', APP_ENV: 'ci', URLISH: 'a=b#c', EMPTY: '' });
+  });
+
+  it.each([
+    [{ env: 'APP_ENV' }, {}, "Input `env`, line `APP_ENV`: APP_ENV is not set in the step's environment, so there is no value to pass. Set it in the step's `env:`"],
+    [{ env: '1BAD=hunter2' }, {}, 'Input `env`, line `1BAD=...`: expected NAME or NAME=VALUE'],
+    [{ env: 'APP ENV=x' }, {}, 'Input `env`, line `APP ENV=...`: expected NAME or NAME=VALUE'],
+    [{ env: 'ACTIONS_RUNTIME_TOKEN' }, { ACTIONS_RUNTIME_TOKEN: 'runtime' }, "ACTIONS_RUNTIME_TOKEN is one of the runner's own variables"],
+    [{ env: 'INPUT_DATABASE-URL' }, {}, 'Input `env`, line `INPUT_DATABASE-URL`: expected NAME or NAME=VALUE'],
+    [{ env: 'INPUT_DATABASE' }, {}, "INPUT_DATABASE is one of the runner's own variables"],
+    [{ env: 'GH_TOKEN', 'github-token': 'ghs_secret' }, { GH_TOKEN: 'ghs_secret' }, 'Input `env`, line `GH_TOKEN`: the value of GH_TOKEN is the `github-token`'],
+    [{ env: 'T=ghs_secret', 'github-token': 'ghs_secret' }, {}, 'Input `env`, line `T=...`: the value of T is the `github-token`'],
+  ])('names the env line at fault, never its value: %o', (inputs, stepEnv, message) => {
+    expect(() => read(inputs, stepEnv)).toThrow(UserError);
+    expect(() => read(inputs, stepEnv)).toThrow(message);
+    expect(() => read(inputs, stepEnv)).not.toThrow(/hunter2|ghs_secret|runtime\b/);
+  });
+
+  it('passes a token-like value that is not the github-token, and any value when there is no token', () => {
+    expect(parseEnvInput('A=ghs_other\nB', { B: 'ghs_secret' }, 'ghs_secret_not_this')).toEqual({ A: 'ghs_other', B: 'ghs_secret' });
+    expect(parseEnvInput('A=', {}, '')).toEqual({ A: '' });
   });
 
   it.each([

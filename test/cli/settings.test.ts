@@ -1,5 +1,8 @@
 // `# alembic-guard: ignore[...]` comments and `[tool.alembic-guard]` in pyproject.toml, through the real CLI.
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blogModelsWithUserColumns, blogProject, checkJson, migration, runCli, PYTHON, type FixtureProject } from '../support/fixtures.js';
 
 const projects: FixtureProject[] = [];
@@ -98,10 +101,74 @@ describe('[tool.alembic-guard] in pyproject.toml', () => {
     ['severity = { "drop-table" = "fatal" }', /severity "drop-table" = "fatal": use "error", "warning" or "notice"/],
     ['fail_on = "warning"', /unknown key "fail_on"/],
     ['disable = [', /pyproject\.toml is not valid TOML/],
+    ['env = ["APP_ENV=test"]', /pyproject\.toml: \[tool\.alembic-guard\] env must be a table of environment variables and their values, e\.g\. env = \{ APP_ENV = "test" \}/],
+    ['env = { "APP-ENV" = "test" }', /pyproject\.toml: \[tool\.alembic-guard\] env: "APP-ENV" is not an environment variable name/],
+    ['env = { APP_DEBUG = 1 }', /pyproject\.toml: \[tool\.alembic-guard\] env APP_DEBUG = 1: the values of env must be strings; quote it, e\.g\. APP_DEBUG = "1"/],
+    ['env = { APP_FLAGS = ["a"] }', /env APP_FLAGS = a list: the values of env must be strings/],
+    ['[tool.alembic-guard.env]\nAPP_MODE = true', /env APP_MODE = true: the values of env must be strings; quote it, e\.g\. APP_MODE = "true"/],
   ])('stops with exit 2 on %s', async (line, message) => {
     const project = track(blogProject({ 'pyproject.toml': `[tool.alembic-guard]\n${line}\n` }));
     const result = await checkJson(project);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.report).toMatchObject({ status: 'error', error: { message: expect.stringMatching(message) } });
+  });
+});
+
+describe('settings that are not about the database: [tool.alembic-guard] env and --env', () => {
+  // The project reads its settings when it is imported, as pydantic-settings projects do: the package writes the
+  // environment it was imported with to ENV_DUMP (itself passed with --env), and refuses to load without APP_MODE.
+  const DUMPING_PACKAGE = `import json
+import os
+
+with open(os.environ["ENV_DUMP"], "w") as f:
+    json.dump(dict(os.environ), f)
+
+APP_MODE = os.environ["APP_MODE"]
+`;
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'alembic-guard-env-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('passes the names given, and nothing else of the caller\'s environment, before the project is imported', async () => {
+    const dump = join(scratch, 'env.json');
+    const project = track(
+      blogProject({
+        'app/__init__.py': DUMPING_PACKAGE,
+        'pyproject.toml': '[tool.alembic-guard]\nenv = { APP_MODE = "from-pyproject", APP_REGION = "eu", APP_TIER = "pyproject" }\n',
+      }),
+    );
+    const result = await runCli(
+      ['check', '--python', PYTHON, '--base', 'base', '--format', 'json', '--env', `ENV_DUMP=${dump}`, '--env', 'APP_TIER', '--env', 'APP_REGION=us'],
+      { cwd: project.dir, env: { APP_TIER: 'from-caller', CALLER_SECRET: 'hunter2', APP_MODE: 'from-caller-not-named' } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).status).toBe('pass');
+    const seen = JSON.parse(readFileSync(dump, 'utf8')) as Record<string, string>;
+    // pyproject.toml's value; --env's wins for a name given both ways; a caller's variable only when named.
+    expect(seen).toMatchObject({ APP_MODE: 'from-pyproject', APP_REGION: 'us', APP_TIER: 'from-caller', ENV_DUMP: dump });
+    expect(seen).not.toHaveProperty('CALLER_SECRET');
+  });
+
+  it('without the setting the project does not import, and the check says so', async () => {
+    const project = track(blogProject({ 'app/__init__.py': DUMPING_PACKAGE }));
+    const result = await runCli(['check', '--python', PYTHON, '--base', 'base', '--env', `ENV_DUMP=${join(scratch, 'unused.json')}`], {
+      cwd: project.dir,
+      env: { APP_MODE: 'set-but-not-named' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/KeyError: 'APP_MODE'/);
+  });
+
+  it('stops with exit 2 on --env NAME when NAME is not set, naming the flag', async () => {
+    const project = track(blogProject());
+    const result = await runCli(['check', '--python', PYTHON, '--base', 'base', '--env', 'ALEMBIC_GUARD_UNSET_SETTING'], { cwd: project.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'alembic-guard: --env ALEMBIC_GUARD_UNSET_SETTING: ALEMBIC_GUARD_UNSET_SETTING is not set in this environment, so there is no value to pass. ' +
+        'Set it (export ALEMBIC_GUARD_UNSET_SETTING=...) or pass --env ALEMBIC_GUARD_UNSET_SETTING=VALUE.',
+    );
   });
 });
