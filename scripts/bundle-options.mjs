@@ -1,7 +1,7 @@
 // The esbuild settings and the files copied beside the bundle, shared by scripts/build.mjs and the bundle test.
-import { chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -38,10 +38,15 @@ export function bundleOptions({ root, entryPoints, outdir }) {
   };
 }
 
-/** Files the bundle needs beside it at run time: [source path, name in outdir]. */
+/** Files the bundle needs beside it at run time: [source path, path in outdir]. */
 export function runtimeFiles(root) {
+  const helperPackage = readdirSync(join(root, 'python', '_alembic_guard'))
+    .filter((name) => name.endsWith('.py'))
+    .sort()
+    .map((name) => [join(root, 'python', '_alembic_guard', name), `_alembic_guard/${name}`]);
   return [
     [join(root, 'python/alembic_guard_helper.py'), 'alembic_guard_helper.py'],
+    ...helperPackage,
     [require.resolve('libpg-query/wasm/libpg-query.wasm', { paths: [root] }), 'libpg-query.wasm'],
   ];
 }
@@ -49,6 +54,7 @@ export function runtimeFiles(root) {
 /** Copies runtimeFiles() into outdir, as plain files (npm installs libpg-query.wasm executable). */
 export function copyRuntimeFiles(root, outdir) {
   for (const [source, name] of runtimeFiles(root)) {
+    mkdirSync(dirname(join(outdir, name)), { recursive: true });
     copyFileSync(source, join(outdir, name));
     chmodSync(join(outdir, name), 0o644);
   }

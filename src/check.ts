@@ -10,8 +10,9 @@ import type { CheckOptions } from './options.js';
 import type { DisposablePostgres } from './postgres/provider.js';
 import { recreateScratchDatabase } from './postgres/recreate.js';
 import { startDisposablePostgres } from './postgres/start.js';
+import { checkAlembicConfigOf } from './python/alembic-config.js';
 import { findPython } from './python/interpreter.js';
-import { AlembicProject } from './python/project.js';
+import { type AlembicProject, StartedHelper } from './python/project.js';
 import { buildEvidence } from './evidence/build.js';
 import type { Evidence, StatementEvidence } from './evidence/evidence.js';
 import { summarizeTableChanges } from './evidence/summary.js';
@@ -42,11 +43,13 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   // 1. Resolve the change.
   const repository = await repositoryRoot(options.cwd);
   const root = repository ?? options.cwd;
+  checkAlembicConfigOf(options, root);
   const base = await resolveBase(options, repository);
   const settings = readProjectSettings(options.cwd, root);
   const python = findPython(options.python, options.cwd, process.env);
 
-  // 2. Start Postgres while Python loads the project: the two are independent.
+  // 2. Start Postgres while Python starts and imports SQLAlchemy and Alembic (no project code yet: the project's
+  // modules read settings at import time, and the database's address is one of them).
   const pgStarted = performance.now();
   const postgresPromise = startDisposablePostgres(options.database, {
     postgresVersion: options.postgresVersion,
@@ -55,25 +58,20 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     log: io.log,
   });
   let postgres: DisposablePostgres | null = null;
+  let helper: StartedHelper | null = null;
   let project: AlembicProject | null = null;
   let client: Awaited<ReturnType<typeof connect>> | null = null;
   try {
-    const loadStarted = performance.now();
-    let loadSeconds = 0;
-    const projectPromise = AlembicProject.open(
-      python,
-      { root: options.cwd, config: options.config, section: options.section },
-      io.pythonOutput,
-    ).then((opened) => {
-      loadSeconds = seconds(loadStarted);
-      return opened;
-    });
-    const [pgResult, projectResult] = await Promise.allSettled([postgresPromise, projectPromise]);
+    const pythonStarted = performance.now();
+    const [pgResult, helperResult] = await Promise.allSettled([
+      postgresPromise,
+      StartedHelper.start(python, options.cwd, io.pythonOutput),
+    ]);
     if (pgResult.status === 'fulfilled') postgres = pgResult.value;
-    if (projectResult.status === 'fulfilled') project = projectResult.value;
-    if (projectResult.status === 'rejected') throw projectResult.reason;
+    if (helperResult.status === 'fulfilled') helper = helperResult.value;
+    if (helperResult.status === 'rejected') throw helperResult.reason;
     if (pgResult.status === 'rejected') throw pgResult.reason;
-    project = project!;
+    helper = helper!;
     postgres = postgres!;
     stages.push({
       stage: 'postgres',
@@ -81,6 +79,23 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       detail: `${postgres.provider} (PostgreSQL ${postgres.serverVersion})`,
     });
 
+    // The project: its environment first, then its config, env.py's URL and every revision file.
+    project = await helper.load({
+      root: options.cwd,
+      config: options.config,
+      section: options.section,
+      database: {
+        host: postgres.host,
+        port: postgres.port,
+        user: postgres.user,
+        password: postgres.password,
+        database: postgres.database,
+      },
+      environment: { ...settings.env, ...options.env },
+      databaseEnvironment: options.databaseEnv,
+      flaskApp: options.flaskApp,
+    });
+    const loadSeconds = seconds(pythonStarted);
     const graphStarted = performance.now();
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project!.scan(files));
     const newCount = graph.revisions.filter((r) => r.isNew).length;
@@ -97,17 +112,6 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     });
 
     // 3. Replay.
-    await project.useDatabase({
-      database: {
-        host: postgres.host,
-        port: postgres.port,
-        user: postgres.user,
-        password: postgres.password,
-        database: postgres.database,
-      },
-      environment: options.databaseEnv,
-      flaskApp: options.flaskApp,
-    });
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
     if (newCount > 0) {
@@ -179,7 +183,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
     await client?.end().catch(() => {});
-    await Promise.allSettled([project?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
+    await Promise.allSettled([(project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
   }
 }
 
@@ -251,6 +255,7 @@ function printEvidence(evidence: Evidence | null): void {
   const shown = evidence?.revisions.map((r) => ({
     revision: r.revision,
     statements: r.statements.map((s) => ({ ...s, ast: s.ast ? '(parsed)' : null })),
+    heldAtStart: r.heldAtStart,
     downgrade: r.downgrade && { ...r.downgrade, schemaAfterDowngrade: r.downgrade.schemaAfterDowngrade ? '(snapshot)' : null },
   }));
   if (evidence?.downgradesStopped) process.stderr.write(`downgrades stopped: ${JSON.stringify(evidence.downgradesStopped)}\n`);

@@ -4,7 +4,7 @@ import type { CapturedStatement, OpCall } from '../python/protocol.js';
 import type { Downgrades } from '../replay/downgrades.js';
 import type { Replay } from '../replay/replay.js';
 import { loadSqlParser, parseStatement } from '../sql/parse.js';
-import type { Evidence, RevisionEvidence, StatementEvidence } from './evidence.js';
+import type { Evidence, InheritedLock, RevisionEvidence, StatementEvidence } from './evidence.js';
 
 /** The op.* call of `fn` whose source span holds `line` (the innermost when calls nest). */
 export function opAtLine(ops: OpCall[], line: number | null, fn: 'upgrade' | 'downgrade' = 'upgrade'): OpCall | null {
@@ -43,6 +43,7 @@ export async function buildEvidence(
       before: observed.before,
       after: observed.after,
       statements,
+      heldAtStart: inheritedLocks(graph, replay, observed.revision),
       downgrade: downgrade
         ? {
             error: downgrade.error ? (downgrade.error.postgresMessage ?? downgrade.error.exception) : null,
@@ -54,4 +55,21 @@ export async function buildEvidence(
     };
   });
   return { baseline: replay.baseline, revisions, downgradesStopped: downgrades?.stoppedAt ?? null };
+}
+
+/** The locks a revision began with, each traced to the latest earlier new revision's statement that took it. */
+function inheritedLocks(graph: MigrationGraph, replay: Replay, id: string): InheritedLock[] {
+  const held = replay.byId.get(id)?.heldAtStart ?? [];
+  if (held.length === 0) return [];
+  const earlier = replay.observed.slice(0, replay.observed.findIndex((o) => o.revision === id)).reverse();
+  return held.map((lock) => {
+    for (const { revision } of earlier) {
+      const statement = [...(replay.byId.get(revision)?.statements ?? [])]
+        .reverse()
+        .find((s) => s.locks?.some((l) => l.relation === lock.relation && l.mode === lock.mode));
+      if (statement) return { ...lock, revision, file: graph.byId.get(revision)!.file, line: statement.line };
+    }
+    const previous = earlier[0]?.revision ?? id;
+    return { ...lock, revision: previous, file: graph.byId.get(previous)!.file, line: null };
+  });
 }

@@ -44,6 +44,13 @@ export interface StatementEvidence {
   proof: { error: string | null; sqlstate: string | null; table: string } | { skipped: string } | null;
 }
 
+/** A lock held from an earlier revision of the same transaction, with the statement that took it. */
+export interface InheritedLock extends RelationLock {
+  revision: string;
+  file: string;
+  line: number | null;
+}
+
 export interface DowngradeEvidence {
   /** The downgrade raised: Postgres's message or the Python exception. */
   error: string | null;
@@ -62,6 +69,11 @@ export interface RevisionEvidence {
   /** The schema just after. */
   after: Schema;
   statements: StatementEvidence[];
+  /**
+   * Locks the revision's transaction already held when it began: env.py runs several revisions in one transaction
+   * (Alembic's default), and an earlier new revision took them. Its statements hold them without taking them again.
+   */
+  heldAtStart: InheritedLock[];
   /**
    * Null when the downgrade was not run: downgrades run newest first after the comparison and stop at a root, a
    * merge point, or a downgrade that failed or left a different schema (see Evidence.downgradesStopped).

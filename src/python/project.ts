@@ -12,43 +12,58 @@ export interface ProjectSettings {
   section: string;
 }
 
-export interface DatabaseSettings {
+export interface LoadSettings extends ProjectSettings {
   database: { host: string; port: number; user: string; password: string; database: string };
+  /** Settings that are not about the database (`--env`, `[tool.alembic-guard] env`), passed as given. */
   environment: Record<string, string>;
+  /** `--database-env`: KEY -> template with {host} {port} {user} {password} {database} {url}. */
+  databaseEnvironment: Record<string, string>;
   flaskApp: string | undefined;
 }
 
-/** The helper running in the project's Python, with the project's Alembic config loaded. */
-export class AlembicProject {
+/**
+ * The helper running in the project's Python with SQLAlchemy and Alembic imported, and no project code run yet:
+ * it starts while Postgres starts, and loads the project once every variable the project reads is known.
+ */
+export class StartedHelper {
   private constructor(
     readonly helper: PythonHelper,
     readonly versions: HelloResult,
-    readonly loaded: LoadResult,
-    private readonly root: string,
+    private readonly python: PythonChoice,
   ) {}
 
-  static async open(
-    python: PythonChoice,
-    settings: ProjectSettings,
-    onOutput: (text: string) => void,
-  ): Promise<AlembicProject> {
-    const helper = PythonHelper.start(python.executable, settings.root, pythonEnvironment(process.env), onOutput);
+  static async start(python: PythonChoice, root: string, onOutput: (text: string) => void): Promise<StartedHelper> {
+    const helper = PythonHelper.start(python.executable, root, pythonEnvironment(process.env), onOutput);
     try {
-      const versions = await call<HelloResult>(helper, settings.root, 'hello', {}, python);
-      const loaded = await call<LoadResult>(helper, settings.root, 'load', settings, python);
-      return new AlembicProject(helper, versions, loaded, settings.root);
+      return new StartedHelper(helper, await call<HelloResult>(helper, root, 'hello', {}, python), python);
     } catch (error) {
       await helper.close();
       throw error;
     }
   }
 
-  scan(files: { path: string; text: string }[]): Promise<ScannedFile[]> {
-    return call<{ files: ScannedFile[] }>(this.helper, this.root, 'scan', { files }).then((r) => r.files);
+  /** Sets the environment, points the config at the database, then imports env.py's world: the revision files. */
+  async load(settings: LoadSettings): Promise<AlembicProject> {
+    const loaded = await call<LoadResult>(this.helper, settings.root, 'load', settings, this.python);
+    return new AlembicProject(this.helper, this.versions, loaded, settings.root);
   }
 
-  useDatabase(settings: DatabaseSettings): Promise<{ url: string; driver: string }> {
-    return call(this.helper, this.root, 'database', settings);
+  close(): Promise<void> {
+    return this.helper.close();
+  }
+}
+
+/** The helper running in the project's Python, with the project's Alembic config loaded against the database. */
+export class AlembicProject {
+  constructor(
+    readonly helper: PythonHelper,
+    readonly versions: HelloResult,
+    readonly loaded: LoadResult,
+    private readonly root: string,
+  ) {}
+
+  scan(files: { path: string; text: string }[]): Promise<ScannedFile[]> {
+    return call<{ files: ScannedFile[] }>(this.helper, this.root, 'scan', { files }).then((r) => r.files);
   }
 
   close(): Promise<void> {

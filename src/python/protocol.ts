@@ -1,4 +1,4 @@
-// The JSON shapes the Python helper answers with (see python/alembic_guard_helper.py).
+// The JSON shapes the Python helper answers with (see python/_alembic_guard/).
 
 export interface HelloResult {
   python: string;
@@ -53,13 +53,18 @@ export interface LoadResult {
   heads: string[];
   /** Base first. */
   revisions: LoadedRevision[];
+  /** The disposable database's URL as the project's Python got it. */
   url: string;
-  driver: string;
+  /** `postgresql+<driver>`, or null when no driver suits env.py (it may build its own URL). */
+  driver: string | null;
 }
 
 export interface ScannedFile {
   path: string;
   revision: string | null;
+  /** `down_revision`: a string, a list for a merge point, or null for a root (absent when the file does not compile). */
+  downRevision?: string | string[] | null;
+  revisionLine?: number | null;
   syntaxError: string | null;
 }
 
@@ -78,8 +83,8 @@ export interface CapturedStatement {
 
 export interface ReplayStep {
   direction: 'upgrade' | 'downgrade';
-  /** A revision id, `heads`, or `base`. */
-  target: string;
+  /** A revision id, `heads`, or `base`; several revisions: one run up to all of them. */
+  target: string | string[];
   /** Record locks and rewrites per statement (costs two catalog queries per statement). */
   observe?: boolean;
 }
@@ -89,6 +94,18 @@ export interface AppliedRevision {
   upgrade: boolean;
   seconds: number | null;
   statements: CapturedStatement[];
+  /** Observed runs: locks the transaction already held when the revision began (an earlier revision's, same transaction). */
+  heldAtStart?: { relation: string; kind: string; mode: string }[];
+  /** Revisions asked for with `snapshot`: the schema right after it, inside the run, as JSON text. */
+  schema?: string;
+  snapshotSeconds?: number;
+}
+
+/** Asks for a schema snapshot after each of `revisions`, taken on the migration's own connection. */
+export interface SnapshotRequest {
+  /** One query returning one text value: the schema as JSON. */
+  sql: string;
+  revisions: string[];
 }
 
 export interface ReplayFailureInfo {

@@ -1,17 +1,21 @@
-// Replays every migration from an empty database in the helper: history in one upgrade, then each new revision
-// on its own, observed (statements, locks, rewrites), with the schema snapshotted around it.
+// Replays every migration as deploys run them: history in one upgrade from an empty database (a fresh install), then
+// the pull request's new revisions in one upgrade from there (a deployed database taking the PR), observed from inside
+// that run (statements, locks, rewrites, and the schema after each new revision on the migration's own connection).
 import { relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { MigrationGraph } from '../graph/graph.js';
 import type { PythonHelper } from '../python/bridge.js';
 import { call } from '../python/project.js';
-import type { CapturedStatement, ReplayFailureInfo, ReplayResult, ReplayStep } from '../python/protocol.js';
+import type { CapturedStatement, ReplayFailureInfo, ReplayResult, ReplayStep, SnapshotRequest } from '../python/protocol.js';
+import { schemaFromJson, snapshotAsJsonSql } from '../schema/introspect.js';
 import type { Schema } from '../schema/schema.js';
 
 export interface RevisionReplay {
   revision: string;
   seconds: number | null;
   statements: CapturedStatement[];
+  /** Observed revisions: locks its transaction already held when it began (taken by an earlier new revision). */
+  heldAtStart: { relation: string; kind: string; mode: string }[];
 }
 
 export interface ReplayFailure {
@@ -27,6 +31,8 @@ export interface ReplayFailure {
   exception: string;
   /** Revisions applied before the failure. */
   appliedBefore: string[];
+  /** Where the failing upgrade started: the revisions the database was at (as a deployed one is), or [] for empty. */
+  startedAt: string[];
 }
 
 export interface ObservedRevision {
@@ -70,20 +76,26 @@ export async function replayMigrations(
   let seconds = 0;
   let evidenceSeconds = 0;
 
-  const run = async (steps: ReplayStep[]) => {
+  const run = async (steps: ReplayStep[], snapshot?: SnapshotRequest) => {
     // `call`: a helper error (env.py connected to another database) is the user's to fix, with the file it names.
-    const result = await call<ReplayResult>(helper, repositoryRoot, 'replay', { steps });
+    const result = await call<ReplayResult>(helper, repositoryRoot, 'replay', { steps, snapshot });
     seconds += result.seconds;
     return result;
   };
   const record = (result: ReplayResult) => {
     for (const applied of result.applied) {
       if (applied.upgrade && !revisions.some((r) => r.revision === applied.revision)) {
-        revisions.push({ revision: applied.revision, seconds: applied.seconds, statements: applied.statements });
+        revisions.push({
+          revision: applied.revision,
+          seconds: applied.seconds,
+          statements: applied.statements,
+          heldAtStart: applied.heldAtStart ?? [],
+        });
       }
     }
   };
-  const failureOf = (info: ReplayFailureInfo) => replayFailure(info, repositoryRoot, revisions.map((r) => r.revision));
+  const failureOf = (info: ReplayFailureInfo, startedAt: string[]) =>
+    replayFailure(info, repositoryRoot, revisions.map((r) => r.revision), startedAt);
   const timed = async <T>(work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
@@ -101,40 +113,49 @@ export async function replayMigrations(
     seconds,
     evidenceSeconds,
   });
-
-  // History: everything that exists at base, in one upgrade per history head.
-  const newRevisions = graph.revisions.filter((r) => r.isNew);
-  const historySteps: ReplayStep[] =
-    newRevisions.length > 0
-      ? graph.historyHeads.map((head) => ({ direction: 'upgrade' as const, target: head }))
-      : [{ direction: 'upgrade', target: 'heads' }];
-  if (historySteps.length > 0) {
-    const history = await run(historySteps);
-    checkEnvironment(history.failure, repositoryRoot);
-    record(history);
-    if (history.failure) return finish(failureOf(history.failure), null);
-  }
-  if (newRevisions.length === 0) return finish(null, null);
-
-  // The pull request's revisions, one at a time, observed.
-  const baseline = await timed(settings.snapshot);
-  let before = baseline;
-  for (const revision of newRevisions) {
-    const result = await run([{ direction: 'upgrade', target: revision.id, observe: true }]);
+  const upgrade = async (target: string | string[], snapshot?: SnapshotRequest) => {
+    const result = await run([{ direction: 'upgrade', target, observe: snapshot !== undefined }], snapshot);
     checkEnvironment(result.failure, repositoryRoot);
     record(result);
-    if (result.failure) return finish(failureOf(result.failure), baseline);
-    const after = await timed(settings.snapshot);
-    observed.push({ revision: revision.id, before, after });
+    return result;
+  };
+
+  // Nothing new: the whole chain in one run from empty, unobserved.
+  const newRevisions = graph.revisions.filter((r) => r.isNew);
+  if (newRevisions.length === 0) {
+    const all = await upgrade('heads');
+    return finish(all.failure ? failureOf(all.failure, []) : null, null);
+  }
+
+  // History: everything that exists at base, in one run from empty (all history heads at once).
+  if (graph.historyHeads.length > 0) {
+    const history = await upgrade(graph.historyHeads);
+    if (history.failure) return finish(failureOf(history.failure, []), null);
+  }
+
+  // The pull request: one run from the history state to every head, with the transaction layout env.py sets up.
+  const baseline = await timed(settings.snapshot);
+  const pullRequest = await upgrade('heads', { sql: snapshotAsJsonSql(), revisions: newRevisions.map((r) => r.id) });
+  let before = baseline;
+  for (const applied of pullRequest.applied) {
+    if (applied.schema === undefined) continue;
+    const started = performance.now();
+    const after = schemaFromJson(applied.schema);
+    const snapshotSeconds = (applied.snapshotSeconds ?? 0) + (performance.now() - started) / 1000;
+    evidenceSeconds += snapshotSeconds;
+    seconds -= applied.snapshotSeconds ?? 0;
+    observed.push({ revision: applied.revision, before, after });
     before = after;
   }
-  // Anything not yet applied (a head outside the new revisions' ancestry).
-  const rest = await run([{ direction: 'upgrade', target: 'heads' }]);
-  record(rest);
-  return finish(rest.failure ? failureOf(rest.failure) : null, baseline);
+  return finish(pullRequest.failure ? failureOf(pullRequest.failure, graph.historyHeads) : null, baseline);
 }
 
-export function replayFailure(info: ReplayFailureInfo, repositoryRoot: string, appliedBefore: string[]): ReplayFailure {
+export function replayFailure(
+  info: ReplayFailureInfo,
+  repositoryRoot: string,
+  appliedBefore: string[],
+  startedAt: string[] = [],
+): ReplayFailure {
   return {
     revision: info.revision,
     file: repoPath(repositoryRoot, info.file),
@@ -144,6 +165,7 @@ export function replayFailure(info: ReplayFailureInfo, repositoryRoot: string, a
     postgresMessage: info.postgresMessage,
     exception: info.exception,
     appliedBefore,
+    startedAt,
   };
 }
 
@@ -151,8 +173,12 @@ export function replayFailure(info: ReplayFailureInfo, repositoryRoot: string, a
 function checkEnvironment(failure: ReplayFailureInfo | null, repositoryRoot: string): void {
   if (!failure || failure.inMigration || failure.migrationsStarted) return;
   const where = failure.file ? ` (${repoPath(repositoryRoot, failure.file)}:${failure.line})` : '';
-  const hint =
-    failure.exceptionType === 'OperationalError' || /connect/i.test(failure.exception)
+  const driver = /No module named '(psycopg2|psycopg|asyncpg|pg8000)'/.exec(failure.exception)?.[1];
+  const hint = driver
+    ? ` env.py asked for the ${driver} driver, which is not installed in this Python: install it (pip install ` +
+      `${driver === 'psycopg' ? "'psycopg[binary]'" : driver === 'psycopg2' ? 'psycopg2-binary' : driver}), set the driver env.py ` +
+      'should use in sqlalchemy.url (e.g. postgresql+asyncpg://...), or pass --python with the interpreter that has the project installed.'
+    : failure.exceptionType === 'OperationalError' || /connect/i.test(failure.exception)
       ? ' env.py could not reach the disposable database: if it builds its URL from its own settings instead of ' +
         'sqlalchemy.url or DATABASE_URL, map them with --database-env (e.g. --database-env POSTGRES_SERVER={host}).'
       : ' Fix the error (it happens when env.py or the models it imports are loaded), then run the check again.';

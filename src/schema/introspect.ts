@@ -35,12 +35,34 @@ export async function snapshotSchema(client: pg.Client | pg.PoolClient, options:
   if (!Array.isArray(results) || results.length !== 4) {
     throw new Error(`schema snapshot: expected 4 result sets, got ${Array.isArray(results) ? results.length : 1}`);
   }
-  const [columnRows, indexRows, constraintRows, enumRows] = results.map((result) => result.rows);
+  return readSchema(results.map((result) => result.rows) as SnapshotRows);
+}
+
+/**
+ * The same snapshot as one query returning one text value (the four row sets as JSON), for a connection alembic-guard
+ * does not own: the migration's own, inside its transaction, through whatever driver the project uses.
+ */
+export function snapshotAsJsonSql(options: SnapshotOptions = {}): string {
+  const versionTable = `'${(options.versionTable ?? 'alembic_version').replace(/'/g, "''")}'`;
+  const parts = [columnsSql(versionTable), indexesSql(versionTable), constraintsSql(versionTable), ENUMS_SQL].map(
+    (sql) => `(SELECT coalesce(json_agg(q), '[]'::json) FROM (${sql}) q)`,
+  );
+  return `SELECT json_build_array(${parts.join(', ')})::text`;
+}
+
+/** A Schema from the text `snapshotAsJsonSql` returns. */
+export function schemaFromJson(text: string): Schema {
+  return readSchema(JSON.parse(text) as SnapshotRows);
+}
+
+type SnapshotRows = [ColumnRow[], IndexRow[], ConstraintRow[], EnumRow[]];
+
+function readSchema([columnRows, indexRows, constraintRows, enumRows]: SnapshotRows): Schema {
   return {
-    tables: readTables(columnRows as ColumnRow[]),
-    indexes: readIndexes(indexRows as IndexRow[]),
-    constraints: (constraintRows as ConstraintRow[]).map(readConstraint),
-    enums: new Map((enumRows as EnumRow[]).map((row) => [row.name, row.labels])),
+    tables: readTables(columnRows),
+    indexes: readIndexes(indexRows),
+    constraints: constraintRows.map(readConstraint),
+    enums: new Map(enumRows.map((row) => [row.name, row.labels])),
   };
 }
 

@@ -5,6 +5,7 @@ import { startDisposablePostgres } from '../../src/postgres/start.js';
 import { HelperRequestError, PythonHelper } from '../../src/python/bridge.js';
 import { pythonEnvironment } from '../../src/python/environment.js';
 import type { CompareResult, LoadResult, ReplayResult, ScannedFile } from '../../src/python/protocol.js';
+import { schemaFromJson, snapshotAsJsonSql } from '../../src/schema/introspect.js';
 import { blogModelsWithUserColumns, blogProject, migration, PYTHON, type FixtureProject } from '../support/fixtures.js';
 
 let postgres: DisposablePostgres;
@@ -15,14 +16,16 @@ let printed = '';
 beforeAll(async () => {
   postgres = await startDisposablePostgres('binaries', { log: () => {} });
   project = blogProject({
-    'app/models.py': blogModelsWithUserColumns('bio = Column(String(500))'),
+    // Project code that reads its settings at import time, as real projects do.
+    'app/models.py': `import os\nprint("APP_MODE at import:", os.environ.get("APP_MODE"), os.environ.get("APP_DB_HOST"))\n${blogModelsWithUserColumns('bio = Column(String(500))')}`,
     'migrations/versions/004_two_ops.py': migration(
       'c0000000004d',
       'b0000000003c',
       'two ops',
       'print("hello from a migration")\nop.add_column("posts", sa.Column("slug", sa.String(length=80), nullable=True))\nop.create_index("ix_posts_slug", "posts", ["slug"])\nop.alter_column("posts", "user_id", type_=sa.BigInteger(), existing_type=sa.Integer())',
       'op.alter_column("posts", "user_id", type_=sa.Integer(), existing_type=sa.BigInteger())\nop.drop_index("ix_posts_slug", table_name="posts")\nop.drop_column("posts", "slug")',
-    ),
+    // A migration importing the app at module level (same line: the op lines stay where the assertions expect them).
+    ).replace('from typing import Sequence, Union', 'import app.models; from typing import Sequence, Union'),
   });
   helper = PythonHelper.start(PYTHON, project.dir, pythonEnvironment(process.env), (text) => (printed += text));
 });
@@ -34,8 +37,18 @@ afterAll(async () => {
 });
 
 describe('the Python helper', () => {
-  it('loads the revision graph with every op.* call and its line, base first', async () => {
-    const loaded = await helper.request<LoadResult>('load', { root: project.dir, config: `${project.dir}/alembic.ini`, section: 'alembic' });
+  it('loads the revision graph with every op.* call and its line, base first, with the environment set before', async () => {
+    const loaded = await helper.request<LoadResult>('load', {
+      root: project.dir,
+      config: `${project.dir}/alembic.ini`,
+      section: 'alembic',
+      database: { host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password, database: postgres.database },
+      environment: { APP_MODE: 'test' },
+      databaseEnvironment: { APP_DB_HOST: '{host}', APP_DSN: 'postgresql://{user}@{host}:{port}/{database}' },
+    });
+    // The revision files import app.models: by then --env and --database-env values were in place.
+    expect(printed).toContain(`APP_MODE at import: test ${postgres.host}`);
+    expect(loaded.driver).toBe('postgresql+psycopg'); // the scheme alembic.ini names
     expect(loaded.heads).toEqual(['c0000000004d']);
     expect(loaded.revisions.map((r) => r.revision)).toEqual(['b0000000001a', 'b0000000002b', 'b0000000003c', 'c0000000004d']);
     const last = loaded.revisions[3];
@@ -64,15 +77,12 @@ describe('the Python helper', () => {
   });
 
   it('replays with every statement attributed to its revision and op line, printing nothing on the protocol', async () => {
-    await helper.request('database', {
-      database: { host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password, database: postgres.database },
-      environment: { APP_DB_HOST: '{host}', APP_DSN: 'postgresql://{user}@{host}:{port}/{database}' },
-    });
     const replay = await helper.request<ReplayResult>('replay', {
       steps: [
-        { direction: 'upgrade', target: 'b0000000003c' },
-        { direction: 'upgrade', target: 'c0000000004d', observe: true },
+        { direction: 'upgrade', target: ['b0000000003c'] },
+        { direction: 'upgrade', target: 'heads', observe: true },
       ],
+      snapshot: { sql: snapshotAsJsonSql(), revisions: ['c0000000004d'] },
     });
     expect(replay.failure).toBeNull();
     expect(replay.applied.map((a) => a.revision)).toEqual(['b0000000001a', 'b0000000002b', 'b0000000003c', 'c0000000004d']);
@@ -95,6 +105,13 @@ describe('the Python helper', () => {
     // Alembic's own bookkeeping on alembic_version is not attributed to migrations.
     expect(replay.applied.flatMap((a) => a.statements).some((s) => /alembic_version/.test(s.sql))).toBe(false);
     expect(printed).toContain('hello from a migration');
+    // The schema right after the revision, read inside its run on the migration's own connection.
+    expect(replay.applied[2].schema).toBeUndefined();
+    const after = schemaFromJson(last.schema!);
+    expect(after.tables.get('posts')!.columns.find((c) => c.name === 'slug')).toMatchObject({ type: 'character varying(80)', notNull: false });
+    expect(after.tables.get('posts')!.columns.find((c) => c.name === 'user_id')!.type).toBe('bigint');
+    expect([...after.indexes.keys()]).toContain('ix_posts_slug');
+    expect(after.tables.has('alembic_version')).toBe(false);
   });
 
   it('renders the migration autogenerate would write, and writes no file', async () => {
@@ -123,4 +140,80 @@ describe('the Python helper', () => {
     await expect(helper.request('nope')).rejects.toBeInstanceOf(HelperRequestError);
     expect(await helper.request<{ python: string }>('hello')).toHaveProperty('alembic');
   });
+});
+
+// Alembic's `async` template, as async projects write env.py.
+const ASYNC_ENV = `import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.ext.asyncio import async_engine_from_config
+
+from app.models import Base
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name)
+target_metadata = Base.metadata
+
+
+def do_run_migrations(connection):
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations():
+    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    async with connectable.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await connectable.dispose()
+
+
+asyncio.run(run_async_migrations())
+`;
+
+describe('the driver the project gets for a placeholder sqlalchemy.url', () => {
+  const cases: [string, string | null, string][] = [
+    ['an async env.py gets asyncpg', ASYNC_ENV, 'postgresql+asyncpg'],
+    ['a sync env.py gets psycopg2', null, 'postgresql+psycopg2'],
+  ];
+  for (const [name, envPy, driver] of cases) {
+    it(`${name}, and the replay runs and is observed through it`, async () => {
+      const placeholder = blogProject({
+        ...(envPy ? { 'migrations/env.py': envPy } : {}),
+        'migrations/versions/004_nickname.py': migration('c0000000004d', 'b0000000003c', 'nickname', 'op.add_column("users", sa.Column("nickname", sa.String(50)))'),
+      });
+      const ini = placeholder.read('alembic.ini').replace(/^sqlalchemy\.url = .*$/m, 'sqlalchemy.url = driver://user:pass@localhost/dbname');
+      placeholder.write('alembic.ini', ini);
+      const own = PythonHelper.start(PYTHON, placeholder.dir, pythonEnvironment(process.env), () => {});
+      const server = await startDisposablePostgres('binaries', { log: () => {} });
+      try {
+        const loaded = await own.request<LoadResult>('load', {
+          root: placeholder.dir,
+          config: `${placeholder.dir}/alembic.ini`,
+          section: 'alembic',
+          database: { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database },
+        });
+        expect(loaded.driver).toBe(driver);
+        expect(loaded.url.startsWith(`${driver}://`)).toBe(true);
+        const replay = await own.request<ReplayResult>('replay', {
+          steps: [
+            { direction: 'upgrade', target: ['b0000000003c'] },
+            { direction: 'upgrade', target: 'heads', observe: true },
+          ],
+          snapshot: { sql: snapshotAsJsonSql(), revisions: ['c0000000004d'] },
+        });
+        expect(replay.failure).toBeNull();
+        const last = replay.applied.at(-1)!;
+        expect(last.statements[0]!.locks).toEqual([{ relation: 'users', kind: 'r', mode: 'AccessExclusiveLock' }]);
+        expect(schemaFromJson(last.schema!).tables.get('users')!.columns.map((c) => c.name)).toContain('nickname');
+      } finally {
+        await own.close();
+        await server.stop();
+        placeholder.remove();
+      }
+    });
+  }
 });

@@ -1,7 +1,7 @@
 // The locking rules (column-type-change, index-not-concurrent, foreign-key-validates, unique-constraint-scan) through the
 // real CLI: real git, real Alembic, a real disposable Postgres whose locks and rewrites the findings quote.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blogProject, migration, runCli, PYTHON, type FixtureProject } from '../support/fixtures.js';
+import { blogEnvTransactionPerMigration, blogProject, migration, runCli, PYTHON, type FixtureProject } from '../support/fixtures.js';
 
 const MINE = new Set(['column-type-change', 'index-not-concurrent', 'foreign-key-validates', 'unique-constraint-scan']);
 
@@ -9,7 +9,11 @@ interface Checked {
   code: number;
   findings: any[];
   /** What ALEMBIC_GUARD_DEBUG_EVIDENCE prints: per new revision, its statements with locks and rewrites. */
-  evidence: { revision: string; statements: { sql: string; line: number | null; rewrote: string[]; locks: { relation: string; mode: string }[] }[] }[];
+  evidence: {
+    revision: string;
+    statements: { sql: string; line: number | null; rewrote: string[]; locks: { relation: string; mode: string }[] }[];
+    heldAtStart: { relation: string; mode: string; file: string; line: number | null }[];
+  }[];
 }
 
 async function check(project: FixtureProject): Promise<Checked> {
@@ -98,6 +102,8 @@ describe('locking rules on a pull request that blocks existing tables', () => {
       'migrations/versions/004_unsafe.py': UNSAFE,
       'migrations/versions/005_unsafe_more.py': UNSAFE_MORE,
       'migrations/versions/006_validate_too_soon.py': VALIDATE_TOO_SOON,
+      // One transaction per revision: each revision's statements are seen taking their own locks.
+      'migrations/env.py': blogEnvTransactionPerMigration(),
     });
     checked = await check(project);
   }, 60_000);
@@ -312,6 +318,49 @@ op.create_index("ix_users_phone", "users", ["phone"])
 op.drop_index("ix_tags_user_id", table_name="tags")
 `,
 );
+
+describe('locking rules when the pull request\'s revisions run in one transaction (Alembic\'s default)', () => {
+  let project: FixtureProject;
+  let checked: Checked;
+  beforeAll(async () => {
+    project = blogProject({ 'migrations/versions/004_unsafe.py': UNSAFE, 'migrations/versions/005_unsafe_more.py': UNSAFE_MORE });
+    checked = await check(project);
+  }, 60_000);
+  afterAll(() => project?.remove());
+
+  it('the second revision starts holding what the first one locked, traced to the line that took it', () => {
+    const second = checked.evidence.find((r) => r.revision === 'c0000000005b')!;
+    expect(second.heldAtStart).toContainEqual(
+      expect.objectContaining({ relation: 'users', mode: 'AccessExclusiveLock', file: 'migrations/versions/004_unsafe.py', line: 24 }),
+    );
+    // DROP INDEX takes nothing new on users: the transaction holds ACCESS EXCLUSIVE on it since 004's line 24.
+    const [drop] = statementAt(checked, 'c0000000005b', 22);
+    expect(drop!.locks.filter((l) => l.relation === 'users')).toEqual([]);
+  });
+
+  it('says the lock came from the earlier revision, and loses no finding', () => {
+    const [f] = at(checked, '005_unsafe_more.py', 22);
+    expect(f.message).toBe(
+      '`DROP INDEX ix_users_phone` held the ACCESS EXCLUSIVE lock that line 24 of migrations/versions/004_unsafe.py took on ' +
+        '`users` in the same transaction: reads and writes to it are blocked until the migration commits.',
+    );
+    const places = checked.findings.map((x) => `${x.file.replace('migrations/versions/', '')}:${x.line} ${x.rule}`);
+    expect(places.sort()).toEqual(
+      [
+        '004_unsafe.py:22 index-not-concurrent',
+        '004_unsafe.py:23 foreign-key-validates',
+        '004_unsafe.py:24 unique-constraint-scan',
+        '004_unsafe.py:25 column-type-change',
+        '004_unsafe.py:26 column-type-change',
+        '004_unsafe.py:27 column-type-change',
+        '005_unsafe_more.py:22 index-not-concurrent',
+        '005_unsafe_more.py:23 index-not-concurrent',
+        '005_unsafe_more.py:24 foreign-key-validates',
+        '005_unsafe_more.py:25 unique-constraint-scan',
+      ].sort(),
+    );
+  });
+});
 
 describe('locking rules on a pull request that follows the suggestions', () => {
   let project: FixtureProject;

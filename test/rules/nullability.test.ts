@@ -1,6 +1,6 @@
 // not-null-without-default, set-not-null and volatile-default through the real CLI: real git, Alembic and Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blogModelsWithUserColumns, blogProject, checkJson, migration, type FixtureProject } from '../support/fixtures.js';
+import { blogEnvTransactionPerMigration, blogModelsWithUserColumns, blogProject, checkJson, migration, type FixtureProject } from '../support/fixtures.js';
 
 const RULES = new Set(['not-null-without-default', 'set-not-null', 'volatile-default']);
 const ours = (report: any): any[] => report.findings.filter((f: any) => RULES.has(f.rule));
@@ -39,6 +39,8 @@ describe('nullability rules on tables that existed before the pull request', () 
 
   beforeAll(async () => {
     const project = blogProject({
+      // One transaction per revision: each revision's statements are seen taking their own locks.
+      'migrations/env.py': blogEnvTransactionPerMigration(),
       'app/models.py': models(
         [
           'status = Column(String(20), nullable=False)',

@@ -46,7 +46,7 @@ afterAll(() => {
 });
 
 it('copies the WASM beside the bundle, as the build does', () => {
-  expect(readdirSync(outdir).sort()).toEqual(['alembic_guard_helper.py', 'libpg-query.wasm', 'probe.js']);
+  expect(readdirSync(outdir).sort()).toEqual(['_alembic_guard', 'alembic_guard_helper.py', 'libpg-query.wasm', 'probe.js']);
 });
 
 it('parses SQL from the bundle, run from another directory', () => {

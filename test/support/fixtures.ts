@@ -65,6 +65,17 @@ function apply(project: FixtureProject, changes: FileChanges): void {
   }
 }
 
+/**
+ * The blog's env.py with `transaction_per_migration=True`: each revision commits on its own, so what a statement
+ * locks is seen statement by statement within its revision (Alembic's default runs all of them in one transaction).
+ */
+export function blogEnvTransactionPerMigration(): string {
+  const env = readFileSync(join(BLOG, 'migrations', 'env.py'), 'utf8');
+  const configured = 'context.configure(connection=connection, target_metadata=target_metadata)';
+  if (!env.includes(configured)) throw new Error('examples/blog/migrations/env.py changed: update blogEnvTransactionPerMigration');
+  return env.replace(configured, 'context.configure(connection=connection, target_metadata=target_metadata, transaction_per_migration=True)');
+}
+
 /** A migration file in the blog's style. */
 export function migration(revision: string, downRevision: string | string[] | null, message: string, upgrade: string, downgrade = 'pass'): string {
   const down = downRevision === null ? 'None' : Array.isArray(downRevision) ? `(${downRevision.map((d) => `"${d}"`).join(', ')})` : `"${downRevision}"`;

@@ -24,6 +24,7 @@ export function lockHolding(held: HeldLock | null, expected = 'AccessExclusiveLo
 }
 
 function takenWhere(held: HeldLock): string {
+  if (held.file !== undefined) return held.line === null ? `by ${held.file}` : `at line ${held.line} of ${held.file}`;
   return held.line === null ? 'earlier in the revision' : `at line ${held.line}`;
 }
 
@@ -38,6 +39,7 @@ export interface LockSite {
 
 /** For a lock an earlier statement took: which, as a message says it ("line 18"; the SQL when the same op.* call issued it). */
 export function takenBy(held: HeldLock, site: LockSite): string {
+  if (held.file !== undefined) return held.line === null ? held.file : `line ${held.line} of ${held.file}`;
   const statement = site.revision.statements[held.takenBy]!;
   if (statement.line === null) return 'an earlier statement';
   return statement.line === site.statement.line ? `${inlineSql(statement.sql)} (the same call)` : `line ${statement.line}`;

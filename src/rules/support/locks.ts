@@ -30,12 +30,14 @@ export function lockModeName(mode: string): string {
 export interface HeldLock {
   relation: string;
   mode: string;
-  /** Index in the revision's statements of the statement that took it. */
+  /** Index in the revision's statements of the statement that took it; -1: an earlier revision took it (`from`). */
   takenBy: number;
   /** Taken by the statement asked about itself, not by an earlier one. */
   own: boolean;
   /** The line of the statement that took it. */
   line: number | null;
+  /** Taken by an earlier revision of the same transaction: its file. */
+  file?: string;
 }
 
 /** False for CONCURRENTLY and VACUUM, which cannot run in a transaction: the migration's was committed before them. */
@@ -56,6 +58,15 @@ export function transactionStart(revision: RevisionEvidence, index: number): num
  */
 export function lockHeld(revision: RevisionEvidence, index: number, relation: string, from = 0): HeldLock | null {
   let held: HeldLock | null = null;
+  // Nothing committed since the revision began: what an earlier revision of its transaction took is still held.
+  if (from === 0) {
+    for (const lock of revision.heldAtStart) {
+      if (lock.relation !== relation) continue;
+      if (!held || lockStrength(lock.mode) > lockStrength(held.mode)) {
+        held = { relation, mode: lock.mode, takenBy: -1, own: false, line: lock.line, file: lock.file };
+      }
+    }
+  }
   for (let i = from; i <= index; i++) {
     const statement = revision.statements[i]!;
     for (const lock of statement.locks) {

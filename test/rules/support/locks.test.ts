@@ -14,7 +14,7 @@ function statement(sql: string, line: number | null, locks: [string, string][]):
 }
 
 function revision(...statements: StatementEvidence[]): RevisionEvidence {
-  return { revision: 'r0', before: EMPTY, after: EMPTY, statements, downgrade: null };
+  return { revision: 'r0', before: EMPTY, after: EMPTY, statements, heldAtStart: [], downgrade: null };
 }
 
 describe('locks', () => {

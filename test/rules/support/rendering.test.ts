@@ -121,7 +121,7 @@ describe('constraint names Postgres chose', () => {
       constraint('posts_author_fkey1', 'f', ['author'], 'users'),
       constraint('posts_slug_key1', 'u', ['slug']),
     ]);
-    const revision = { revision: 'r0', before, after, statements: [], downgrade: null } as RevisionEvidence;
+    const revision = { revision: 'r0', before, after, statements: [], heldAtStart: [], downgrade: null } as RevisionEvidence;
     expect(chosenConstraintName(revision, 'posts', { type: 'f', columns: ['author'], referencedTable: 'users' })).toBe('posts_author_fkey1');
     expect(chosenConstraintName(revision, 'posts', { type: 'f', columns: ['author'], referencedTable: 'teams' })).toBe('posts_author_fkey');
     expect(chosenConstraintName(revision, 'posts', { type: 'u', columns: ['slug'] })).toBe('posts_slug_key1');
