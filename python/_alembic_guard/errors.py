@@ -27,11 +27,6 @@ class HelperError(Exception):
         }
 
 
-# ---------------------------------------------------------------------------------------------
-# Source scanning (no project code runs here)
-
-
-
 def frame_in_project(tb):
     """The deepest traceback frame inside the project (not in site-packages), as (file, line)."""
     best = None

@@ -7,6 +7,7 @@ the revision files that import them read settings at import time).
 import importlib.util
 import os
 import sys
+import traceback
 import warnings
 
 from .errors import HelperError, error_from_exception
@@ -175,6 +176,37 @@ def _point_at_database(config, script, args):
     return url, driver
 
 
+_SETTINGS_HINT = (
+    "A setting the project reads from the environment at import time is given with --env NAME=VALUE "
+    "(or env = { NAME = \"VALUE\" } under [tool.alembic-guard]); the database's with --database-env."
+)
+
+
+def _migration_import_error(exc, script):
+    """Names the revision file whose import raised (its import line), and where in the project the error came from."""
+    folders = [os.path.abspath(p) + os.sep for p in script._version_locations]
+    migration = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if any(filename.startswith(folder) for folder in folders):
+            migration = (filename, lineno)
+            break
+    error = error_from_exception("migration-import", exc, "A migration file raised while Alembic loaded it")
+    if migration is None:
+        error.message += ". " + _SETTINGS_HINT
+        return error
+    raised_at = ""
+    if error.file and (error.file, error.line) != migration:
+        raised_at = " (raised at %s:%s)" % (os.path.relpath(error.file, PROJECT.root or os.getcwd()), error.line)
+    error.message = "Loading this migration raised%s: %s. %s" % (
+        raised_at,
+        "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+        _SETTINGS_HINT,
+    )
+    error.file, error.line = migration
+    return error
+
+
 def cmd_load(args):
     """Environment, config, database URL, Flask app, then every revision file (the first project code to run)."""
     root = os.path.abspath(args["root"])
@@ -201,7 +233,7 @@ def cmd_load(args):
             line=exc.lineno,
         )
     except BaseException as exc:
-        raise error_from_exception("migration-import", exc, "A migration file raised while Alembic loaded it")
+        raise _migration_import_error(exc, script)
     for sc in scripts:
         seen.setdefault(sc.revision, []).append(os.path.abspath(sc.path))
     duplicates = {rev: paths for rev, paths in seen.items() if len(paths) > 1}

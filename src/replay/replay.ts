@@ -178,9 +178,12 @@ function checkEnvironment(failure: ReplayFailureInfo | null, repositoryRoot: str
     ? ` env.py asked for the ${driver} driver, which is not installed in this Python: install it (pip install ` +
       `${driver === 'psycopg' ? "'psycopg[binary]'" : driver === 'psycopg2' ? 'psycopg2-binary' : driver}), set the driver env.py ` +
       'should use in sqlalchemy.url (e.g. postgresql+asyncpg://...), or pass --python with the interpreter that has the project installed.'
-    : failure.exceptionType === 'OperationalError' || /connect/i.test(failure.exception)
+    : failure.exceptionType === 'OperationalError' ||
+        /connect|gaierror|Name or service not known|could not translate host name|nodename nor servname/i.test(failure.exception)
       ? ' env.py could not reach the disposable database: if it builds its URL from its own settings instead of ' +
         'sqlalchemy.url or DATABASE_URL, map them with --database-env (e.g. --database-env POSTGRES_SERVER={host}).'
-      : ' Fix the error (it happens when env.py or the models it imports are loaded), then run the check again.';
+      : ' Fix the error (it happens when env.py or the models it imports are loaded), then run the check again. A setting ' +
+        'they read from the environment is given with --env NAME=VALUE (or env = { NAME = "VALUE" } under ' +
+        "[tool.alembic-guard]); the database's with --database-env.";
   throw new UserError(`env.py failed before any migration ran${where}: ${failure.exception}.${hint}`);
 }

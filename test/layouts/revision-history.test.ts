@@ -3,8 +3,8 @@
 // databases stamped at it. Through the real CLI: real git, real Alembic, a real disposable Postgres.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { PYTHON, REPO_ROOT, type FileChanges, type FixtureProject } from '../support/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { PYTHON, REPO_ROOT, type FileChanges, removeAfterEach } from '../support/fixtures.js';
 import { checkLayout, layoutProject, rules } from './support.js';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'revision-history');
@@ -17,14 +17,7 @@ const CITY = '5d8f0b3a6e21_add_city_to_warehouses.py';
 const REORDER = 'e5a7c9b1d3f6_add_reorder_point_to_stock_levels.py';
 const AUDIT = '71c3e9a5b2d4_create_audit_events.py';
 
-const projects: FixtureProject[] = [];
-afterEach(() => {
-  for (const project of projects.splice(0)) project.remove();
-});
-function track(project: FixtureProject): FixtureProject {
-  projects.push(project);
-  return project;
-}
+const track = removeAfterEach();
 
 /** Every file under `dir`, by path relative to it (forward slashes), with its text. */
 function filesOf(dir: string, under = dir): Record<string, string> {
@@ -164,6 +157,27 @@ describe('a revision that exists at base is gone', () => {
     expect(removed.suggestion).toContain(`and point \`${VERSIONS}/${STOCK}\` at it:\n\n\`\`\`python\ndown_revision = "a6c2e8f4b017"\n\`\`\``);
     const [edited] = byRule(report, 'edited-migration');
     expect(edited.file).toBe(`${VERSIONS}/${STOCK}`);
+  });
+
+  it('a regenerated first migration: the no-op goes after the new head, and applying the suggestion passes', async () => {
+    const others = { [`${VERSIONS}/${SEED}`]: null, [`${VERSIONS}/${STOCK}`]: null, [`${VERSIONS}/${CITY}`]: null, [`${VERSIONS}/8b2d4e6f1a93_create_warehouses.py`]: null };
+    const regenerated = projectFile(`${VERSIONS}/${ROOT}`)
+      .replace(/3f9a1c2e7b10/g, '0d1e3a5c7b92')
+      .replace('def upgrade() -> None:', 'def upgrade() -> None:\n    # regenerated from the models');
+    const pullRequest = { [`${VERSIONS}/${ROOT}`]: null, [`${VERSIONS}/0d1e3a5c7b92_initial.py`]: regenerated };
+    const project = track(layoutProject({ '': PROJECT }, others, pullRequest));
+    const { report, stderr } = await checkLayout(project, PYTHON);
+    const [removed] = byRule(report, 'removed-migration');
+    expect(removed?.revision, stderr).toBe('3f9a1c2e7b10');
+    expect(removed.suggestion).toContain('revision = "3f9a1c2e7b10"\ndown_revision = "0d1e3a5c7b92"');
+    // The suggested file, as the user would add it: no second root, no removed revision, its edit silenced on purpose.
+    const noOp = /```python\n([\s\S]*?)\n```/.exec(removed.suggestion)![1]!;
+    project.write(`${VERSIONS}/${ROOT}`, `${noOp}\n`);
+    const again = await checkLayout(project, PYTHON);
+    expect(rules(again.report), again.stderr).not.toContain('removed-migration');
+    expect(rules(again.report)).not.toContain('multiple-heads');
+    expect(rules(again.report)).not.toContain('edited-migration');
+    expect(again.report.revisions.heads).toEqual(['3f9a1c2e7b10']);
   });
 
   it('renamed to a new id: removed-migration says so, and the new id is a new revision', async () => {
