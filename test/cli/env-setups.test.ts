@@ -1,6 +1,6 @@
 // env.py variants the check must run unmodified: settings read from the environment, async engines, include_object.
 import { afterEach, describe, expect, it } from 'vitest';
-import { blogModelsWithUserColumns, blogProject, checkJson, type FixtureProject } from '../support/fixtures.js';
+import { blogModelsWithUserColumns, blogProject, checkJson, type FixtureProject, BLOG_ASYNC_ENV } from '../support/fixtures.js';
 
 const projects: FixtureProject[] = [];
 afterEach(() => {
@@ -32,33 +32,6 @@ with engine.connect() as connection:
         context.run_migrations()
 `;
 
-const ASYNC_ENV = `import asyncio
-
-from alembic import context
-from sqlalchemy import pool
-from sqlalchemy.ext.asyncio import async_engine_from_config
-
-from app.models import Base
-
-config = context.config
-target_metadata = Base.metadata
-
-
-def do_run_migrations(connection):
-    context.configure(connection=connection, target_metadata=target_metadata)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-async def run_async_migrations():
-    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
-    async with connectable.connect() as connection:
-        await connection.run_sync(do_run_migrations)
-    await connectable.dispose()
-
-
-asyncio.run(run_async_migrations())
-`;
 
 describe('env.py setups', () => {
   it('maps the disposable database onto the variables the project settings read (--database-env)', async () => {
@@ -76,7 +49,7 @@ describe('env.py setups', () => {
   });
 
   it('runs an async env.py and keeps the asyncpg driver of the configured URL', async () => {
-    const project = blogProject({ 'migrations/env.py': ASYNC_ENV });
+    const project = blogProject({ 'migrations/env.py': BLOG_ASYNC_ENV });
     projects.push(project);
     project.write('alembic.ini', project.read('alembic.ini').replace('postgresql+psycopg://', 'postgresql+asyncpg://'));
     project.write('app/models.py', blogModelsWithUserColumns('bio = Column(String(500))'));

@@ -2,17 +2,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blogModelsWithUserColumns, blogProject, checkJson, migration, runCli, PYTHON, type FixtureProject } from '../support/fixtures.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blogModelsWithUserColumns, blogProject, checkJson, migration, runCli, PYTHON, removeAfterEach } from '../support/fixtures.js';
 
-const projects: FixtureProject[] = [];
-afterEach(() => {
-  for (const project of projects.splice(0)) project.remove();
-});
-function track(project: FixtureProject): FixtureProject {
-  projects.push(project);
-  return project;
-}
+const track = removeAfterEach();
 
 const EMPTY = migration('e0000000004f', 'b0000000003c', 'nothing', 'pass');
 

@@ -2,19 +2,12 @@
 // migrations that read the database or use the ORM, a history that needs a baseline schema, migration-only objects.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { setupLayoutsPython } from '../../scripts/setup-layouts-python.mjs';
-import { PYTHON, blogModelsWithUserColumns, migration, runCli, type FixtureProject } from '../support/fixtures.js';
+import { PYTHON, blogModelsWithUserColumns, migration, runCli, BLOG_ASYNC_ENV, removeAfterEach } from '../support/fixtures.js';
 import { BLOG, checkLayout, layoutProject, rules } from './support.js';
 
-const projects: FixtureProject[] = [];
-afterEach(() => {
-  for (const project of projects.splice(0)) project.remove();
-});
-function track(project: FixtureProject): FixtureProject {
-  projects.push(project);
-  return project;
-}
+const track = removeAfterEach();
 const blog = (base = {}, changes = {}) => track(layoutProject({ '': BLOG }, base, changes));
 
 let SA20 = '';
@@ -22,37 +15,11 @@ beforeAll(() => {
   SA20 = setupLayoutsPython('.venv-sa20');
 }, 300_000);
 
-const ASYNC_ENV = `import asyncio
-
-from alembic import context
-from sqlalchemy import pool
-from sqlalchemy.ext.asyncio import async_engine_from_config
-
-from app.models import Base
-
-config = context.config
-
-
-def do_run_migrations(connection):
-    context.configure(connection=connection, target_metadata=Base.metadata)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-async def run_async_migrations():
-    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
-    async with connectable.connect() as connection:
-        await connection.run_sync(do_run_migrations)
-    await connectable.dispose()
-
-
-asyncio.run(run_async_migrations())
-`;
 
 describe('versions', () => {
   it('runs an async env.py with an asyncpg URL on SQLAlchemy 2.0', async () => {
     const ini = readFileSync(join(BLOG, 'alembic.ini'), 'utf8').replace('postgresql+psycopg://', 'postgresql+asyncpg://');
-    const project = blog({ 'migrations/env.py': ASYNC_ENV, 'alembic.ini': ini }, { 'app/models.py': blogModelsWithUserColumns('bio = Column(String(500))') });
+    const project = blog({ 'migrations/env.py': BLOG_ASYNC_ENV, 'alembic.ini': ini }, { 'app/models.py': blogModelsWithUserColumns('bio = Column(String(500))') });
     const { code, report, stderr } = await checkLayout(project, SA20);
     expect(code, stderr).toBe(1);
     expect(rules(report)).toEqual(['missing-migration']);

@@ -1,19 +1,12 @@
 // Real-world project layouts through the real CLI, real Postgres and real Alembic: one fixture project each (issue 6).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { setupLayoutsPython, systemPython } from '../../scripts/setup-layouts-python.mjs';
-import { PYTHON, migration, type FixtureProject } from '../support/fixtures.js';
+import { PYTHON, migration, removeAfterEach } from '../support/fixtures.js';
 import { LAYOUTS, checkLayout, layoutProject, rules } from './support.js';
 
-const projects: FixtureProject[] = [];
-afterEach(() => {
-  for (const project of projects.splice(0)) project.remove();
-});
-function track(project: FixtureProject): FixtureProject {
-  projects.push(project);
-  return project;
-}
+const track = removeAfterEach();
 
 let SA20 = '';
 beforeAll(() => {

@@ -6,7 +6,7 @@ import { HelperRequestError, PythonHelper } from '../../src/python/bridge.js';
 import { pythonEnvironment } from '../../src/python/environment.js';
 import type { CompareResult, LoadResult, ReplayResult, ScannedFile } from '../../src/python/protocol.js';
 import { schemaFromJson, snapshotAsJsonSql } from '../../src/schema/introspect.js';
-import { blogModelsWithUserColumns, blogProject, migration, PYTHON, type FixtureProject } from '../support/fixtures.js';
+import { blogModelsWithUserColumns, blogProject, migration, PYTHON, type FixtureProject, BLOG_ASYNC_ENV } from '../support/fixtures.js';
 
 let postgres: DisposablePostgres;
 let project: FixtureProject;
@@ -142,41 +142,10 @@ describe('the Python helper', () => {
   });
 });
 
-// Alembic's `async` template, as async projects write env.py.
-const ASYNC_ENV = `import asyncio
-from logging.config import fileConfig
-
-from alembic import context
-from sqlalchemy import pool
-from sqlalchemy.ext.asyncio import async_engine_from_config
-
-from app.models import Base
-
-config = context.config
-if config.config_file_name is not None:
-    fileConfig(config.config_file_name)
-target_metadata = Base.metadata
-
-
-def do_run_migrations(connection):
-    context.configure(connection=connection, target_metadata=target_metadata)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-async def run_async_migrations():
-    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
-    async with connectable.connect() as connection:
-        await connection.run_sync(do_run_migrations)
-    await connectable.dispose()
-
-
-asyncio.run(run_async_migrations())
-`;
 
 describe('the driver the project gets for a placeholder sqlalchemy.url', () => {
   const cases: [string, string | null, string][] = [
-    ['an async env.py gets asyncpg', ASYNC_ENV, 'postgresql+asyncpg'],
+    ['an async env.py gets asyncpg', BLOG_ASYNC_ENV, 'postgresql+asyncpg'],
     ['a sync env.py gets psycopg2', null, 'postgresql+psycopg2'],
   ];
   for (const [name, envPy, driver] of cases) {

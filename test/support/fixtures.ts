@@ -4,6 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PYTHON = join(REPO_ROOT, '.venv', 'bin', 'python');
@@ -74,6 +75,47 @@ export function blogEnvTransactionPerMigration(): string {
   const configured = 'context.configure(connection=connection, target_metadata=target_metadata)';
   if (!env.includes(configured)) throw new Error('examples/blog/migrations/env.py changed: update blogEnvTransactionPerMigration');
   return env.replace(configured, 'context.configure(connection=connection, target_metadata=target_metadata, transaction_per_migration=True)');
+}
+
+/** The blog's env.py written from Alembic's `async` template, as async projects write it. */
+export const BLOG_ASYNC_ENV = `import asyncio
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.ext.asyncio import async_engine_from_config
+
+from app.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def do_run_migrations(connection):
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations():
+    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    async with connectable.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await connectable.dispose()
+
+
+asyncio.run(run_async_migrations())
+`;
+
+/** Removes the projects a test file makes after each test: `const track = removeAfterEach()`, then `track(project)`. */
+export function removeAfterEach(): (project: FixtureProject) => FixtureProject {
+  const projects: FixtureProject[] = [];
+  afterEach(() => {
+    for (const project of projects.splice(0)) project.remove();
+  });
+  return (project) => {
+    projects.push(project);
+    return project;
+  };
 }
 
 /** A migration file in the blog's style. */
