@@ -1,4 +1,5 @@
-// Creates the extra virtualenvs the layout tests use (.venv-sa20: SQLAlchemy 2.0 with SQLModel and pydantic-settings), once.
+// Creates the extra virtualenvs the layout tests use (.venv-sa20: SQLAlchemy 2.0 with SQLModel and pydantic-settings;
+// .venv-async: asyncpg as the only PostgreSQL driver), once.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,12 @@ const VENVS = {
   '.venv-sa20': [
     ['SQLAlchemy[asyncio]>=2.0,<2.1', 'alembic>=1.13', 'psycopg[binary]>=3.1', 'psycopg2-binary', 'asyncpg', 'sqlmodel', 'pydantic-settings'],
     'import sqlalchemy, alembic, psycopg, psycopg2, asyncpg, greenlet, sqlmodel, pydantic_settings; assert sqlalchemy.__version__.startswith("2.0")',
+  ],
+  // An async-only project: no psycopg, no psycopg2, so nothing can connect without asyncpg.
+  '.venv-async': [
+    ['SQLAlchemy[asyncio]>=2.0', 'alembic>=1.13', 'asyncpg'],
+    'import importlib.util, sqlalchemy, alembic, asyncpg, greenlet; ' +
+      'assert importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is None, "a sync driver is installed"',
   ],
 };
 
@@ -34,6 +41,7 @@ export function setupLayoutsPython(name = '.venv-sa20') {
   execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '0', ...packages], {
     stdio: 'inherit',
   });
+  if (!works(python, check)) throw new Error(`${venv} does not pass its check after pip install: ${check}`);
   return python;
 }
 
