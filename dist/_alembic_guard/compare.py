@@ -1,0 +1,146 @@
+"""What `alembic revision --autogenerate` would write now, without writing anything."""
+
+import time
+
+from .errors import error_from_exception
+from .project import PROJECT
+
+
+def _shown(value):
+    """A type as DDL (`VARCHAR(20)`), anything else as its repr."""
+    from sqlalchemy.types import TypeEngine
+
+    if isinstance(value, TypeEngine):
+        try:
+            return str(value)
+        except Exception:
+            return repr(value)
+    return repr(value)
+
+
+def _describe_diff(diff):
+    """A JSON-safe description of one autogenerate diff tuple."""
+    from sqlalchemy import Column, Index, Table
+    from sqlalchemy.sql.schema import Constraint
+
+    kind = diff[0]
+    table = None
+    obj = None
+    parts = []
+    for item in diff[1:]:
+        if isinstance(item, Table):
+            table = item.name
+        elif isinstance(item, Column):
+            obj = item.name
+            table = table or (item.table.name if item.table is not None else None)
+        elif isinstance(item, (Index, Constraint)):
+            obj = item.name
+            tbl = getattr(item, "table", None)
+            if tbl is not None:
+                table = table or tbl.name
+        else:
+            parts.append(item)
+    if kind.startswith("modify_") and len(diff) >= 4:
+        table = diff[2]
+        obj = diff[3]
+    elif kind in ("add_column", "remove_column") and len(diff) >= 4:
+        table = diff[2]
+    text = "%s %s%s" % (
+        kind,
+        table or "",
+        ("." + str(obj)) if obj else "",
+    )
+    if kind.startswith("modify_") and len(diff) >= 7:
+        text += ": %s -> %s" % (_shown(diff[5]), _shown(diff[6]))
+    return {"kind": kind, "table": table, "object": None if obj is None else str(obj), "text": text.strip()}
+
+
+def _render(ops, migration_context, imports):
+    """Python for the ops exactly as `alembic revision --autogenerate` renders it, with env.py's render options."""
+    from alembic.autogenerate import render
+    from alembic.autogenerate.api import AutogenContext
+
+    autogen_context = AutogenContext(migration_context)
+    autogen_context.imports = imports
+    return render._indent(render._render_cmd_body(ops, autogen_context))
+
+
+def cmd_compare(args):
+    from alembic import command
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+
+    captured = {}
+    original_configure = EnvironmentContext.configure
+    original_from_config = ScriptDirectory.from_config
+
+    def capture(context, revision, directives):
+        if directives:
+            captured["script"] = directives[0]
+            captured["context"] = context
+        directives[:] = []  # nothing is ever written into the project
+
+    ignored = set(args.get("ignoreObjects") or [])
+
+    def configure(self, *a, **kw):
+        user_hook = kw.get("process_revision_directives")
+        user_include = kw.get("include_object")
+
+        def include_object(obj, name, type_, reflected, compare_to):
+            table = getattr(obj, "table", None)
+            qualified = "%s.%s" % (table.name, name) if table is not None and getattr(table, "name", None) else name
+            if name in ignored or qualified in ignored:
+                return False
+            return True if user_include is None else user_include(obj, name, type_, reflected, compare_to)
+
+        if ignored:
+            kw["include_object"] = include_object
+
+        def hook(context, revision, directives):
+            if user_hook is not None:
+                user_hook(context, revision, directives)
+            capture(context, revision, directives)
+
+        kw["process_revision_directives"] = hook
+        return original_configure(self, *a, **kw)
+
+    EnvironmentContext.configure = configure
+    ScriptDirectory.from_config = classmethod(lambda cls, config: PROJECT.script)
+    started = time.perf_counter()
+    try:
+        command.revision(PROJECT.config, message="alembic-guard", autogenerate=True)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise error_from_exception("compare", exc, "Comparing the models with the migrated database failed")
+    finally:
+        EnvironmentContext.configure = original_configure
+        ScriptDirectory.from_config = original_from_config
+
+    script = captured.get("script")
+    if script is None:
+        return {"empty": True, "diffs": [], "upgrade": "", "downgrade": "", "imports": [], "seconds": round(time.perf_counter() - started, 6)}
+    ctx = captured["context"]
+    imports = set(getattr(script, "imports", set()) or set())
+    upgrade_ops = script.upgrade_ops
+    downgrade_ops = script.downgrade_ops
+    empty = upgrade_ops is None or upgrade_ops.is_empty()
+    diffs = []
+    if not empty:
+        for diff in upgrade_ops.as_diffs():
+            if isinstance(diff, list):
+                for sub in diff:
+                    diffs.append(_describe_diff(sub))
+            else:
+                diffs.append(_describe_diff(diff))
+    upgrade_code = "" if empty else "def upgrade() -> None:\n    " + _render(upgrade_ops, ctx, imports)
+    downgrade_code = "" if empty else "def downgrade() -> None:\n    " + _render(downgrade_ops, ctx, imports)
+    return {
+        "empty": empty,
+        "diffs": diffs,
+        "upgrade": upgrade_code,
+        "downgrade": downgrade_code,
+        "imports": sorted(imports),
+        "seconds": round(time.perf_counter() - started, 6),
+    }
+
