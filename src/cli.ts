@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (!isUserError(error)) throw error;
     process.stderr.write(`alembic-guard: ${error.message}\n`);
-    if (format === 'json') process.stdout.write(renderJsonError(error.message));
+    if (format === 'json') process.stdout.write(renderJsonError(error.message, error.file, error.line));
     return 2;
   }
 }

@@ -2,7 +2,12 @@
 
 /** A problem with the user's project, settings or machine that stops the check from running. */
 export class UserError extends Error {
-  constructor(message: string) {
+  /** `file`/`line`: the user's file at fault (as the message names it), when there is one. */
+  constructor(
+    message: string,
+    readonly file: string | null = null,
+    readonly line: number | null = null,
+  ) {
     super(message);
     this.name = 'UserError';
   }

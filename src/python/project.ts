@@ -102,9 +102,10 @@ export async function call<T>(
           'Install the project\'s dependencies there (pip install alembic sqlalchemy), or pass --python with the interpreter that has them.',
       );
     }
-    const where = info.file ? `${relative(root, info.file) || info.file}${info.line ? `:${info.line}` : ''}: ` : '';
+    const file = info.file ? relative(root, info.file) || info.file : null;
+    const where = file ? `${file}${info.line ? `:${info.line}` : ''}: ` : '';
     let message = info.message;
-    if (info.file) message = message.split(info.file).join(relative(root, info.file));
-    throw new UserError(`${where}${message}`);
+    if (info.file) message = message.split(info.file).join(file!);
+    throw new UserError(`${where}${message}`, file, info.line);
   }
 }

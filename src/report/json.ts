@@ -30,7 +30,7 @@ export interface JsonReport {
 /** What `--format json` prints when the check could not run (exit code 2). */
 export interface JsonErrorReport extends JsonReport {
   status: 'error';
-  error: { message: string };
+  error: { message: string; file: string | null; line: number | null };
 }
 
 export function renderJson(report: Report): string {
@@ -62,11 +62,11 @@ export function renderJson(report: Report): string {
   return serialize(document);
 }
 
-export function renderJsonError(message: string): string {
+export function renderJsonError(message: string, file: string | null = null, line: number | null = null): string {
   const document: JsonErrorReport = {
     version: 1,
     status: 'error',
-    error: { message },
+    error: { message, file, line },
     findings: [],
     revisions: { heads: [], new: [], total: 0 },
     timings: { database: 0, replay: 0, compare: 0, total: 0 },

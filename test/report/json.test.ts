@@ -65,7 +65,7 @@ describe('renderJsonError', () => {
     expect(document).toEqual({
       version: 1,
       status: 'error',
-      error: { message: 'No alembic.ini in /repo: run from the project root or pass --config.' },
+      error: { message: 'No alembic.ini in /repo: run from the project root or pass --config.', file: null, line: null },
       findings: [],
       revisions: { heads: [], new: [], total: 0 },
       timings: { database: 0, replay: 0, compare: 0, total: 0 },
