@@ -63,9 +63,13 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   let client: Awaited<ReturnType<typeof connect>> | null = null;
   try {
     const pythonStarted = performance.now();
+    let pythonSeconds = 0;
     const [pgResult, helperResult] = await Promise.allSettled([
       postgresPromise,
-      StartedHelper.start(python, options.cwd, io.pythonOutput),
+      StartedHelper.start(python, options.cwd, io.pythonOutput).then((started) => {
+        pythonSeconds = seconds(pythonStarted);
+        return started;
+      }),
     ]);
     if (pgResult.status === 'fulfilled') postgres = pgResult.value;
     if (helperResult.status === 'fulfilled') helper = helperResult.value;
@@ -80,6 +84,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     });
 
     // The project: its environment first, then its config, env.py's URL and every revision file.
+    const loadStarted = performance.now();
     project = await helper.load({
       root: options.cwd,
       config: options.config,
@@ -95,15 +100,20 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       databaseEnvironment: options.databaseEnv,
       flaskApp: options.flaskApp,
     });
-    const loadSeconds = seconds(pythonStarted);
+    const loadSeconds = seconds(loadStarted);
     const graphStarted = performance.now();
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project!.scan(files));
     const newCount = graph.revisions.filter((r) => r.isNew).length;
     validateDirectives(graph);
     stages.push({
       stage: 'python',
-      seconds: loadSeconds,
+      seconds: pythonSeconds,
       detail: `Python ${project.versions.python}, SQLAlchemy ${project.versions.sqlalchemy}, Alembic ${project.versions.alembic} (${python.source}); started beside Postgres`,
+    });
+    stages.push({
+      stage: 'project',
+      seconds: loadSeconds,
+      detail: `${relative(root, options.config).split('\\').join('/')} and ${plural(project.loaded.revisions.length, 'revision file')}, with the project's environment set first`,
     });
     stages.push({
       stage: 'graph',
