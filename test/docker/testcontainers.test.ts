@@ -99,7 +99,8 @@ describe.skipIf(!REQUIRED && !engineAnswers)('testcontainers provider (real cont
   });
 
   it('Ctrl-C while the check runs removes the container, which had its data on tmpfs and durability off', async () => {
-    const project = track(blogProject());
+    // A migration that runs long enough for the container to be looked at and the check interrupted mid-replay.
+    const project = track(blogProject({ 'migrations/versions/004_slow.py': migration('e0000000004f', 'b0000000003c', 'slow', 'op.execute("SELECT pg_sleep(60)")') }));
     const child = spawn(
       NODE24,
       [CLI, 'check', '--python', PYTHON, '--base', 'base', '--database', 'testcontainers', '--postgres-image', IMAGE],
