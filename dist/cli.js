@@ -8405,10 +8405,15 @@ async function compareWithModels(helper, ignoreObjects = []) {
 
 // src/errors.ts
 var UserError = class extends Error {
-  constructor(message2) {
+  /** `file`/`line`: the user's file at fault (as the message names it), when there is one. */
+  constructor(message2, file = null, line = null) {
     super(message2);
+    this.file = file;
+    this.line = line;
     this.name = "UserError";
   }
+  file;
+  line;
 };
 function isUserError(error) {
   return error instanceof UserError;
@@ -10559,10 +10564,11 @@ ${typeof info.detail === "string" ? info.detail : ""}`);
         `${info.detail} is not installed in ${who}${python ? ` (chosen from ${python.source})` : ""}. Install the project's dependencies there (pip install alembic sqlalchemy), or pass --python with the interpreter that has them.`
       );
     }
-    const where = info.file ? `${relative4(root, info.file) || info.file}${info.line ? `:${info.line}` : ""}: ` : "";
+    const file = info.file ? relative4(root, info.file) || info.file : null;
+    const where = file ? `${file}${info.line ? `:${info.line}` : ""}: ` : "";
     let message2 = info.message;
-    if (info.file) message2 = message2.split(info.file).join(relative4(root, info.file));
-    throw new UserError(`${where}${message2}`);
+    if (info.file) message2 = message2.split(info.file).join(file);
+    throw new UserError(`${where}${message2}`, file, info.line);
   }
 }
 
@@ -14973,9 +14979,13 @@ async function runCheck(options, io) {
   let client2 = null;
   try {
     const pythonStarted = performance.now();
+    let pythonSeconds = 0;
     const [pgResult, helperResult] = await Promise.allSettled([
       postgresPromise,
-      StartedHelper.start(python, options.cwd, io.pythonOutput)
+      StartedHelper.start(python, options.cwd, io.pythonOutput).then((started2) => {
+        pythonSeconds = seconds(pythonStarted);
+        return started2;
+      })
     ]);
     if (pgResult.status === "fulfilled") postgres = pgResult.value;
     if (helperResult.status === "fulfilled") helper = helperResult.value;
@@ -14988,6 +14998,7 @@ async function runCheck(options, io) {
       seconds: postgres.startSeconds || seconds(pgStarted),
       detail: `${postgres.provider} (PostgreSQL ${postgres.serverVersion})`
     });
+    const loadStarted = performance.now();
     project = await helper.load({
       root: options.cwd,
       config: options.config,
@@ -15003,15 +15014,20 @@ async function runCheck(options, io) {
       databaseEnvironment: options.databaseEnv,
       flaskApp: options.flaskApp
     });
-    const loadSeconds = seconds(pythonStarted);
+    const loadSeconds = seconds(loadStarted);
     const graphStarted = performance.now();
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project.scan(files));
     const newCount = graph.revisions.filter((r) => r.isNew).length;
     validateDirectives(graph);
     stages.push({
       stage: "python",
-      seconds: loadSeconds,
+      seconds: pythonSeconds,
       detail: `Python ${project.versions.python}, SQLAlchemy ${project.versions.sqlalchemy}, Alembic ${project.versions.alembic} (${python.source}); started beside Postgres`
+    });
+    stages.push({
+      stage: "project",
+      seconds: loadSeconds,
+      detail: `${relative8(root, options.config).split("\\").join("/")} and ${plural(project.loaded.revisions.length, "revision file")}, with the project's environment set first`
     });
     stages.push({
       stage: "graph",
@@ -15372,11 +15388,11 @@ function renderJson(report3) {
   };
   return serialize(document);
 }
-function renderJsonError(message2) {
+function renderJsonError(message2, file = null, line = null) {
   const document = {
     version: 1,
     status: "error",
-    error: { message: message2 },
+    error: { message: message2, file, line },
     findings: [],
     revisions: { heads: [], new: [], total: 0 },
     timings: { database: 0, replay: 0, compare: 0, total: 0 }
@@ -15935,7 +15951,7 @@ async function main(argv) {
     if (!isUserError(error)) throw error;
     process.stderr.write(`alembic-guard: ${error.message}
 `);
-    if (format === "json") process.stdout.write(renderJsonError(error.message));
+    if (format === "json") process.stdout.write(renderJsonError(error.message, error.file, error.line));
     return 2;
   }
 }
