@@ -59,6 +59,20 @@ describe('env.py setups', () => {
     expect(report.findings[0].suggestion).toContain("op.add_column('users', sa.Column('bio'");
   });
 
+  it('an env.py whose own settings name a host that does not resolve (an async engine): exit 2 pointing at --database-env', async () => {
+    // The project's settings default to the docker-compose host name, unknown outside its network.
+    const envPy = BLOG_ASYNC_ENV.replace(
+      'config.get_section(config.config_ini_section, {})',
+      '{"sqlalchemy.url": "postgresql+asyncpg://app:app@db.invalid:5432/app"}',
+    );
+    const project = blogProject({ 'migrations/env.py': envPy });
+    projects.push(project);
+    const { code, report, stderr } = await checkJson(project);
+    expect(code, stderr).toBe(2);
+    expect(report.error.message).toMatch(/env\.py failed before any migration ran .*(gaierror|Name or service not known|resolve)/);
+    expect(report.error.message).toContain('map them with --database-env');
+  });
+
   it("honours env.py's include_object when comparing with the models", async () => {
     const project = blogProject();
     projects.push(project);
