@@ -15397,12 +15397,18 @@ var multipleHeads = {
     if (graph.heads.length < 2) return [];
     const lines = lineagesOfHeads(graph);
     const findings = lines.filter((heads) => heads.length > 1).map((heads) => forkFinding(graph, heads));
-    if (lines.length > 1 && !lines.every((heads) => heads.every((head) => isLabelled(graph, head)))) {
-      findings.push(independentRootsFinding(graph, lines));
-    }
+    if (!deliberateLines(graph, lines)) findings.push(independentRootsFinding(graph, lines));
     return findings;
   }
 };
+function headsBlockUpgrade(graph) {
+  if (graph.heads.length < 2) return false;
+  const lines = lineagesOfHeads(graph);
+  return lines.some((heads) => heads.length > 1) || !deliberateLines(graph, lines);
+}
+function deliberateLines(graph, lines) {
+  return lines.length < 2 || lines.every((heads) => heads.every((head) => isLabelled(graph, head)));
+}
 function lineagesOfHeads(graph) {
   const heads = [...graph.heads].sort();
   const lineages = new Map(heads.map((head) => [head, lineage(graph, head)]));
@@ -15916,7 +15922,7 @@ var replayFailed = {
     let advice;
     if (deployed) {
       message2 += ".";
-      advice = `Production will run these revisions in one \`alembic upgrade head\` on a database at ${at}, and fail the same way. ` + (failure.sqlstate && ALREADY_EXISTS.has(failure.sqlstate) ? "The object already exists there: an earlier revision created it. Use the existing one instead of creating it again (for an ENUM type: `postgresql.ENUM(..., name=..., create_type=False)` in op.create_table / add_column)." : `Fix the migration so that \`alembic upgrade head\` succeeds on a database at ${at}.`);
+      advice = `Production will run these revisions in one \`alembic upgrade\` on a database at ${at}, and fail the same way. ` + (failure.sqlstate && ALREADY_EXISTS.has(failure.sqlstate) ? "The object already exists there: an earlier revision created it. Use the existing one instead of creating it again (for an ENUM type: `postgresql.ENUM(..., name=..., create_type=False)` in op.create_table / add_column)." : `Fix the migration so that \`alembic upgrade head\` succeeds on a database at ${at}.`);
     } else if (isFirst && failure.sqlstate && MISSING_OBJECT.has(failure.sqlstate)) {
       message2 += ". The history cannot be replayed from an empty database: its first migration assumes tables made outside Alembic (for example by Base.metadata.create_all followed by alembic stamp).";
       advice = 'Make the history replayable: add a baseline revision before it that creates the schema the first migration expects (`alembic revision -m "baseline"` with the CREATE statements, or squash the history into one revision), or give alembic-guard the schema to start from: `pg_dump --schema-only` of a database stamped before the first revision, saved as e.g. `db/baseline.sql`, and `baseline-sql = "db/baseline.sql"` under `[tool.alembic-guard]` in pyproject.toml.';
@@ -15924,7 +15930,7 @@ var replayFailed = {
       message2 += ".";
       advice = "Fix the migration so that `alembic upgrade head` succeeds on an empty database.";
     }
-    if (graph.heads.length > 1) {
+    if (headsBlockUpgrade(graph)) {
       message2 += ` The graph has ${graph.heads.length} heads (${[...graph.heads].sort().join(", ")}): this is \`alembic upgrade heads\`; \`alembic upgrade head\` stops before running anything (see multiple-heads).`;
     }
     const parts = [advice];

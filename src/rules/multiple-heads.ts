@@ -10,13 +10,22 @@ export const multipleHeads: Rule = {
     if (graph.heads.length < 2) return [];
     const lines = lineagesOfHeads(graph);
     const findings = lines.filter((heads) => heads.length > 1).map((heads) => forkFinding(graph, heads));
-    // Lines of history with no common ancestor are a deliberate layout only when each carries branch_labels.
-    if (lines.length > 1 && !lines.every((heads) => heads.every((head) => isLabelled(graph, head)))) {
-      findings.push(independentRootsFinding(graph, lines));
-    }
+    if (!deliberateLines(graph, lines)) findings.push(independentRootsFinding(graph, lines));
     return findings;
   },
 };
+
+/** Whether `alembic upgrade head` refuses this graph: several heads that are not deliberate independent lines. */
+export function headsBlockUpgrade(graph: MigrationGraph): boolean {
+  if (graph.heads.length < 2) return false;
+  const lines = lineagesOfHeads(graph);
+  return lines.some((heads) => heads.length > 1) || !deliberateLines(graph, lines);
+}
+
+/** Lines of history with no common ancestor are a deliberate layout only when each carries branch_labels. */
+function deliberateLines(graph: MigrationGraph, lines: string[][]): boolean {
+  return lines.length < 2 || lines.every((heads) => heads.every((head) => isLabelled(graph, head)));
+}
 
 /** The heads grouped by line of history: two heads are in one line when they share an ancestor. Sorted. */
 function lineagesOfHeads(graph: MigrationGraph): string[][] {

@@ -1,4 +1,5 @@
 // replay-failed: an upgrade fails: history from an empty database, or the pull request's revisions on a database at base.
+import { headsBlockUpgrade } from './multiple-heads.js';
 import { codeBlock, finding, type Rule } from './rule.js';
 
 /** Postgres errors that mean "the object this statement needs is not there". */
@@ -25,7 +26,7 @@ export const replayFailed: Rule = {
     if (deployed) {
       message += '.';
       advice =
-        `Production will run these revisions in one \`alembic upgrade head\` on a database at ${at}, and fail the same way. ` +
+        `Production will run these revisions in one \`alembic upgrade\` on a database at ${at}, and fail the same way. ` +
         (failure.sqlstate && ALREADY_EXISTS.has(failure.sqlstate)
           ? 'The object already exists there: an earlier revision created it. Use the existing one instead of creating it ' +
             'again (for an ENUM type: `postgresql.ENUM(..., name=..., create_type=False)` in op.create_table / add_column).'
@@ -43,7 +44,7 @@ export const replayFailed: Rule = {
       message += '.';
       advice = 'Fix the migration so that `alembic upgrade head` succeeds on an empty database.';
     }
-    if (graph.heads.length > 1) {
+    if (headsBlockUpgrade(graph)) {
       // The replay ran every head, as `alembic upgrade heads` does; `alembic upgrade head` would not start at all.
       message +=
         ` The graph has ${graph.heads.length} heads (${[...graph.heads].sort().join(', ')}): this is \`alembic upgrade heads\`; ` +

@@ -123,6 +123,46 @@ describe('a second root', () => {
     expect(failed.message).not.toContain('empty database');
   });
 
+  it('with branch_labels, both lines in history: replayed in one run, and a failure above one of them is not blamed on the heads', async () => {
+    const label = (text: string, name: string) =>
+      text.replace('branch_labels: Union[str, Sequence[str], None] = None', `branch_labels: Union[str, Sequence[str], None] = ('${name}',)`);
+    const audit = pullRequest('audit-root');
+    audit[`${VERSIONS}/${AUDIT}`] = label(audit[`${VERSIONS}/${AUDIT}`]!, 'audit');
+    const base = { ...audit, [`${VERSIONS}/${ROOT}`]: label(projectFile(`${VERSIONS}/${ROOT}`), 'inventory') };
+    // A revision on the audit line that adds a column its root already made.
+    const again = [
+      '"""audit actor again',
+      '',
+      'Revision ID: aa11bb22cc33',
+      'Revises: 71c3e9a5b2d4',
+      '"""',
+      'from alembic import op',
+      'import sqlalchemy as sa',
+      '',
+      'revision = "aa11bb22cc33"',
+      'down_revision = "71c3e9a5b2d4"',
+      'branch_labels = None',
+      'depends_on = None',
+      '',
+      '',
+      'def upgrade():',
+      '    op.add_column("audit_events", sa.Column("actor", sa.String(80), nullable=True))',
+      '',
+      '',
+      'def downgrade():',
+      '    op.drop_column("audit_events", "actor")',
+      '',
+    ].join('\n');
+    const project = track(layoutProject({ '': PROJECT }, base, { [`${VERSIONS}/aa11bb22cc33_audit_actor_again.py`]: again }));
+    const { report, stderr } = await checkLayout(project, PYTHON);
+    expect(report.revisions.new, stderr).toEqual(['aa11bb22cc33']);
+    expect(rules(report)).toEqual(['replay-failed']);
+    const [failed] = byRule(report, 'replay-failed');
+    expect(failed.message).toContain('fails on a database already at');
+    expect(failed.message).toContain('column "actor" of relation "audit_events" already exists');
+    expect(failed.message).not.toContain('heads');
+  });
+
   it('with branch_labels on both lines is a deliberate layout: not flagged', async () => {
     const label = (text: string, name: string) =>
       text.replace('branch_labels: Union[str, Sequence[str], None] = None', `branch_labels: Union[str, Sequence[str], None] = ('${name}',)`);
