@@ -14294,6 +14294,9 @@ function without(map, key2) {
 function py(text) {
   return JSON.stringify(text);
 }
+function pyRevisions(ids) {
+  return ids.length === 1 ? py(ids[0]) : `(${ids.map((id) => py(id)).join(", ")})`;
+}
 function pyList(items) {
   return `[${items.map((item) => py(item)).join(", ")}]`;
 }
@@ -15454,8 +15457,8 @@ function independentRootsFinding(graph, lines) {
   const named = (id) => `${id} (${graph.byId.get(id)?.file ?? "unknown file"})`;
   const noLabels = roots.filter((id) => unlabelled[rootsByLine.findIndex((line) => line.includes(id))]);
   const every = roots.length === 2 ? "both" : "all";
-  const which = noLabels.length === roots.length ? `${every} have down_revision = None and no branch_labels` : `${every} have down_revision = None and ${listed2(noLabels)} ${noLabels.length === 1 ? "has" : "have"} no branch_labels`;
-  const message2 = `The revision graph has ${roots.length === 2 ? "two" : roots.length} independent roots: ${listed2(roots.map(named))} ${which}, so \`alembic upgrade head\` fails with 'Multiple head revisions are present'.`;
+  const which = noLabels.length === roots.length ? `${every} have down_revision = None and no branch_labels` : `${every} have down_revision = None and ${joinAnd(noLabels)} ${noLabels.length === 1 ? "has" : "have"} no branch_labels`;
+  const message2 = `The revision graph has ${roots.length === 2 ? "two" : roots.length} independent roots: ${joinAnd(roots.map(named))} ${which}, so \`alembic upgrade head\` fails with 'Multiple head revisions are present'.`;
   const target = graph.byId.get(culpritRoot) ?? culprit;
   const toLabel = noLabels.map((id) => graph.byId.get(id)).filter(Boolean);
   const labelOf = (revision) => revision === target ? labelFor(revision) : "main";
@@ -15463,8 +15466,8 @@ function independentRootsFinding(graph, lines) {
   const parts = [
     `If ${target.id} belongs after the existing history, make it revise the current head: in \`${target.file}\`
 
-` + codeBlock("python", `down_revision = ${pythonIds(otherHeads)}`),
-    "If it really is a separate line of history, label each root that has no label (" + toLabel.map((revision) => `\`branch_labels = ("${labelOf(revision)}",)\` in \`${revision.file}\``).join(", ") + `), add \`depends_on\` where one line needs the other's tables, and deploy with \`alembic upgrade heads\` (\`alembic upgrade head\` means one head; one line is \`alembic upgrade ${target.branchLabels[0] ?? labelFor(target)}@head\`).` + (historyToLabel.length > 0 ? ` Labelling ${listed2(historyToLabel.map((r) => r.id))}, which ${historyToLabel.length === 1 ? "exists" : "exist"} at base, is reported as edited-migration; it is safe (Alembic reads labels from the files, never from the database): silence it with \`# alembic-guard: ignore[edited-migration] branch label\` in that file.` : "")
+` + codeBlock("python", `down_revision = ${pyRevisions(otherHeads)}`),
+    "If it really is a separate line of history, label each root that has no label (" + toLabel.map((revision) => `\`branch_labels = ("${labelOf(revision)}",)\` in \`${revision.file}\``).join(", ") + `), add \`depends_on\` where one line needs the other's tables, and deploy with \`alembic upgrade heads\` (\`alembic upgrade head\` means one head; one line is \`alembic upgrade ${target.branchLabels[0] ?? labelFor(target)}@head\`).` + (historyToLabel.length > 0 ? ` Labelling ${joinAnd(historyToLabel.map((r) => r.id))}, which ${historyToLabel.length === 1 ? "exists" : "exist"} at base, is reported as edited-migration; it is safe (Alembic reads labels from the files, never from the database): silence it with \`# alembic-guard: ignore[edited-migration] branch label\` in that file.` : "")
   ];
   return finding(multipleHeads, {
     message: message2,
@@ -15477,12 +15480,6 @@ function independentRootsFinding(graph, lines) {
 function labelFor(revision) {
   const words = revision.message.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim().split(" ").filter((word) => word && !["create", "add", "initial", "init", "table", "tables", "the", "a", "an"].includes(word));
   return words.slice(0, 2).join("_") || revision.id;
-}
-function listed2(items) {
-  return items.length <= 2 ? items.join(" and ") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
-}
-function pythonIds(ids) {
-  return ids.length === 1 ? `"${ids[0]}"` : `(${ids.map((id) => `"${id}"`).join(", ")})`;
 }
 
 // src/rules/support/backfill.ts
@@ -15661,7 +15658,7 @@ function suggestion2(graph, revision, removedById) {
   const restore = graph.baseCommit ? ` (\`git checkout ${graph.baseCommit.slice(0, 12)} -- ${revision.file}\`)` : "";
   const descendants = removedDescendants(revision, removedById);
   if (!revision.renamedTo && descendants.length > 0 && revision.children.every((child) => removedById.has(child.id) && !removedById.get(child.id).renamedTo)) {
-    return `Restore it${restore} and the revisions after it. A database at ${revision.id} has run only part of ${listed3([revision.id, ...descendants])}, which this pull request replaces together, so no no-op revision can stand in for it: if they were squashed on purpose, first upgrade every environment past ${revision.id} with the old code.`;
+    return `Restore it${restore} and the revisions after it. A database at ${revision.id} has run only part of ${joinAnd([revision.id, ...descendants])}, which this pull request replaces together, so no no-op revision can stand in for it: if they were squashed on purpose, first upgrade every environment past ${revision.id} with the old code.`;
   }
   const parents = noOpParents(graph, revision, removedById);
   const successors = graph.revisions.filter(
@@ -15684,7 +15681,7 @@ function suggestion2(graph, revision, removedById) {
     const repointed = successor.parents.map((parent) => parents.includes(parent) ? revision.id : parent);
     parts.push(`and point \`${successor.file}\` at it:
 
-${codeBlock("python", `down_revision = ${pythonIds2([...new Set(repointed)])}`)}`);
+${codeBlock("python", `down_revision = ${pyRevisions([...new Set(repointed)])}`)}`);
   }
   return parts.join("\n\n");
 }
@@ -15706,7 +15703,7 @@ function noOpPath(graph, revision, parents) {
   return neighbour ? posix3.join(posix3.dirname(neighbour.file), posix3.basename(revision.file)) : revision.file;
 }
 function noOpSource(revision, parents) {
-  const down = parents.length === 0 ? "None" : pythonIds2(parents);
+  const down = parents.length === 0 ? "None" : pyRevisions(parents);
   return `"""${revision.message || "kept revision"}
 
 Kept as a no-op: databases stamped at ${revision.id} continue from here.
@@ -15742,12 +15739,6 @@ function removedDescendants(revision, removedById) {
     stack.push(...found.children.map((child) => child.id));
   }
   return out;
-}
-function pythonIds2(ids) {
-  return ids.length === 1 ? `"${ids[0]}"` : `(${ids.map((id) => `"${id}"`).join(", ")})`;
-}
-function listed3(items) {
-  return items.length <= 2 ? items.join(" and ") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
 // src/rules/rename-as-drop-add.ts

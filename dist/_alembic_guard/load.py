@@ -16,9 +16,7 @@ from .scan import scan_source
 
 # Imported by `hello`, while Postgres starts: the work every check needs before it can load the project.
 _WARM_MODULES = (
-    "sqlalchemy",
     "sqlalchemy.engine",
-    "alembic",
     "alembic.config",
     "alembic.script",
     "alembic.runtime.environment",
@@ -51,8 +49,9 @@ def cmd_hello(args):
 
 # What an async env.py says (Alembic's `async` template and the projects written from it).
 _ASYNC_MARKERS = ("async_engine_from_config", "create_async_engine", "AsyncEngine", "run_sync(", "asyncio.run(")
-_SYNC_DRIVERS = (("psycopg2", "psycopg2"), ("psycopg", "psycopg"), ("pg8000", "pg8000"))
-_ASYNC_DRIVERS = (("asyncpg", "asyncpg"), ("psycopg", "psycopg"))
+# Drivers in order of preference; each is both the module to find and SQLAlchemy's dialect name.
+_SYNC_DRIVERS = ("psycopg2", "psycopg", "pg8000")
+_ASYNC_DRIVERS = ("asyncpg", "psycopg")
 
 
 def _installed(module):
@@ -80,8 +79,8 @@ def choose_driver(configured_url, async_env):
     scheme = configured_url.split("://", 1)[0] if "://" in (configured_url or "") else ""
     if scheme.startswith("postgres") and "+" in scheme:
         return "postgresql+" + scheme.split("+", 1)[1]
-    for module, driver in _ASYNC_DRIVERS if async_env else _SYNC_DRIVERS:
-        if _installed(module):
+    for driver in _ASYNC_DRIVERS if async_env else _SYNC_DRIVERS:
+        if _installed(driver):
             return "postgresql+" + driver
     return None
 

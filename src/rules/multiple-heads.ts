@@ -2,6 +2,8 @@
 import { commonAncestors, lineage, rootsOf, type MigrationGraph, type Revision } from '../graph/graph.js';
 import type { Finding } from '../findings.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { pyRevisions } from './support/python-code.js';
+import { joinAnd } from './support/words.js';
 
 export const multipleHeads: Rule = {
   id: 'multiple-heads',
@@ -88,9 +90,9 @@ function independentRootsFinding(graph: MigrationGraph, lines: string[][]): Find
   const which =
     noLabels.length === roots.length
       ? `${every} have down_revision = None and no branch_labels`
-      : `${every} have down_revision = None and ${listed(noLabels)} ${noLabels.length === 1 ? 'has' : 'have'} no branch_labels`;
+      : `${every} have down_revision = None and ${joinAnd(noLabels)} ${noLabels.length === 1 ? 'has' : 'have'} no branch_labels`;
   const message =
-    `The revision graph has ${roots.length === 2 ? 'two' : roots.length} independent roots: ${listed(roots.map(named))} ${which}, ` +
+    `The revision graph has ${roots.length === 2 ? 'two' : roots.length} independent roots: ${joinAnd(roots.map(named))} ${which}, ` +
     "so `alembic upgrade head` fails with 'Multiple head revisions are present'.";
 
   const target = graph.byId.get(culpritRoot) ?? culprit;
@@ -99,13 +101,13 @@ function independentRootsFinding(graph: MigrationGraph, lines: string[][]): Find
   const historyToLabel = toLabel.filter((revision) => !revision.isNew);
   const parts = [
     `If ${target.id} belongs after the existing history, make it revise the current head: in \`${target.file}\`\n\n` +
-      codeBlock('python', `down_revision = ${pythonIds(otherHeads)}`),
+      codeBlock('python', `down_revision = ${pyRevisions(otherHeads)}`),
     'If it really is a separate line of history, label each root that has no label (' +
       toLabel.map((revision) => `\`branch_labels = ("${labelOf(revision)}",)\` in \`${revision.file}\``).join(', ') +
       "), add `depends_on` where one line needs the other's tables, and deploy with `alembic upgrade heads` " +
       `(\`alembic upgrade head\` means one head; one line is \`alembic upgrade ${target.branchLabels[0] ?? labelFor(target)}@head\`).` +
       (historyToLabel.length > 0
-        ? ` Labelling ${listed(historyToLabel.map((r) => r.id))}, which ${historyToLabel.length === 1 ? 'exists' : 'exist'} at base, ` +
+        ? ` Labelling ${joinAnd(historyToLabel.map((r) => r.id))}, which ${historyToLabel.length === 1 ? 'exists' : 'exist'} at base, ` +
           'is reported as edited-migration; it is safe ' +
           '(Alembic reads labels from the files, never from the database): silence it with ' +
           '`# alembic-guard: ignore[edited-migration] branch label` in that file.'
@@ -129,12 +131,4 @@ function labelFor(revision: Revision): string {
     .split(' ')
     .filter((word) => word && !['create', 'add', 'initial', 'init', 'table', 'tables', 'the', 'a', 'an'].includes(word));
   return words.slice(0, 2).join('_') || revision.id;
-}
-
-function listed(items: string[]): string {
-  return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
-}
-
-function pythonIds(ids: string[]): string {
-  return ids.length === 1 ? `"${ids[0]}"` : `(${ids.map((id) => `"${id}"`).join(', ')})`;
 }

@@ -2,6 +2,8 @@
 import { posix } from 'node:path';
 import type { MigrationGraph, RemovedRevision, Revision } from '../graph/graph.js';
 import { codeBlock, finding, type Rule } from './rule.js';
+import { pyRevisions } from './support/python-code.js';
+import { joinAnd } from './support/words.js';
 
 export const removedMigration: Rule = {
   id: 'removed-migration',
@@ -38,7 +40,7 @@ function suggestion(graph: MigrationGraph, revision: RemovedRevision, removedByI
     // Part-way through revisions that were replaced together: no single no-op can say what such a database has run.
     return (
       `Restore it${restore} and the revisions after it. A database at ${revision.id} has run only part of ` +
-      `${listed([revision.id, ...descendants])}, which this pull request replaces together, so no no-op revision can stand in ` +
+      `${joinAnd([revision.id, ...descendants])}, which this pull request replaces together, so no no-op revision can stand in ` +
       `for it: if they were squashed on purpose, first upgrade every environment past ${revision.id} with the old code.`
     );
   }
@@ -68,7 +70,7 @@ function suggestion(graph: MigrationGraph, revision: RemovedRevision, removedByI
   parts.push(codeBlock('python', noOpSource(revision, parents)));
   for (const successor of successors) {
     const repointed = successor.parents.map((parent) => (parents.includes(parent) ? revision.id : parent));
-    parts.push(`and point \`${successor.file}\` at it:\n\n${codeBlock('python', `down_revision = ${pythonIds([...new Set(repointed)])}`)}`);
+    parts.push(`and point \`${successor.file}\` at it:\n\n${codeBlock('python', `down_revision = ${pyRevisions([...new Set(repointed)])}`)}`);
   }
   return parts.join('\n\n');
 }
@@ -100,7 +102,7 @@ function noOpPath(graph: MigrationGraph, revision: RemovedRevision, parents: str
 }
 
 function noOpSource(revision: RemovedRevision, parents: string[]): string {
-  const down = parents.length === 0 ? 'None' : pythonIds(parents);
+  const down = parents.length === 0 ? 'None' : pyRevisions(parents);
   return `"""${revision.message || 'kept revision'}
 
 Kept as a no-op: databases stamped at ${revision.id} continue from here.
@@ -138,12 +140,4 @@ function removedDescendants(revision: RemovedRevision, removedById: Map<string, 
     stack.push(...found.children.map((child) => child.id));
   }
   return out;
-}
-
-function pythonIds(ids: string[]): string {
-  return ids.length === 1 ? `"${ids[0]}"` : `(${ids.map((id) => `"${id}"`).join(', ')})`;
-}
-
-function listed(items: string[]): string {
-  return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

@@ -6,6 +6,11 @@ export function py(text: string): string {
   return JSON.stringify(text);
 }
 
+/** A `down_revision` value: one revision id as a str literal, several as a tuple of them. */
+export function pyRevisions(ids: readonly string[]): string {
+  return ids.length === 1 ? py(ids[0]!) : `(${ids.map((id) => py(id)).join(', ')})`;
+}
+
 /** A Python list of str literals. */
 export function pyList(items: readonly string[]): string {
   return `[${items.map((item) => py(item)).join(', ')}]`;
