@@ -1,5 +1,6 @@
 // env.py variants the check must run unmodified: settings read from the environment, async engines, include_object.
 import { afterEach, describe, expect, it } from 'vitest';
+import { setupLayoutsPython } from '../../scripts/setup-layouts-python.mjs';
 import { blogModelsWithUserColumns, blogProject, checkJson, type FixtureProject, BLOG_ASYNC_ENV } from '../support/fixtures.js';
 
 const projects: FixtureProject[] = [];
@@ -72,6 +73,17 @@ describe('env.py setups', () => {
     expect(report.error.message).toMatch(/env\.py failed before any migration ran .*(gaierror|Name or service not known|resolve)/);
     expect(report.error.message).toContain('map them with --database-env');
   });
+
+  it('a sync env.py in a Python that has only asyncpg: exit 2 naming the driver env.py asked for and how to get it', async () => {
+    const asyncOnly = setupLayoutsPython('.venv-async');
+    const project = blogProject();
+    projects.push(project);
+    const { code, report, stderr } = await checkJson(project, ['--python', asyncOnly]);
+    expect(code, stderr).toBe(2);
+    // alembic.ini names postgresql+psycopg://, which is kept; this Python does not have psycopg.
+    expect(report.error.message).toContain("No module named 'psycopg'");
+    expect(report.error.message).toContain("env.py asked for the psycopg driver, which is not installed in this Python: install it (pip install 'psycopg[binary]')");
+  }, 300_000);
 
   it("honours env.py's include_object when comparing with the models", async () => {
     const project = blogProject();
