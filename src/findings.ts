@@ -9,6 +9,8 @@ export const RULE_IDS = [
   'missing-migration',
   'model-drift',
   'removed-migration',
+  'backfill-under-lock',
+  'migration-imports-app',
   'not-null-without-default',
   'set-not-null',
   'drop-column',
@@ -39,6 +41,18 @@ export interface Finding {
   revision: string | null;
   /** Markdown and/or Python code, or null. */
   suggestion: string | null;
+  /**
+   * A grouped finding (one rule, one migration, one fix, several objects) lists them: "ix_a (line 12)", …
+   * Rendered in the JSON contract as `objects`; absent for a finding about one thing.
+   */
+  objects?: string[];
+  /** Internal (not in the JSON contract): the one object this finding is about, the key findings are grouped by. */
+  object?: string;
+  /**
+   * Internal: what the finding is about. 'lock' = only the locks it takes matter (apps that migrate while stopped
+   * do not care: `migrations-run = "offline"` turns it into a notice); 'data' or absent = it fails or loses data.
+   */
+  concern?: 'lock' | 'data';
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { notice: 0, warning: 1, error: 2 };

@@ -8,6 +8,8 @@ const INFORMATION_URI = 'https://github.com/alembic-guard/alembic-guard';
 export const RULE_DESCRIPTIONS: Record<RuleId, string> = {
   'replay-failed': 'An upgrade fails: history from an empty database, or the new revisions on a database at base.',
   'removed-migration': 'A revision that exists at base is gone or renamed: databases stamped at it cannot upgrade.',
+  'backfill-under-lock': 'A whole-table UPDATE or DELETE runs while its transaction holds ACCESS EXCLUSIVE on that table.',
+  'migration-imports-app': "A new migration imports the project's own modules, so it breaks when they change.",
   'multiple-heads': 'The revision graph has more than one head.',
   'edited-migration': 'A migration that exists at base was changed by the pull request.',
   'missing-migration': 'The models differ from the migrated schema: a migration is missing.',

@@ -23,6 +23,8 @@ import { setNotNull } from './set-not-null.js';
 import { uniqueConstraintScan } from './unique-constraint-scan.js';
 import { volatileDefault } from './volatile-default.js';
 import type { JudgeInput, Rule } from './rule.js';
+import { groupFindings } from './group.js';
+import { applyMigrationsRun } from './migrations-run.js';
 
 export const RULES: Rule[] = [
   replayFailed,
@@ -91,18 +93,20 @@ function suppressionFor(finding: Finding, revision: Revision | undefined): { rea
 export function judge(input: JudgeInput, settings: ProjectSettings, rules: Rule[] = RULES): Judgement {
   const findings: Finding[] = [];
   const suppressed: SuppressedFinding[] = [];
+  const found: Finding[] = [];
   for (const rule of rules) {
     if (settings.disabled.has(rule.id)) continue;
     const ruleStarted = performance.now();
-    const results = rule.check(input);
+    found.push(...rule.check(input));
     if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) process.stderr.write(`rule ${rule.id}: ${(performance.now() - ruleStarted).toFixed(1)} ms\n`);
-    for (const found of results) {
-      const finding = { ...found, severity: settings.severity.get(found.rule) ?? found.severity };
-      const revision = finding.revision ? input.graph.byId.get(finding.revision) : undefined;
-      const suppression = revision && (revision.isNew || revision.edited) ? suppressionFor(finding, revision) : null;
-      if (suppression) suppressed.push({ finding, reason: suppression.reason, comment: `${revision!.file}:${suppression.line}` });
-      else findings.push(finding);
-    }
   }
-  return { findings: findings.sort(compareFindings), suppressed };
+  // How the project migrates decides what locks matter; an explicit severity setting wins over that.
+  for (const adjusted of applyMigrationsRun(found, settings)) {
+    const finding = { ...adjusted, severity: settings.severity.get(adjusted.rule) ?? adjusted.severity };
+    const revision = finding.revision ? input.graph.byId.get(finding.revision) : undefined;
+    const suppression = revision && (revision.isNew || revision.edited) ? suppressionFor(finding, revision) : null;
+    if (suppression) suppressed.push({ finding, reason: suppression.reason, comment: `${revision!.file}:${suppression.line}` });
+    else findings.push(finding);
+  }
+  return { findings: groupFindings(findings, rules).sort(compareFindings), suppressed };
 }
