@@ -4,7 +4,7 @@
 // Alembic project with many tables and a long linear migration chain.
 //
 //   node bench/check-vs-by-hand.mjs [--migrations 300] [--tables 100] [--new 5] [--runs 3]
-//                                   [--keep] [--pg-bindir DIR]
+//                                   [--keep] [--drift] [--pg-bindir DIR]
 //
 // Plain Node ESM, no dependencies. Writes bench/out/check-vs-by-hand.json.
 
@@ -57,9 +57,10 @@ function parseArgs(argv) {
       case '--new': opts.new = int(); break;
       case '--runs': opts.runs = int(); break;
       case '--keep': opts.keep = true; break;
+      case '--drift': opts.drift = true; break;
       case '--pg-bindir': opts.pgBindir = value(); break;
       case '-h': case '--help':
-        console.log('usage: node bench/check-vs-by-hand.mjs [--migrations 300] [--tables 100] [--new 5] [--runs 3] [--keep] [--pg-bindir DIR]');
+        console.log('usage: node bench/check-vs-by-hand.mjs [--migrations 300] [--tables 100] [--new 5] [--runs 3] [--keep] [--drift] [--pg-bindir DIR]');
         process.exit(0);
       default: fail(`unknown argument ${arg}`);
     }
@@ -425,7 +426,12 @@ function generateProject(dir, opts) {
   writeFileSync(join(dir, 'alembic.ini'), ALEMBIC_INI(`postgresql+psycopg://${PG_USER}@localhost:5432/${DB_NAME}`));
   writeFileSync(join(dir, '.gitignore'), '__pycache__/\n*.pyc\n');
   writeFileSync(join(dir, 'app', '__init__.py'), '');
-  writeFileSync(join(dir, 'app', 'models.py'), renderModels(plans));
+  // --drift: a model no migration creates, on base and in the PR alike (drift already on main): the check then also
+  // compares the base commit's models, in a second Python process.
+  const drift = opts.drift
+    ? '\n\nclass LegacyNote(Base):\n    __tablename__ = "legacy_notes"\n\n    id: Mapped[int] = mapped_column(Integer, primary_key=True)\n'
+    : '';
+  writeFileSync(join(dir, 'app', 'models.py'), renderModels(plans) + drift);
   writeFileSync(join(dir, 'migrations', 'env.py'), ENV_PY);
   writeFileSync(join(dir, 'migrations', 'script.py.mako'), SCRIPT_MAKO);
 
@@ -532,7 +538,7 @@ const serverIdentity = () => (isRoot ? { uid: NOBODY, gid: NOBODY } : {});
 // ---------------------------------------------------------------------------------------------
 // (a) by hand
 
-async function byHand(projectDir, scratchRoot, bindir, runIndex, { verify }) {
+async function byHand(projectDir, scratchRoot, bindir, runIndex, { verify, drift }) {
   const steps = {};
   const started = performance.now();
   const pgDir = mkdtempSync(join(scratchRoot, `pg-${runIndex}-`));
@@ -580,11 +586,13 @@ async function byHand(projectDir, scratchRoot, bindir, runIndex, { verify }) {
     const check = run(ALEMBIC, ['-c', ini, 'check'], { cwd: projectDir, env: alembicEnv });
     steps.check = check.seconds;
     const checkOutput = `${check.stdout}${check.stderr}`;
-    const clean = check.code === 0 && checkOutput.includes('No new upgrade operations detected');
+    // With --drift, alembic check must find exactly the model no migration creates.
+    const expected = drift ? "Detected added table 'legacy_notes'" : 'No new upgrade operations detected';
+    const clean = (check.code === 0) !== drift && checkOutput.includes(expected);
     if (verify) {
-      if (!clean) throw new Error(`alembic check is not clean on the generated project (exit ${check.code}):\n${tail(checkOutput, 60)}`);
+      if (!clean) throw new Error(`alembic check did not say "${expected}" on the generated project (exit ${check.code}):\n${tail(checkOutput, 60)}`);
       const applied = (upgrade.stderr.match(/Running upgrade/g) ?? []).length;
-      const verdict = checkOutput.split('\n').find((l) => l.includes('No new upgrade operations detected'));
+      const verdict = checkOutput.split('\n').find((l) => l.includes(expected));
       console.error(`  verify: alembic upgrade head ran ${applied} revisions; alembic check: "${verdict.trim()}"`);
     }
 
@@ -703,7 +711,7 @@ async function main() {
       const order = i % 2 === 0 ? ['hand', 'guard'] : ['guard', 'hand'];
       for (const side of order) {
         if (side === 'hand') {
-          const r = await byHand(projectDir, scratchRoot, bindir, i, { verify: i === 0 });
+          const r = await byHand(projectDir, scratchRoot, bindir, i, { verify: i === 0, drift: opts.drift });
           handRuns.push(r);
           console.error(`run ${i + 1}/${opts.runs} by hand:       total ${r.steps.total.toFixed(2)} s (upgrade ${r.steps.upgrade.toFixed(2)}, check ${r.steps.check.toFixed(2)})`);
         } else if (cliPresent) {

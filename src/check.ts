@@ -1,6 +1,7 @@
 // One check, top to bottom: resolve the change, start Postgres, replay, compare, judge, report.
 import { relative } from 'node:path';
-import { compareWithModels, type ModelDiff } from './compare/compare.js';
+import { BaseModels, splitByBase, type BaseDrift } from './compare/base-drift.js';
+import { compareWithModels, withoutDifferences, type ModelDiff } from './compare/compare.js';
 import { UserError } from './errors.js';
 import { reachesGate, type Finding } from './findings.js';
 import { defaultBase, repositoryRoot, resolveCommit } from './git/repository.js';
@@ -17,7 +18,7 @@ import { buildEvidence } from './evidence/build.js';
 import type { Evidence, StatementEvidence } from './evidence/evidence.js';
 import { summarizeTableChanges } from './evidence/summary.js';
 import { proveFromBaseline } from './evidence/prove.js';
-import type { CapturedStatement } from './python/protocol.js';
+import type { CapturedStatement, ReplayResult } from './python/protocol.js';
 import { loadSqlParser } from './sql/parse.js';
 import { runDowngrades, upgradeStatements } from './replay/downgrades.js';
 import { applyBaselineSql } from './replay/baseline.js';
@@ -45,7 +46,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   const root = repository ?? options.cwd;
   checkAlembicConfigOf(options, root);
   const base = await resolveBase(options, repository);
-  const settings = readProjectSettings(options.cwd, root);
+  const settings = readProjectSettings(options.cwd, root, { migrationsRun: options.migrationsRun });
   const python = findPython(options.python, options.cwd, process.env);
 
   // 2. Start Postgres while Python starts and imports SQLAlchemy and Alembic (no project code yet: the project's
@@ -61,6 +62,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   let helper: StartedHelper | null = null;
   let project: AlembicProject | null = null;
   let client: Awaited<ReturnType<typeof connect>> | null = null;
+  let baseModels: Promise<BaseModels | null> | null = null;
   try {
     const pythonStarted = performance.now();
     let pythonSeconds = 0;
@@ -85,7 +87,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
 
     // The project: its environment first, then its config, env.py's URL and every revision file.
     const loadStarted = performance.now();
-    project = await helper.load({
+    const loadSettings = {
       root: options.cwd,
       config: options.config,
       section: options.section,
@@ -99,7 +101,8 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       environment: { ...settings.env, ...options.env },
       databaseEnvironment: options.databaseEnv,
       flaskApp: options.flaskApp,
-    });
+    };
+    project = await helper.load(loadSettings);
     const loadSeconds = seconds(loadStarted);
     const graphStarted = performance.now();
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project!.scan(files));
@@ -120,6 +123,19 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       seconds: seconds(graphStarted),
       detail: `${graph.revisions.length} revisions, ${newCount} new against ${graph.base}`,
     });
+
+    // The base commit's models, in their own Python process while the history replays: the drift already on base.
+    if (repository && graph.baseCommit) {
+      baseModels = BaseModels.start({
+        python,
+        repositoryRoot: repository,
+        commit: graph.baseCommit,
+        label: graph.base,
+        cwd: options.cwd,
+        load: loadSettings,
+        pythonOutput: io.pythonOutput,
+      });
+    }
 
     // 3. Replay.
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
@@ -150,6 +166,30 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       });
     }
 
+    // The drift already on base, compared where the database is in the history state: now when the PR adds no
+    // revision, else once the downgrades have brought it back there.
+    let baseDrift: BaseDrift | null = null;
+    const headDiff = diff;
+    const compareBase = async () => {
+      const base = await baseModels;
+      // A clean head needs nothing from base (a PR that fixes the last of the old drift just passes): no time spent.
+      if (!base || !headDiff || headDiff.empty) return;
+      const started = performance.now();
+      baseDrift = await base.compare(settings.ignoreObjects);
+      if (baseDrift.kind === 'compared') {
+        diff = await withoutDifferences(project!.helper, headDiff, splitByBase(headDiff.operations, baseDrift.operations).old);
+      }
+      stages.push({
+        stage: 'base',
+        seconds: seconds(started),
+        detail:
+          baseDrift.kind === 'compared'
+            ? `${plural(baseDrift.operations.length, 'difference')} already at ${graph.base}`
+            : `not compared: ${baseDrift.reason}`,
+      });
+    };
+    if (replay.observed.length === 0 && !replay.failure) await compareBase();
+
     // 5. Judge, on the evidence the replay gathered about the new revisions, completed by running their downgrades
     // (which leaves the database below them: the comparison is done) and proving data-dependent failures.
     const judgeStarted = performance.now();
@@ -165,6 +205,22 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
             },
           })
         : null;
+    if (downgrades) {
+      if (!downgrades.atBaseline && headDiff && !headDiff.empty && (await baseModels)) {
+        // The downgrades did not get back to the history state: build it again for the base's comparison.
+        await client?.end();
+        await recreateScratchDatabase(postgres);
+        if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
+        client = await connect(postgres);
+        const history = graph.historyHeads.length
+          ? await project.helper.request<ReplayResult>('replay', { steps: [{ direction: 'upgrade', target: graph.historyHeads }] })
+          : null;
+        if (history?.failure) baseDrift = (await baseModels)!.unavailable('replaying the history again failed');
+        else await compareBase();
+      } else if (downgrades.atBaseline) {
+        await compareBase();
+      }
+    }
     const proofsStarted = performance.now();
     const proofs =
       downgrades?.atBaseline && replay.baseline
@@ -175,7 +231,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
     const rulesStarted = performance.now();
     if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
-    const { findings, suppressed } = judge({ graph, replay, diff, evidence }, settings);
+    const { findings, suppressed } = judge({ graph, replay, diff, headDiff, baseDrift, evidence }, settings);
     if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) {
       io.log(`judge: downgrades ${(evidenceStarted - judgeStarted).toFixed(0)} ms, evidence ${(rulesStarted - evidenceStarted).toFixed(0)} ms, rules ${(performance.now() - rulesStarted).toFixed(0)} ms`);
     }
@@ -193,7 +249,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
     await client?.end().catch(() => {});
-    await Promise.allSettled([(project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
+    await Promise.allSettled([baseModels?.then((base) => base?.close()), (project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
   }
 }
 

@@ -1,6 +1,6 @@
 // Compares the migrated database with the models the way `alembic revision --autogenerate` would, writing nothing.
 import type { PythonHelper } from '../python/bridge.js';
-import type { CompareResult, DiffInfo } from '../python/protocol.js';
+import type { CompareResult, DiffInfo, RenderResult } from '../python/protocol.js';
 
 export interface ModelDiff {
   empty: boolean;
@@ -25,4 +25,14 @@ export async function compareWithModels(helper: PythonHelper, ignoreObjects: str
     imports: result.imports,
     seconds: result.seconds,
   };
+}
+
+/** The migration for the last comparison's differences without those already on base (`old`): what the PR must add. */
+export async function withoutDifferences(helper: PythonHelper, diff: ModelDiff, old: DiffInfo[]): Promise<ModelDiff> {
+  if (old.length === 0) return diff;
+  const drop = new Set(old.map((d) => d.fingerprint));
+  const operations = diff.operations.filter((d) => !drop.has(d.fingerprint));
+  if (operations.length === 0) return { ...diff, empty: true, operations, upgrade: '', downgrade: '', imports: [] };
+  const rendered = await helper.request<RenderResult>('render', { exclude: [...drop] });
+  return { ...diff, operations, upgrade: rendered.upgrade, downgrade: rendered.downgrade, imports: rendered.imports };
 }

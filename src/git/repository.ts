@@ -1,5 +1,7 @@
 // The git side of "resolve the change": the repository root, the base commit and files as they were there.
 import { execFile } from 'node:child_process';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../errors.js';
 
@@ -120,4 +122,45 @@ function runWithInput(cwd: string, args: string[], input: string): Promise<Buffe
     );
     child.stdin!.end(input);
   });
+}
+
+/**
+ * A copy of the files of `commit` in the folder `into`, read with `git ls-tree` and one `git cat-file --batch`: the
+ * repository, its index and its worktree list are left untouched, and no `export-ignore` attribute drops a file (as
+ * `git archive` would). Submodules are left out, and files over `skipLargerThan` bytes but Python sources. The caller
+ * removes the folder.
+ */
+export async function copyCommit(root: string, commit: string, into: string, skipLargerThan = Infinity): Promise<void> {
+  const listing = await git(root, ['ls-tree', '-r', '-l', '-z', '--full-tree', commit]);
+  const files: { mode: string; oid: string; path: string }[] = [];
+  for (const entry of listing.split('\0')) {
+    if (!entry) continue;
+    const tab = entry.indexOf('\t');
+    const [mode, type, oid, size] = entry.slice(0, tab).split(/ +/);
+    const path = entry.slice(tab + 1);
+    if (type === 'blob' && (Number(size) <= skipLargerThan || path.endsWith('.py'))) files.push({ mode: mode!, oid: oid!, path });
+  }
+  if (files.length === 0) return;
+  const out = await runWithInput(root, ['cat-file', '--batch'], files.map((f) => f.oid).join('\n') + '\n');
+  const folders = new Set<string>();
+  let offset = 0;
+  for (const file of files) {
+    const headerEnd = out.indexOf(0x0a, offset);
+    const size = Number(out.subarray(offset, headerEnd).toString('utf8').split(' ')[2]);
+    const start = headerEnd + 1;
+    if (!Number.isFinite(size)) {
+      offset = start; // "<oid> missing": a partial clone
+      continue;
+    }
+    const content = out.subarray(start, start + size);
+    offset = start + size + 1;
+    const target = join(into, file.path);
+    const folder = dirname(target);
+    if (!folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      folders.add(folder);
+    }
+    if (file.mode === '120000') await symlink(content.toString('utf8'), target);
+    else await writeFile(target, content, { mode: file.mode === '100755' ? 0o755 : 0o644 });
+  }
 }

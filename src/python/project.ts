@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { HelperCrashed, HelperRequestError, PythonHelper } from './bridge.js';
 import { pythonEnvironment } from './environment.js';
 import type { PythonChoice } from './interpreter.js';
-import type { HelloResult, LoadResult, ScannedFile } from './protocol.js';
+import type { HelloResult, LoadResult, ScannedFile, ScanRequestFile } from './protocol.js';
 
 export interface ProjectSettings {
   root: string;
@@ -19,6 +19,9 @@ export interface LoadSettings extends ProjectSettings {
   /** `--database-env`: KEY -> template with {host} {port} {user} {password} {database} {url}. */
   databaseEnvironment: Record<string, string>;
   flaskApp: string | undefined;
+  /** Loading the base commit's copy of the project: imports that point into the working tree are moved to the copy. */
+  workingTree?: string;
+  copyRoot?: string;
 }
 
 /**
@@ -62,7 +65,8 @@ export class AlembicProject {
     private readonly root: string,
   ) {}
 
-  scan(files: { path: string; text: string }[]): Promise<ScannedFile[]> {
+  /** Reads migration sources with `ast` (never runs them); see ScanRequestFile for what else it can say of each. */
+  scan(files: ScanRequestFile[]): Promise<ScannedFile[]> {
     return call<{ files: ScannedFile[] }>(this.helper, this.root, 'scan', { files }).then((r) => r.files);
   }
 

@@ -59,6 +59,69 @@ export interface LoadResult {
   driver: string | null;
 }
 
+/** One file of a `scan` request. */
+export interface ScanRequestFile {
+  path: string;
+  text: string;
+  /** The file's text at the base commit: the answer says what its code changes (`edit`). */
+  base?: string;
+  /** The repository root: the answer lists the file's imports of the project's own modules (`appImports`). */
+  appImportsWithin?: string;
+}
+
+/** One difference in what a migration's code does, between its base version and the working tree. */
+export interface CodeChange {
+  /** `upgrade()`, `downgrade()`, another function (`helper()`), or `module level`. */
+  scope: string;
+  /** The working-tree line of the statement (or op.* call) concerned; for a removal, the line where it was. */
+  line: number;
+  kind: 'added' | 'removed' | 'changed';
+  /** A phrase: `now also calls op.add_column("users", sa.Column("bio", ...))`, `down_revision changed ("a" → "b")`. */
+  what: string;
+  /** The op.* calls concerned: `op.add_column`, `batch_op.alter_column`. */
+  ops: string[];
+  /** Code a new migration's upgrade() would run to make the same change, when there is a plain one. */
+  hint: string | null;
+}
+
+/** Two versions of a migration compared as code: docstrings, comments, formatting and type annotations left out. */
+export interface CodeComparison {
+  same: boolean;
+  /** The first changed statement, in the working-tree file. */
+  line: number | null;
+  /** In file order. */
+  changes: CodeChange[];
+}
+
+/** What an import takes from the project, read from the source that defines it. */
+export interface ImportedName {
+  /** As imported (`User`), or the module for a module import (`app.models`). */
+  name: string;
+  /** The module it comes from. */
+  module: string;
+  kind: 'table' | 'enum' | 'constant' | 'class' | 'function' | 'object' | 'module' | 'unknown';
+  /** Tables: `__tablename__` (null when the class does not spell it). */
+  table?: string | null;
+  /** Tables: mapped columns, only those the migration reads off the class when it reads any (`columnsUsed`). */
+  columns?: { attribute: string; name: string; type: string | null }[];
+  columnsUsed?: boolean;
+  /** Enums and constants: their definition, when short enough to copy. */
+  source?: string | null;
+  /** Module imports: the names the migration reads off the module. */
+  members?: ImportedName[];
+}
+
+/** An import statement of a migration that reaches the project's own code (not a helper of the migrations). */
+export interface AppImport {
+  line: number;
+  endLine: number;
+  /** The project's modules it imports (`app.models`). */
+  modules: string[];
+  /** The top-level function it is in, or null at module level. */
+  function: string | null;
+  names: ImportedName[];
+}
+
 export interface ScannedFile {
   path: string;
   revision: string | null;
@@ -66,6 +129,10 @@ export interface ScannedFile {
   downRevision?: string | string[] | null;
   revisionLine?: number | null;
   syntaxError: string | null;
+  /** Asked with `base`: null when either text does not compile. */
+  edit?: CodeComparison | null;
+  /** Asked with `appImportsWithin`. */
+  appImports?: AppImport[];
 }
 
 export interface CapturedStatement {
@@ -136,6 +203,15 @@ export interface DiffInfo {
   table: string | null;
   object: string | null;
   text: string;
+  /** The operation's code as autogenerate renders it: equal fingerprints are the same difference, in any run. */
+  fingerprint: string;
+}
+
+/** `render`: the migration for the last comparison's operations, without the excluded fingerprints. */
+export interface RenderResult {
+  upgrade: string;
+  downgrade: string;
+  imports: string[];
 }
 
 export interface CompareResult {
