@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import { blobsAtCommit, blobsOfFiles, changedSinceCommit, readBlobs } from '../git/repository.js';
-import type { LoadResult, ScannedFile } from '../python/protocol.js';
+import type { LoadResult, ScannedFile, ScanRequestFile } from '../python/protocol.js';
 import type { MigrationGraph, RemovedRevision, Revision } from './graph.js';
 
 export interface BaseCommit {
@@ -13,8 +13,11 @@ export interface BaseCommit {
   label: string;
 }
 
-/** Reads revision ids out of migration sources without running them (the helper parses them with `ast`). */
-export type SourceScanner = (files: { path: string; text: string }[]) => Promise<ScannedFile[]>;
+/**
+ * Reads migration sources without running them (the helper parses them with `ast`): revision ids, and on request what
+ * a file's code changed since its base text, and its imports of the project's own modules.
+ */
+export type SourceScanner = (files: ScanRequestFile[]) => Promise<ScannedFile[]>;
 
 function toPosix(path: string): string {
   return path.split(sep).join('/');
@@ -44,10 +47,13 @@ export async function buildMigrationGraph(
     isNew: true,
     edited: false,
     firstEditedLine: null,
+    editChanges: null,
+    appImports: [],
   }));
   const byId = new Map(revisions.map((r) => [r.id, r]));
   const versionDirs = loaded.versionLocations.map((dir) => toPosix(relative(repositoryRoot, dir)) || '.');
   const removed = base ? await compareWithBase(revisions, versionDirs, base, scan) : [];
+  await findAppImports(revisions.filter((r) => r.isNew), repositoryRoot, scan);
 
   const history = revisions.filter((r) => !r.isNew);
   const historyParents = new Set(history.flatMap((r) => r.parents));
@@ -145,8 +151,9 @@ async function compareWithBase(revisions: Revision[], versionDirs: string[], bas
   }
 
   // History by revision id: its file at base is the one at the same path, else one with the same bytes, else one in the
-  // version locations. Changed content is an edited migration.
+  // version locations. Changed code is an edited migration.
   const baseFileOf = new Map<string, BaseRevision>();
+  const changedText: { revision: Revision; before: string; now: string }[] = [];
   for (const revision of revisions) {
     const candidates = atBase.filter((r) => r.id === revision.id);
     const before =
@@ -159,11 +166,9 @@ async function compareWithBase(revisions: Revision[], versionDirs: string[], bas
     baseFileOf.set(revision.id, before);
     if (before.text === null) continue;
     const now = readFileSync(revision.absolutePath, 'utf8');
-    if (now !== before.text) {
-      revision.edited = true;
-      revision.firstEditedLine = firstDifferentLine(before.text, now);
-    }
+    if (now !== before.text) changedText.push({ revision, before: before.text, now });
   }
+  await markEdited(changedText, scan);
 
   // Which base revisions are this project's. Revision ids are global names, so a file connected to this project's
   // revisions (by down_revision, either way) counts only in the version locations, in a folder the project's surviving
@@ -190,6 +195,34 @@ async function compareWithBase(revisions: Revision[], versionDirs: string[], bas
     return connected.has(r.id) && (projectDirs.has(dir) || (deleted(r.path) && !foreignDirs.has(dir)));
   });
   return removedRevisions(ours, revisions, inVersionDirs);
+}
+
+/**
+ * Of the history files whose text differs from base, the ones whose code does something else: the helper compares the
+ * two versions with docstrings, comments, formatting and type annotations left out, and says what changed. When either
+ * version does not compile, the texts are compared.
+ */
+async function markEdited(changed: { revision: Revision; before: string; now: string }[], scan: SourceScanner): Promise<void> {
+  if (changed.length === 0) return;
+  const scanned = await scan(changed.map(({ revision, before, now }) => ({ path: revision.absolutePath, text: now, base: before })));
+  changed.forEach(({ revision, before, now }, index) => {
+    const edit = scanned[index]?.edit;
+    if (edit?.same) return;
+    revision.edited = true;
+    revision.firstEditedLine = edit?.line ?? firstDifferentLine(before, now);
+    revision.editChanges = edit ? edit.changes : null;
+  });
+}
+
+/** The new revisions' imports of the project's own modules (read with `ast`, resolved without importing them). */
+async function findAppImports(revisions: Revision[], repositoryRoot: string, scan: SourceScanner): Promise<void> {
+  if (revisions.length === 0) return;
+  const scanned = await scan(
+    revisions.map((revision) => ({ path: revision.absolutePath, text: readFileSync(revision.absolutePath, 'utf8'), appImportsWithin: repositoryRoot })),
+  );
+  revisions.forEach((revision, index) => {
+    revision.appImports = scanned[index]?.appImports ?? [];
+  });
 }
 
 /** The ids linked to `ids` through the base revisions' down_revisions, either way (them included). */

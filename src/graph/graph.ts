@@ -1,5 +1,5 @@
 // The MigrationGraph: every revision with its parents, file and op lines, and whether the PR added or edited it.
-import type { Directive, OpCall } from '../python/protocol.js';
+import type { AppImport, CodeChange, Directive, OpCall } from '../python/protocol.js';
 
 export interface Revision {
   id: string;
@@ -21,10 +21,17 @@ export interface Revision {
   directives: Directive[];
   /** Absent at base: the pull request adds it. */
   isNew: boolean;
-  /** Present at base with different content: an already-applied migration was changed. */
+  /**
+   * Present at base and its code does something else now: an already-applied migration was changed. Docstrings,
+   * comments, formatting and type annotations do not count (nor does the file's name: revisions are known by id).
+   */
   edited: boolean;
-  /** For an edited revision: the first line that differs from base. */
+  /** For an edited revision: its first changed statement (the first differing line when a version does not compile). */
   firstEditedLine: number | null;
+  /** For an edited revision: what its code changed, in file order; null when compared as text (a version does not compile). */
+  editChanges: CodeChange[] | null;
+  /** New revisions: its imports of the project's own modules (models, services, settings). */
+  appImports: AppImport[];
 }
 
 /** A revision that exists at base, belongs to this project there, and is gone at head (deleted, or its id changed). */

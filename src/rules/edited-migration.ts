@@ -1,5 +1,11 @@
-// edited-migration: the pull request changes a migration that already exists at base (and has run somewhere).
-import { finding, type Rule } from './rule.js';
+// edited-migration: the pull request changes what a migration that already exists at base (and has run somewhere) does.
+import type { MigrationGraph, Revision } from '../graph/graph.js';
+import type { CodeChange } from '../python/protocol.js';
+import type { Severity } from '../findings.js';
+import { codeBlock, finding, type Rule } from './rule.js';
+
+/** Changes named in the message; the rest are counted. */
+const NAMED = 3;
 
 export const editedMigration: Rule = {
   id: 'edited-migration',
@@ -7,16 +13,91 @@ export const editedMigration: Rule = {
   check({ graph }) {
     return graph.revisions
       .filter((revision) => revision.edited)
-      .map((revision) =>
-        finding(editedMigration, {
-          message:
-            `Revision ${revision.id} exists at base and this pull request changes it: databases that already ran it ` +
-            'will never run the new version, so their schema silently differs.',
+      .map((revision) => ({
+        ...finding(editedMigration, {
+          message: message(revision),
           file: revision.file,
           line: revision.firstEditedLine,
           revision: revision.id,
-          suggestion: 'Revert the changes to this file and make them in a new migration (`alembic revision -m "..."`).',
+          suggestion: suggestion(graph, revision),
         }),
-      );
+        severity: severityOf(revision.editChanges),
+      }));
   },
 };
+
+const IMPORT_OR_DEFINITION = /^(now imports|no longer imports|defines) /;
+
+/**
+ * How much an edit matters to databases that already ran the revision: a change to its op.* calls, its identifiers or
+ * other module-level code (constants the ops read) is an error; Python that calls no op differently (a data migration
+ * made runnable again, frozen models instead of the app's, an import moved) and a downgrade()-only change (fixing what
+ * downgrade-incomplete asks for) are notices: nothing that already ran differs.
+ */
+function severityOf(changes: CodeChange[] | null): Severity {
+  if (!changes) return 'error';
+  if (changes.every((change) => change.scope === 'downgrade()')) return 'notice';
+  const schema = changes.some(
+    (change) =>
+      (change.scope === 'module level' && !IMPORT_OR_DEFINITION.test(change.what)) ||
+      (change.scope !== 'downgrade()' && change.ops.length > 0),
+  );
+  return schema ? 'error' : 'notice';
+}
+
+function message(revision: Revision): string {
+  const changes = revision.editChanges;
+  if (!changes) {
+    // A version that does not compile: compared as text.
+    return (
+      `Revision ${revision.id} exists at base and this pull request changes it: databases that already ran it ` +
+      'will never run the new version, so their schema silently differs.'
+    );
+  }
+  const named = changes.slice(0, NAMED).map(phrase);
+  const more = changes.length - named.length;
+  const what = named.join('; ') + (more > 0 ? `; and ${more} more change${more === 1 ? '' : 's'}` : '');
+  return `Revision ${revision.id} exists at base and this pull request changes what it does: ${what} — ${consequence(changes)}.`;
+}
+
+/** `upgrade() now also calls op.add_column(...)`, `in upgrade(), op.create_index(...) changed its columns (...)`. */
+function phrase(change: CodeChange): string {
+  const verbFirst = /^(now |no longer |defines |changed )/.test(change.what);
+  if (change.scope === 'module level') return verbFirst ? `the module ${change.what}` : change.what;
+  return verbFirst ? `${change.scope} ${change.what}` : `in ${change.scope}, ${change.what}`;
+}
+
+function consequence(changes: CodeChange[]): string {
+  const scopes = new Set(changes.map((change) => change.scope));
+  if (severityOf(changes) === 'notice' && !scopes.has('downgrade()')) {
+    return 'no op.* call changed, so databases that already ran it keep their schema, but they keep the data its base version wrote while new databases run the new code';
+  }
+  if (scopes.size === 1 && scopes.has('downgrade()')) {
+    return 'databases that already ran it would be rolled back by a downgrade() that does not match the upgrade() they ran';
+  }
+  if (scopes.size === 1 && scopes.has('module level')) {
+    return 'databases that already ran it keep what its base version did';
+  }
+  return 'databases that already ran it will never run the new version, so their schema silently differs';
+}
+
+function suggestion(graph: MigrationGraph, revision: Revision): string {
+  const restore = graph.baseCommit ? ` (\`git checkout ${graph.baseCommit.slice(0, 12)} -- ${revision.file}\`)` : '';
+  const changes = revision.editChanges ?? [];
+  if (changes.length > 0 && changes.every((change) => change.scope === 'downgrade()')) {
+    return (
+      `Only downgrade() changed. If the old one could not undo what upgrade() does and the new one can, keep the fix and ` +
+      `say so with \`# alembic-guard: ignore[edited-migration] <reason>\` at module level in \`${revision.file}\`; ` +
+      `otherwise revert the file${restore} and put the change in a new migration (\`alembic revision -m "..."\`).`
+    );
+  }
+  const hints = changes.filter((change) => change.scope === 'upgrade()' && change.hint).map((change) => change.hint!);
+  const complete = hints.length > 0 && changes.filter((change) => change.scope === 'upgrade()').every((change) => change.hint);
+  const revert = `Revert the changes to this file${restore} and make them in a new migration (\`alembic revision -m "..."\`)`;
+  if (!complete) return `${revert}, so that databases that already ran ${revision.id} get them too.`;
+  return (
+    `${revert}, so that databases that already ran ${revision.id} get them too; its upgrade() would be:\n\n` +
+    codeBlock('python', hints.join('\n')) +
+    '\n\nwith the inverse in its downgrade().'
+  );
+}
