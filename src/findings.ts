@@ -49,10 +49,11 @@ export interface Finding {
   /** Internal (not in the JSON contract): the one object this finding is about, the key findings are grouped by. */
   object?: string;
   /**
-   * Internal: what the finding is about. 'lock' = only the locks it takes matter (apps that migrate while stopped
-   * do not care: `migrations-run = "offline"` turns it into a notice); 'data' or absent = it fails or loses data.
+   * Internal: what the finding is about. 'lock' = only the locks it takes matter; 'deploy' = code deployed before the
+   * migration breaks while it runs (apps that migrate while stopped care for neither: `migrations-run = "offline"`
+   * turns them into notices); 'data' or absent = it fails or loses data.
    */
-  concern?: 'lock' | 'data';
+  concern?: 'lock' | 'data' | 'deploy';
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { notice: 0, warning: 1, error: 2 };

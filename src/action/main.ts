@@ -7,7 +7,10 @@ import type { Finding } from '../findings.js';
 import { GitHubClient } from '../github/client.js';
 import {
   annotationCommand,
+  ANNOTATIONS_PER_LEVEL,
   appendStepSummary,
+  capAnnotations,
+  type AnnotationCounts,
   STEP_SUMMARY_LIMIT,
   stopCommands,
   workflowCommand,
@@ -75,11 +78,18 @@ export async function runAction(env: NodeJS.ProcessEnv, io: ActionIO): Promise<n
     return 2;
   }
 
-  // The gate's evidence, in the log: one annotation per finding, on its file and line when it has them.
+  // The gate's evidence, in the log: one annotation per finding, on its file and line when it has them, the most severe
+  // first and no more than GitHub shows; a last notice counts the others.
   if (report) {
     const workspace = settings?.workspace ?? process.cwd();
     const prefix = repositoryRoot ? relative(workspace, repositoryRoot).split('\\').join('/') : '';
-    for (const finding of report.findings) log(annotationCommand(annotationOf(finding, prefix)));
+    // Posting to a pull request may end in one warning or notice of its own (what could not be posted): room is kept for it.
+    const posting = settings !== null && context.pullRequest !== null && (settings.comment !== 'never' || settings.reviewComments);
+    const annotations = capAnnotations(
+      report.findings.map((finding) => annotationOf(finding, prefix)),
+      { reserve: posting ? { warning: 1, notice: 1 } : {}, overflow: overflowAnnotation },
+    );
+    for (const annotation of annotations) log(annotationCommand(annotation));
   } else {
     log(workflowCommand('error', { title: 'alembic-guard: the check could not run' }, failure ?? ''));
   }
@@ -145,6 +155,7 @@ async function check(settings: ActionSettings, base: string | undefined, env: No
         databaseEnv: settings.databaseEnv,
         env: settings.env,
         flaskApp: settings.flaskApp,
+        migrationsRun: settings.migrationsRun,
         format: 'json',
       },
       {
@@ -167,6 +178,17 @@ function annotationOf(finding: Finding, prefix: string) {
     message: finding.message,
     file,
     line: file === undefined ? undefined : (finding.line ?? undefined),
+  };
+}
+
+/** The one line that says how many findings got no annotation, and where they all are. */
+function overflowAnnotation(omitted: AnnotationCounts): { title: string; message: string } {
+  const total = omitted.error + omitted.warning + omitted.notice;
+  return {
+    title: 'alembic-guard: more findings in the job summary',
+    message:
+      `${total} more finding${total === 1 ? ' is' : 's are'} not annotated (${describeCounts(omitted)}): GitHub shows ` +
+      `${ANNOTATIONS_PER_LEVEL} annotations of each level per step. Every finding is in the job summary.`,
   };
 }
 

@@ -1,4 +1,4 @@
-// The runner's side channels: workflow commands on stdout (annotations, groups, stop-commands), $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY.
+// The runner's side channels: workflow commands on stdout (annotations within GitHub's cap, groups, stop-commands), $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY.
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { EOL } from 'node:os';
@@ -39,6 +39,46 @@ export function annotationCommand(annotation: Annotation): string {
     { file: annotation.file, line: annotation.line, title: annotation.title },
     annotation.message,
   );
+}
+
+/** GitHub shows at most this many annotations of each level (error, warning, notice) per step: the first ones printed. */
+export const ANNOTATIONS_PER_LEVEL = 10;
+
+const LEVELS: AnnotationLevel[] = ['error', 'warning', 'notice'];
+
+export type AnnotationCounts = Record<AnnotationLevel, number>;
+
+export interface AnnotationCap {
+  /** Room to keep at a level for annotations the step prints later (the action's own notes). */
+  reserve?: Partial<AnnotationCounts>;
+  /** The notice that says how many were left out (of each level), printed last when some were. */
+  overflow: (omitted: AnnotationCounts) => Omit<Annotation, 'level'>;
+}
+
+/**
+ * The annotations to print so that GitHub shows them all: errors first, then warnings, then notices (each level in the
+ * order given), at most ANNOTATIONS_PER_LEVEL of each, less what `reserve` keeps. When some are left out, a last notice
+ * (which takes a notice's room) says how many.
+ */
+export function capAnnotations(annotations: readonly Annotation[], cap: AnnotationCap): Annotation[] {
+  const room = (level: AnnotationLevel) => Math.max(0, ANNOTATIONS_PER_LEVEL - (cap.reserve?.[level] ?? 0));
+  const count = (level: AnnotationLevel) => annotations.filter((annotation) => annotation.level === level).length;
+  const fits = LEVELS.every((level) => count(level) <= room(level));
+  const kept: AnnotationCounts = { error: 0, warning: 0, notice: 0 };
+  const omitted: AnnotationCounts = { error: 0, warning: 0, notice: 0 };
+  const shown: Annotation[] = [];
+  for (const level of LEVELS) {
+    const limit = fits || level !== 'notice' ? room(level) : Math.max(0, room(level) - 1);
+    for (const annotation of annotations) {
+      if (annotation.level !== level) continue;
+      if (kept[level] < limit) {
+        shown.push(annotation);
+        kept[level]++;
+      } else omitted[level]++;
+    }
+  }
+  if (!fits) shown.push({ ...cap.overflow(omitted), level: 'notice' });
+  return shown;
 }
 
 /**

@@ -1,4 +1,5 @@
 // Several Alembic configs checked in one run (a monorepo, repeated --config): one Report for json and sarif, one heading each for text and markdown.
+import { compareFindings } from '../findings.js';
 import type { Report } from './report.js';
 
 /** One report holding every config's: findings side by side (their files are relative to the repository root), counts added up. */
@@ -9,7 +10,8 @@ export function combineReports(reports: Report[]): Report {
   return {
     ...first,
     status: reports.some((r) => r.status === 'fail') ? 'fail' : 'pass',
-    findings: reports.flatMap((r) => r.findings),
+    // Errors first across every config, as in each config's own report (the files say which project).
+    findings: reports.flatMap((r) => r.findings).sort(compareFindings),
     suppressed: reports.flatMap((r) => r.suppressed),
     revisions: {
       heads: reports.flatMap((r) => r.revisions.heads),

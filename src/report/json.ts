@@ -10,6 +10,8 @@ export interface JsonFinding {
   line: number | null;
   revision: string | null;
   suggestion: string | null;
+  /** A grouped finding only (one rule, one migration, one fix, several objects): the objects, "ix_a (line 12)". */
+  objects?: string[];
 }
 
 export interface JsonTimings {
@@ -46,6 +48,7 @@ export function renderJson(report: Report): string {
       line: finding.line,
       revision: finding.revision,
       suggestion: finding.suggestion,
+      ...(finding.objects && finding.objects.length > 0 ? { objects: [...finding.objects] } : {}),
     })),
     revisions: {
       heads: [...report.revisions.heads],

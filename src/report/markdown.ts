@@ -1,5 +1,6 @@
-// The markdown format: the pull request comment (and job summary) — verdict, findings table, suggestions, missing migration,
-// history graph, table changes, new revisions; plus the inline review comment of one finding and the cut at GitHub's size limit.
+// The markdown format: the pull request comment (and job summary) — verdict, findings table (the rest folded), suggestions,
+// missing migration, history graph, table changes, new revisions; plus the inline review comment of one finding and the cut
+// at GitHub's size limit.
 import type { Finding, Severity } from '../findings.js';
 import {
   escapeHtml,
@@ -10,6 +11,7 @@ import {
   oneLine,
   sanitizeMarkdown,
 } from './escape.js';
+import { findingObjects } from './objects.js';
 import type { Report } from './report.js';
 import { countFindings, describeCounts, formatSeconds } from './text.js';
 
@@ -27,14 +29,23 @@ export interface CommentOptions {
   previousFindings?: number;
 }
 
+/** Warnings shown in the table before the rest are folded; errors are never folded, notices always are. */
+export const SHOWN_WARNINGS = 10;
+
+/**
+ * What a reviewer sees first is the verdict, the counts, and a table of the errors and the first warnings; the other
+ * warnings and the notices are folded under it (with their suggestions), and every suggestion is a collapsed block.
+ */
 export function renderMarkdown(report: Report, options: CommentOptions = {}): string {
+  const { shown, folded } = foldFindings(report.findings);
   const blocks = [
     `### ${headline(report)}`,
     context(report),
     nowClean(report, options.previousFindings ?? 0),
-    findingsTable(report.findings),
+    findingsTable(shown),
+    foldedFindings(folded, shown.length > 0),
     notInline(options.notInline ?? []),
-    ...report.findings.filter((finding) => finding.suggestion).map(suggestionBlock),
+    ...shown.map(detailsBlock),
     missingMigration(report),
     historyGraph(report),
     tableChanges(report),
@@ -70,11 +81,43 @@ function nowClean(report: Report, previousFindings: number): string {
     : `🎉 All ${previousFindings} findings reported earlier on this pull request are fixed.`;
 }
 
+/** The errors, and the first SHOWN_WARNINGS warnings, in the table; the rest folded. The report's order is kept. */
+export function foldFindings(findings: readonly Finding[]): { shown: Finding[]; folded: Finding[] } {
+  const shown: Finding[] = [];
+  const folded: Finding[] = [];
+  let warnings = 0;
+  for (const finding of findings) {
+    const show = finding.severity === 'error' || (finding.severity === 'warning' && ++warnings <= SHOWN_WARNINGS);
+    (show ? shown : folded).push(finding);
+  }
+  return { shown, folded };
+}
+
+/** The folded findings: their table and their suggestions, under one summary line ("4 more warnings and 6 notices"). */
+function foldedFindings(findings: readonly Finding[], afterTable: boolean): string {
+  if (findings.length === 0) return '';
+  const counts = countFindings(findings);
+  const parts: string[] = [];
+  if (counts.warning > 0) parts.push(`${counts.warning}${afterTable ? ' more' : ''} warning${counts.warning === 1 ? '' : 's'}`);
+  if (counts.notice > 0) parts.push(`${counts.notice} notice${counts.notice === 1 ? '' : 's'}`);
+  const details = findings.map(detailsBlock).filter((block) => block !== '');
+  return [`<details><summary>${parts.join(' and ')}</summary>`, findingsTable(findings), ...details, '</details>'].join('\n\n');
+}
+
+/** Past this many, the findings without an inline comment are folded too. */
+const NOT_INLINE_SHOWN = 5;
+
 function notInline(findings: readonly Finding[]): string {
   if (findings.length === 0) return '';
   const items = findings.map(
     (finding) => `- ${inlineCode(location(finding) ?? '')} ${inlineCode(finding.rule)}: ${messageMarkdown(finding.message)}`,
   );
+  if (findings.length > NOT_INLINE_SHOWN) {
+    return (
+      `<details><summary>${findings.length} findings are on lines that the pull request's diff does not show, so there is no inline comment for them</summary>` +
+      `\n\n${items.join('\n')}\n\n</details>`
+    );
+  }
   const subject = findings.length === 1 ? 'This finding is on a line' : 'These findings are on lines';
   return `${subject} that the pull request's diff does not show, so there is no inline comment for ${findings.length === 1 ? 'it' : 'them'}:\n\n${items.join('\n')}`;
 }
@@ -140,24 +183,40 @@ function tableRow(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-function suggestionBlock(finding: Finding): string {
+/** A finding's collapsed block: its objects (a grouped finding) and its suggestion; none when it has neither. */
+function detailsBlock(finding: Finding): string {
+  if (!finding.suggestion && (finding.objects ?? []).length === 0) return '';
   // Inside <summary> markdown is not parsed (it is an HTML block), so the project's text only needs entities.
   const where = location(finding);
   const summary =
-    `Suggestion for <code>${escapeHtml(finding.rule)}</code>` +
+    `${finding.suggestion ? 'Suggestion for' : 'Objects of'} <code>${escapeHtml(finding.rule)}</code>` +
     (where === null ? '' : ` at <code>${escapeHtml(oneLine(where))}</code>`);
+  const body = [objectList(finding), finding.suggestion ? sanitizeMarkdown(finding.suggestion) : ''].filter((part) => part !== '');
   // The blank lines let GitHub parse the suggestion as markdown inside the HTML block.
-  return `<details><summary>${summary}</summary>\n\n${sanitizeMarkdown(finding.suggestion ?? '')}\n\n</details>`;
+  return `<details><summary>${summary}</summary>\n\n${body.join('\n\n')}\n\n</details>`;
 }
+
+/** "**3 objects:** `ix_a` (line 22), `ix_b` (line 23), `ix_c` (line 24)"; empty for a finding about one thing. */
+function objectList(finding: Finding): string {
+  const objects = findingObjects(finding);
+  if (objects.length === 0) return '';
+  const items = objects.map((object) => `${inlineCode(object.name)}${object.line === null ? '' : ` (line ${object.line})`}`);
+  return `**${objects.length} objects:** ${items.join(', ')}`;
+}
+
+/** A longer missing migration is folded: it would push the rest of the comment off the screen. */
+const MISSING_MIGRATION_SHOWN = 25;
 
 function missingMigration(report: Report): string {
   if (!report.missingMigration) return '';
   const { upgrade, downgrade } = report.missingMigration;
   const code = `${upgrade.replace(/\n+$/, '')}\n\n\n${downgrade.replace(/\n+$/, '')}`;
+  const lines = code.split('\n').length;
+  const block = fencedCodeBlock(code, 'python');
   return [
     '#### Missing migration',
     'The models differ from the schema the migrations build. `alembic revision --autogenerate` would write:',
-    fencedCodeBlock(code, 'python'),
+    lines > MISSING_MIGRATION_SHOWN ? `<details><summary>The migration (${lines} lines)</summary>\n\n${block}\n\n</details>` : block,
   ].join('\n\n');
 }
 
@@ -272,6 +331,8 @@ function tableChanges(report: Report): string {
 /** An inline review comment: one finding, on the line it points at. */
 export function renderFindingComment(finding: Finding): string {
   const blocks = [`**${SEVERITY_LABEL[finding.severity]}** ${inlineCode(finding.rule)} — ${messageMarkdown(finding.message)}`];
+  const objects = objectList(finding);
+  if (objects) blocks.push(objects);
   if (finding.suggestion) {
     blocks.push(`<details><summary>Suggestion</summary>\n\n${sanitizeMarkdown(finding.suggestion)}\n\n</details>`);
   }

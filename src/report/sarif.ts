@@ -1,5 +1,6 @@
 // The sarif format: SARIF 2.1.0 for GitHub code scanning and other static-analysis viewers.
 import type { Finding, RuleId, Severity } from '../findings.js';
+import { findingObjects, messageOmitsObjects } from './objects.js';
 import type { Report } from './report.js';
 
 const INFORMATION_URI = 'https://github.com/alembic-guard/alembic-guard';
@@ -39,12 +40,16 @@ export interface SarifResult {
   ruleIndex: number;
   level: SarifLevel;
   message: { text: string };
-  locations?: Array<{
-    physicalLocation: {
-      artifactLocation: { uri: string; uriBaseId: '%SRCROOT%' };
-      region?: { startLine: number };
-    };
-  }>;
+  locations?: SarifLocation[];
+  /** A grouped finding: one location per object on a line of its own, with the object's name. */
+  relatedLocations?: (SarifLocation & { id: number; message: { text: string } })[];
+}
+
+export interface SarifLocation {
+  physicalLocation: {
+    artifactLocation: { uri: string; uriBaseId: '%SRCROOT%' };
+    region?: { startLine: number };
+  };
 }
 
 export interface SarifLog {
@@ -88,24 +93,36 @@ export function renderSarif(report: Report): string {
   return JSON.stringify(log, null, 2) + '\n';
 }
 
+/**
+ * One result per finding, a grouped one included: it is one alert (one fix), at its first object's line, with each
+ * object's line as a related location; the message names every object (the list is added when it names only some).
+ */
 function result(finding: Finding, ruleIndex: number): SarifResult {
+  const objects = findingObjects(finding);
+  const named = messageOmitsObjects(finding) ? ` Objects: ${objects.map((o) => (o.line === null ? o.name : `${o.name} (line ${o.line})`)).join(', ')}.` : '';
   const sarif: SarifResult = {
     ruleId: finding.rule,
     ruleIndex,
     level: LEVEL[finding.severity],
-    message: { text: finding.message },
+    message: { text: `${finding.message}${named}` },
   };
   if (finding.file !== null) {
-    sarif.locations = [
-      {
-        physicalLocation: {
-          artifactLocation: { uri: fileUri(finding.file), uriBaseId: '%SRCROOT%' },
-          ...(finding.line !== null && finding.line >= 1 ? { region: { startLine: finding.line } } : {}),
-        },
-      },
-    ];
+    sarif.locations = [location(finding.file, finding.line)];
+    const placed = objects.filter((object) => object.line !== null && object.line >= 1);
+    if (placed.length > 0) {
+      sarif.relatedLocations = placed.map((object, id) => ({ id, ...location(finding.file!, object.line), message: { text: object.name } }));
+    }
   }
   return sarif;
+}
+
+function location(file: string, line: number | null): SarifLocation {
+  return {
+    physicalLocation: {
+      artifactLocation: { uri: fileUri(file), uriBaseId: '%SRCROOT%' },
+      ...(line !== null && line >= 1 ? { region: { startLine: line } } : {}),
+    },
+  };
 }
 
 /** A relative URI reference: each path segment percent-encoded (spaces, `#`, `?`), the slashes kept. */

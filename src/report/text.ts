@@ -1,6 +1,7 @@
-// The text format: what a person reads in a terminal — each stage with its time, the findings by file, the verdict.
+// The text format: what a person reads in a terminal — each stage with its time, the findings (errors first), the verdict.
 import type { Finding, Severity } from '../findings.js';
 import { splitFencedCode, stripControlCharacters } from './escape.js';
+import { findingObjects } from './objects.js';
 import type { Report } from './report.js';
 
 export interface TextOptions {
@@ -82,19 +83,18 @@ function renderSuppressed(report: Report, paint: Paint): string {
   return [paint('dim', `suppressed (${report.suppressed.length}):`), ...lines].join('\n');
 }
 
-/** One block per file, in the report's order of first appearance; findings without a file come last. */
+/**
+ * The findings in the report's order (errors, then warnings, then notices; by file and line within each), in blocks of
+ * one file and one severity separated by a blank line. A grouped finding lists its objects under its message.
+ */
 function renderFindings(findings: readonly Finding[], paint: Paint): string[] {
-  const groups = new Map<string | null, Finding[]>();
+  const blocks: Finding[][] = [];
   for (const finding of findings) {
-    const group = groups.get(finding.file) ?? [];
-    group.push(finding);
-    groups.set(finding.file, group);
+    const last = blocks.at(-1);
+    if (last && last[0].file === finding.file && last[0].severity === finding.severity) last.push(finding);
+    else blocks.push([finding]);
   }
-  const files: Array<string | null> = [...groups.keys()].filter((file) => file !== null);
-  if (groups.has(null)) files.push(null);
-  return files.map((file) => {
-    // Within a file, top to bottom (stable, so the report's severity order breaks ties).
-    const group = [...groups.get(file)!].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return blocks.map((group) => {
     const locations = group.map((finding) => location(finding));
     const locationWidth = Math.max(...locations.map((text) => text.length));
     const ruleWidth = Math.max(...group.map((finding) => finding.rule.length));
@@ -108,6 +108,11 @@ function renderFindings(findings: readonly Finding[], paint: Paint): string[] {
           first,
         ].join('  ');
         const lines = [head, ...rest.map((line) => (line ? INDENT + line : ''))];
+        const objects = findingObjects(finding);
+        if (objects.length > 0) {
+          const items = objects.map((object) => `${object.name}${object.line === null ? '' : ` (line ${object.line})`}`);
+          lines.push(`${INDENT}${objects.length} objects: ${stripControlCharacters(items.join(', ')).split('\n').join(' ')}`);
+        }
         if (finding.suggestion) lines.push(...suggestionLines(stripControlCharacters(finding.suggestion)));
         return lines.join('\n');
       })

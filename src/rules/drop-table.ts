@@ -1,5 +1,5 @@
 // drop-table: a table that existed before the pull request is dropped: code still running breaks, its rows are gone.
-import { codeBlock, finding, type Rule } from './rule.js';
+import { codeBlock, finding, type FindingGroup, type Rule } from './rule.js';
 import { pullRequestChanges } from './support/pull-request.js';
 import { opTable, py } from './support/python-code.js';
 
@@ -45,9 +45,33 @@ export const dropTable: Rule = {
           file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
+          object: table,
           suggestion: `${first}\n\n${later}`,
         }),
       ];
     });
   },
+  group: { noun: 'table', plural: 'tables', fix: () => 'two deploys', summarize },
 };
+
+/** Several tables dropped in one migration: one finding, the two deploys said once, the later drops in one block. */
+function summarize({ findings, names, listed, code }: FindingGroup): { message: string; suggestion: string } {
+  const cascade = findings.some((f) => f.message.includes(' CASCADE also drops ')) ? ' CASCADE also drops the foreign keys into them;' : '';
+  // The foreign keys into the tables go first, then the tables (a key on one of them goes before that table does).
+  const lines = code[0]!.split('\n');
+  const drops = [...new Set([...lines.filter((l) => l.startsWith('op.drop_constraint(')), ...lines.filter((l) => !l.startsWith('op.drop_constraint('))])];
+  const first =
+    'Drop tables in two deploys. First, in this pull request, stop using them in the code (remove their models, the ' +
+    'relationships that point at them and every query) and leave them in the database: take the drops out of this ' +
+    `migration, and deploy. \`ignore-objects = [${names.map((name) => JSON.stringify(name)).join(', ')}]\` in ` +
+    '`[tool.alembic-guard]` of pyproject.toml keeps missing-migration quiet meanwhile.';
+  const later =
+    'Then, in a later pull request, once no running code uses them (copy the rows elsewhere first if they are still needed):\n\n' +
+    codeBlock('python', drops.join('\n'));
+  return {
+    message:
+      `Drops ${findings.length} tables that exist before this pull request: ${listed}:${cascade} code deployed before the ` +
+      'migration still reads and writes them and fails until the new code is out, and their rows are deleted.',
+    suggestion: `${first}\n\n${later}`,
+  };
+}

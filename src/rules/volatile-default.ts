@@ -1,7 +1,7 @@
 // volatile-default: a column added with a volatile default rewrites the table.
 import { alterTableCommands, columnConstraints, isSerialType, isVolatileDefault, stringValues, typeNameText, walk, type ColumnDef, type NodeOf } from '../sql/ast.js';
 import type { Finding } from '../findings.js';
-import { codeBlock, finding, type Rule } from './rule.js';
+import { codeBlock, finding, type FindingGroup, type Rule } from './rule.js';
 import { alterNotNull, backfillCode, primaryKey } from './support/backfill.js';
 import { lockHolding } from './support/lock-phrases.js';
 import { lockHeld } from './support/locks.js';
@@ -27,7 +27,24 @@ export const volatileDefault: Rule = {
     }
     return findings;
   },
+  group: { noun: 'column', plural: 'columns', summarize },
 };
+
+const ADVICE = 'Add the column without a default, give it the default for new rows, then fill the existing rows in batches:';
+
+/** Several columns added the same way in one migration, each rewriting its table: one finding, one block of code. */
+function summarize({ findings, listed, code }: FindingGroup): { message: string; suggestion: string } | null {
+  if (!(findings[0]!.suggestion ?? '').startsWith(ADVICE)) return null;
+  return {
+    message:
+      `${findings.length} columns added to existing tables rewrote them: ${listed}; each one's value (a volatile default, ` +
+      'a sequence or an identity) is computed for every existing row while the table is locked.',
+    suggestion: [
+      'Add each column without a default, give it the default for new rows, then fill the existing rows in batches:',
+      codeBlock('python', code[0]!),
+    ].join('\n\n'),
+  };
+}
 
 function report(context: PullRequestStatement, table: string, column: ColumnDef): Finding | null {
   const constraints = columnConstraints(column);
@@ -69,8 +86,9 @@ function report(context: PullRequestStatement, table: string, column: ColumnDef)
     file: context.file,
     line: context.statement.line,
     revision: context.revision.revision,
+    object: `${table}.${name}`,
     suggestion: [
-      'Add the column without a default, give it the default for new rows, then fill the existing rows in batches:',
+      ADVICE,
       codeBlock('python', withPostgresqlImport(lines.join('\n'), type.dialect)),
     ].join('\n\n'),
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/findings.js';
 import { renderJson, renderJsonError } from '../../src/report/json.js';
-import { FAILING_FINDINGS, makeReport, passingReport } from './fixtures.js';
+import { FAILING_FINDINGS, GROUPED_FINDINGS, groupedReport, makeReport, passingReport } from './fixtures.js';
 
 const FINDING_KEYS = ['rule', 'severity', 'message', 'file', 'line', 'revision', 'suggestion'];
 
@@ -34,6 +34,24 @@ describe('renderJson', () => {
     const document = JSON.parse(renderJson(makeReport({ findings: [extra] })));
     expect(Object.keys(document.findings[0])).toEqual(FINDING_KEYS);
     expect(renderJson(makeReport({ findings: [extra] }))).not.toContain('observed');
+  });
+
+  it('adds `objects` to a grouped finding only, after every contracted key', async () => {
+    const report = groupedReport({ findings: [...GROUPED_FINDINGS, FAILING_FINDINGS[2]] });
+    const out = renderJson(report);
+    await expect(out).toMatchFileSnapshot('__snapshots__/grouped-report.json');
+    const document = JSON.parse(out);
+    expect(document.findings.map((f: object) => Object.keys(f))).toEqual([
+      [...FINDING_KEYS, 'objects'],
+      [...FINDING_KEYS, 'objects'],
+      [...FINDING_KEYS, 'objects'],
+      FINDING_KEYS,
+    ]);
+    expect(document.findings[0].objects).toEqual(['ix_posts_editor_id (line 25)', 'ix_posts_reviewer_id (line 26)', 'ix_users_invited_by_id (line 27)']);
+    expect(document.findings[2].objects).toHaveLength(7);
+    // The internal fields never reach the contract.
+    const internal = { ...FAILING_FINDINGS[2], object: 'posts.legacy', concern: 'data' } as Finding;
+    expect(Object.keys(JSON.parse(renderJson(makeReport({ findings: [internal] }))).findings[0])).toEqual(FINDING_KEYS);
   });
 
   it('rounds timings to three decimals', () => {

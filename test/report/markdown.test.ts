@@ -8,7 +8,7 @@ import {
   truncateMarkdown,
 } from '../../src/report/markdown.js';
 import type { Report } from '../../src/report/report.js';
-import { FAILING_FINDINGS, finding, makeReport, passingReport } from './fixtures.js';
+import { FAILING_FINDINGS, finding, GROUPED_FINDINGS, groupedReport, makeReport, manyFindings, passingReport } from './fixtures.js';
 
 const ZWJ = '\u200D';
 const OUR_TAGS = /<\/?(?:details|summary|code|sub)>/g;
@@ -123,9 +123,10 @@ describe('renderMarkdown', () => {
     );
   });
 
-  it('has a findings table with one four-cell row per finding', () => {
-    const rows = tableRows(renderMarkdown(makeReport()), FINDINGS_HEADER);
-    expect(rows).toHaveLength(4);
+  it('has a findings table with one four-cell row per finding, the notices folded under it', () => {
+    const out = renderMarkdown(makeReport());
+    const rows = tableRows(out, FINDINGS_HEADER);
+    expect(rows).toHaveLength(3);
     for (const row of rows) expect(cells(row)).toHaveLength(4);
     expect(cells(rows[0]).slice(0, 3)).toEqual([
       '❌ error',
@@ -134,9 +135,12 @@ describe('renderMarkdown', () => {
     ]);
     expect(cells(rows[1])[2]).toBe('—');
     expect(cells(rows[2])[0]).toBe('⚠️ warning');
-    expect(cells(rows[3])[0]).toBe('ℹ️ notice');
-    expect(cells(rows[3])[2]).toBe('`migrations/versions/006_nothing.py`');
     expect(cells(rows[1])[3]).toBe('The revision graph has 2 heads (a1, b2): `alembic upgrade head` fails.');
+    // The notice: right under the table, in a folded table of its own.
+    const fold = out.indexOf('<details><summary>1 notice</summary>\n\n' + FINDINGS_HEADER);
+    expect(fold).toBe(out.indexOf(rows[2]) + rows[2].length + 2);
+    const [notice] = tableRows(out.slice(fold), FINDINGS_HEADER);
+    expect(cells(notice).slice(0, 3)).toEqual(['ℹ️ notice', '`empty-migration`', '`migrations/versions/006_nothing.py`']);
   });
 
   it('neutralises the hostile message: no HTML, no link, no mention, the table row intact', () => {
@@ -175,8 +179,9 @@ describe('renderMarkdown', () => {
     expect(text).not.toMatch(/\]\(/);
     // Our <details> blocks stay balanced: the suggestions cannot close them.
     const markup = outsideCode(out);
-    expect(markup.match(/<details>/g)).toHaveLength(3);
-    expect(markup.match(/<\/details>/g)).toHaveLength(3);
+    // Two suggestions, the hostile one, and the folded notice.
+    expect(markup.match(/<details>/g)).toHaveLength(4);
+    expect(markup.match(/<\/details>/g)).toHaveLength(4);
     expect(markup.match(/&lt;\/details&gt;/g)).toHaveLength(1);
     for (const row of tableRows(out, FINDINGS_HEADER)) expect(cells(row)).toHaveLength(4);
     // A summary is raw HTML: there the file name is entity-escaped.
@@ -201,8 +206,8 @@ describe('renderMarkdown', () => {
     });
     expect(blocks).toContainEqual({ info: 'python', code: 'op.alter_column("posts", "status", nullable=False)' });
     expect(blocks).toContainEqual({ info: 'sh', code: 'alembic merge -m "merge heads" a1 b2' });
-    // No details block for findings without a suggestion.
-    expect(out.match(/<details>/g)).toHaveLength(2);
+    // No details block for findings without a suggestion: the two suggestions, and the folded notice.
+    expect(out.match(/<details>/g)).toHaveLength(3);
     expect(out).toMatch(/\n\n<\/details>/);
   });
 
@@ -312,6 +317,69 @@ describe('renderMarkdown for the pull request', () => {
 
   it('is unchanged for the CLI when there is no graph, table summary or comment option', () => {
     expect(renderMarkdown(makeReport())).toBe(renderMarkdown(makeReport(), {}));
+  });
+});
+
+describe('renderMarkdown of grouped findings and of a big pull request', () => {
+  it('renders a grouped report: one row per finding, its objects and one suggestion in its block', async () => {
+    const out = renderMarkdown(groupedReport());
+    await expect(out).toMatchFileSnapshot('__snapshots__/grouped-report.md');
+    expect(tableRows(out, FINDINGS_HEADER)).toHaveLength(3);
+    expect(out).toContain(
+      '<details><summary>Suggestion for <code>index-not-concurrent</code> at <code>migrations/versions/004_editors.py:25</code></summary>\n\n' +
+        '**3 objects:** `ix_posts_editor_id` (line 25), `ix_posts_reviewer_id` (line 26), `ix_users_invited_by_id` (line 27)\n\nBuild them CONCURRENTLY',
+    );
+    // A grouped finding without a suggestion still lists every object (its message names only five).
+    expect(out).toContain(
+      '<details><summary>Objects of <code>drop-column</code> at <code>migrations/versions/004_editors.py:31</code></summary>\n\n' +
+        '**7 objects:** `users.a`, `users.b`, `users.c`, `users.d`, `users.e`, `users.f`, `users.g`\n\n</details>',
+    );
+  });
+
+  it('puts the objects of a grouped finding in its inline review comment', () => {
+    const out = renderFindingComment(GROUPED_FINDINGS[1]);
+    expect(out.split('\n\n')[1]).toBe(
+      '**3 objects:** `fk_posts_editor_id_users` (line 28), `fk_posts_reviewer_id_users` (line 29), `fk_users_invited_by_id_users` (line 30)',
+    );
+  });
+
+  it('fits what a reviewer sees first of 22 findings on one screen: verdict, counts, errors, the first 10 warnings', () => {
+    const findings = manyFindings();
+    expect(findings).toHaveLength(22);
+    const out = renderMarkdown(makeReport({ findings }));
+    const aboveFold = out.slice(0, out.indexOf('<details>')).trimEnd().split('\n');
+    expect(aboveFold.length).toBeLessThanOrEqual(40);
+    expect(aboveFold[0]).toBe('### ❌ alembic-guard: 2 errors, 14 warnings, 6 notices');
+    const shown = tableRows(out, FINDINGS_HEADER);
+    expect(shown.map((row) => cells(row)[0])).toEqual(['❌ error', '❌ error', ...Array(10).fill('⚠️ warning')]);
+    expect(aboveFold.slice(-shown.length)).toEqual(shown);
+    // Right below the table, the rest, folded with their suggestions; every finding is in the comment, in the report's order.
+    expect(out.slice(out.indexOf('<details>'))).toMatch(/^<details><summary>4 more warnings and 6 notices<\/summary>\n\n\| Severity/);
+    const positions = findings.map((f) => out.indexOf(f.message.replace(/`([^`]+)`/g, '`$1`')));
+    expect(positions.every((p) => p > 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    // Every suggestion is a collapsed block, none is open.
+    expect(out.match(/<details><summary>Suggestion for/g)).toHaveLength(22);
+    expect(outsideCode(out).match(/<details>/g)!.length).toBe(outsideCode(out).match(/<\/details>/g)!.length);
+  });
+
+  it('folds only the notices when there are few warnings, and says "more" only after a table', () => {
+    const few = [finding({ rule: 'drop-column', severity: 'warning', message: 'w' }), finding({ rule: 'rename-column', severity: 'notice', message: 'n' })];
+    expect(renderMarkdown(makeReport({ findings: few }))).toContain('<details><summary>1 notice</summary>');
+    const notices = [finding({ rule: 'rename-column', severity: 'notice', message: 'n1' }), finding({ rule: 'rename-table', severity: 'notice', message: 'n2' })];
+    const out = renderMarkdown(passingReport({ findings: notices }));
+    expect(out).toContain('<details><summary>2 notices</summary>');
+    expect(out.slice(0, out.indexOf('<details>'))).not.toContain(FINDINGS_HEADER);
+  });
+
+  it('folds a long missing migration and a long list of findings outside the diff', () => {
+    const long = Array.from({ length: 30 }, (_, i) => `    op.add_column("t", sa.Column("c${i}", sa.Text()))`).join('\n');
+    const out = renderMarkdown(makeReport({ missingMigration: { upgrade: `def upgrade() -> None:\n${long}\n`, downgrade: 'def downgrade() -> None:\n    pass\n' } }));
+    expect(out).toContain('#### Missing migration\n\nThe models differ from the schema the migrations build. `alembic revision --autogenerate` would write:\n\n<details><summary>The migration (35 lines)</summary>\n\n```python\ndef upgrade() -> None:');
+    const outside = manyFindings().slice(0, 6);
+    expect(renderMarkdown(makeReport(), { notInline: outside })).toContain(
+      "<details><summary>6 findings are on lines that the pull request's diff does not show, so there is no inline comment for them</summary>\n\n- `migrations/versions/004_a.py:16`",
+    );
   });
 });
 

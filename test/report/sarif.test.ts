@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RULE_IDS } from '../../src/findings.js';
 import { RULE_DESCRIPTIONS, renderSarif, type SarifLog } from '../../src/report/sarif.js';
-import { finding, makeReport, passingReport } from './fixtures.js';
+import { finding, GROUPED_FINDINGS, groupedReport, makeReport, passingReport } from './fixtures.js';
 
 function sarif(report = makeReport()): SarifLog {
   return JSON.parse(renderSarif(report)) as SarifLog;
@@ -73,6 +73,26 @@ describe('renderSarif', () => {
     expect(spaced.locations![0].physicalLocation.artifactLocation.uri).toBe('migrations/versions/005_drop%20legacy.py');
     expect(noLine.locations![0].physicalLocation.artifactLocation.uri).toBe('migrations/versions/006_nothing.py');
     expect(noLine.locations![0].physicalLocation.region).toBeUndefined();
+  });
+
+  it('makes one result of a grouped finding, at its first line, with each object as a related location', () => {
+    const [indexes, , columns] = sarif(groupedReport()).runs[0].results;
+    expect(indexes.locations![0].physicalLocation.region).toEqual({ startLine: 25 });
+    expect(indexes.message.text).toBe(GROUPED_FINDINGS[0].message);
+    expect(indexes.relatedLocations).toEqual(
+      [
+        ['ix_posts_editor_id', 25],
+        ['ix_posts_reviewer_id', 26],
+        ['ix_users_invited_by_id', 27],
+      ].map(([name, line], id) => ({
+        id,
+        physicalLocation: { artifactLocation: { uri: 'migrations/versions/004_editors.py', uriBaseId: '%SRCROOT%' }, region: { startLine: line } },
+        message: { text: name },
+      })),
+    );
+    // Objects on one line have no location of their own; the message, which names five, gets the whole list.
+    expect(columns.relatedLocations).toBeUndefined();
+    expect(columns.message.text).toBe(`${GROUPED_FINDINGS[2].message} Objects: users.a, users.b, users.c, users.d, users.e, users.f, users.g.`);
   });
 
   it('has no rules and no results for a clean run', () => {

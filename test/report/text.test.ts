@@ -37,21 +37,45 @@ describe('renderText', () => {
     expect(out).toMatch(/^error {4}multiple-heads {2}The revision graph has 2 heads/m);
   });
 
-  it('groups findings by file, blocks in order of first appearance, findings without a file last', () => {
+  it("keeps the report's order, errors first, in blocks of one file and one severity", () => {
+    // As judge() sorts them: by severity, then file (none last), then line.
     const report = makeReport({
       findings: [
-        finding({ rule: 'replay-failed', severity: 'error', message: 'no file' }),
         finding({ rule: 'not-null-without-default', severity: 'error', message: 'a20', file: 'a.py', line: 20 }),
+        finding({ rule: 'not-null-without-default', severity: 'error', message: 'a25', file: 'a.py', line: 25 }),
         finding({ rule: 'set-not-null', severity: 'error', message: 'b5', file: 'b.py', line: 5 }),
+        finding({ rule: 'replay-failed', severity: 'error', message: 'no file' }),
         finding({ rule: 'drop-column', severity: 'warning', message: 'a3', file: 'a.py', line: 3 }),
+        finding({ rule: 'empty-migration', severity: 'notice', message: 'a1', file: 'a.py', line: 1 }),
       ],
     });
     const out = renderText(report, { color: false });
-    const order = ['a3', 'a20', 'b5', 'no file'].map((message) => out.indexOf(message));
+    const order = ['a20', 'a25', 'b5', 'no file', 'a3', 'a1'].map((message) => out.indexOf(message));
     expect(order.every((index) => index >= 0)).toBe(true);
     expect([...order].sort((x, y) => x - y)).toEqual(order);
-    // The two findings of a.py are adjacent lines; a blank line separates files.
-    expect(out).toMatch(/^a\.py:3 .*a3\na\.py:20 .*a20\n\nb\.py:5 .*b5\n\nerror .*no file$/m);
+    // The errors of a.py are adjacent lines; a blank line separates files and severities.
+    expect(out).toMatch(/^a\.py:20 .*a20\na\.py:25 .*a25\n\nb\.py:5 .*b5\n\nerror .*no file\n\na\.py:3 .*a3\n\na\.py:1 .*a1$/m);
+  });
+
+  it('lists the objects of a grouped finding under its message', () => {
+    const report = makeReport({
+      findings: [
+        finding({
+          rule: 'index-not-concurrent',
+          severity: 'warning',
+          message: '2 indexes built on existing tables without CONCURRENTLY: `ix_a` and `ix_b` (lines 12–13).',
+          file: 'm.py',
+          line: 12,
+          suggestion: 'Build them CONCURRENTLY:\n\n```python\nop.create_index("ix_a")\nop.create_index("ix_b")\n```',
+          objects: ['ix_a (line 12)', 'ix_b (line 13)'],
+        }),
+      ],
+    });
+    expect(renderText(report, { color: false })).toContain(
+      'm.py:12  warning  index-not-concurrent  2 indexes built on existing tables without CONCURRENTLY: `ix_a` and `ix_b` (lines 12–13).\n' +
+        '    2 objects: ix_a (line 12), ix_b (line 13)\n' +
+        '    Build them CONCURRENTLY:\n\n        op.create_index("ix_a")\n        op.create_index("ix_b")\n',
+    );
   });
 
   it('indents suggestions below the finding and shows code without markdown fences', () => {
