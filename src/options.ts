@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from './errors.js';
 import type { DatabaseChoice } from './postgres/provider.js';
 import { majorOfImageTag } from './postgres/testcontainers.js';
+import type { MigrationsRun } from './settings/settings.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json' | 'sarif';
 export type FailOnSetting = 'error' | 'warning' | 'never';
@@ -33,6 +34,11 @@ export interface CheckOptions {
    * given explicitly, values resolved at parse time. Nothing else of the caller's environment reaches that Python.
    */
   env: Record<string, string>;
+  /**
+   * `migrations-run` over `[tool.alembic-guard]`: set by the action's input (no CLI flag: the CLI reads pyproject.toml);
+   * undefined = pyproject.toml's value.
+   */
+  migrationsRun?: MigrationsRun | undefined;
 }
 
 const DATABASES: DatabaseChoice[] = ['auto', 'testcontainers', 'binaries', 'embedded', 'url'];

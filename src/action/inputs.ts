@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import type { FailOnSetting } from '../options.js';
 import type { DatabaseChoice } from '../postgres/provider.js';
 import { majorOfImageTag } from '../postgres/testcontainers.js';
+import { MIGRATIONS_RUN, type MigrationsRun } from '../settings/settings.js';
 
 /** Every input of action.yml with its default (a test keeps the two in step). */
 export const INPUT_DEFAULTS = {
@@ -20,6 +21,7 @@ export const INPUT_DEFAULTS = {
   'database-env': '',
   env: '',
   'flask-app': '',
+  'migrations-run': '',
   'github-token': '${{ github.token }}',
   comment: 'always',
   'review-comments': 'true',
@@ -50,6 +52,8 @@ export interface ActionSettings {
   /** `env`: settings for the project's Python that are not about the database (CheckOptions.env). */
   env: Record<string, string>;
   flaskApp: string | undefined;
+  /** `migrations-run`: wins over `[tool.alembic-guard] migrations-run`; undefined (empty input) = pyproject.toml's value. */
+  migrationsRun: MigrationsRun | undefined;
   /** Empty when the workflow passes none (then nothing is posted). */
   token: string;
   comment: CommentMode;
@@ -130,6 +134,9 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     postgresVersion = majorOfImageTag(postgresImage);
   }
 
+  const migrationsRunInput = rawInput(env, 'migrations-run').toLowerCase();
+  const migrationsRun = migrationsRunInput ? oneOf('migrations-run', migrationsRunInput, MIGRATIONS_RUN) : undefined;
+
   const failOn = oneOf('fail-on', rawInput(env, 'fail-on') || 'error', ['error', 'warning', 'never'] as const);
   let commentValue = (rawInput(env, 'comment') || 'always').toLowerCase();
   if (commentValue === 'true') commentValue = 'always';
@@ -154,6 +161,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     databaseEnv: parseDatabaseEnv(rawInput(env, 'database-env')),
     env: parseEnvInput(rawInput(env, 'env'), env, token),
     flaskApp: rawInput(env, 'flask-app') || undefined,
+    migrationsRun,
     token,
     comment,
     reviewComments: booleanInput(env, 'review-comments'),

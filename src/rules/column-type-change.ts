@@ -1,6 +1,7 @@
 // column-type-change: a type change that rewrites the table (observed, or known from the types) or can lose data (narrowing).
 import type { Finding } from '../findings.js';
 import { alterTableCommands, nodeAs, statementsOf, stringValues, type Node, type TypeName } from '../sql/ast.js';
+import { lockAndData } from './migrations-run.js';
 import { codeBlock, type Rule } from './rule.js';
 import { typeNameOf } from './support/format-type.js';
 import { takenBy } from './support/lock-phrases.js';
@@ -114,7 +115,19 @@ function typeChangeFinding(site: PullRequestStatement, change: Change): Finding 
   } else {
     message = `${what}: ${verdict.narrowing}.`;
   }
-  return findingAt(columnTypeChange, site, message, suggestion(change, utc));
+  const found: Finding = { ...findingAt(columnTypeChange, site, message, suggestion(change, utc)), object: `${table}.${column}` };
+  // A rewrite that loses nothing is only about the lock; a narrowing without a rewrite only about the data.
+  if (!rewrites) return { ...found, concern: 'data' };
+  if (utc) {
+    return lockAndData(found, {
+      message:
+        `${what}: Postgres converts the existing values in the session TimeZone, so unless the migration runs in UTC ` +
+        '(as the replay did), values stored as UTC shift by its offset.',
+      suggestion: utcSuggestion(change, dataAccept(`the database's TimeZone is UTC`), 'offline'),
+    });
+  }
+  if (!verdict.narrowing) return { ...found, concern: 'lock' };
+  return lockAndData(found, { message: `${what}: ${verdict.narrowing}.`, suggestion: narrowingSuggestion(change) });
 }
 
 function holding(held: HeldLock | null, site: PullRequestStatement): string {
@@ -151,20 +164,15 @@ function suggestion(change: Change, utc: boolean): string {
     'Or, when the table is small or the deploy has a maintenance window, keep the change and say so on the line ' +
     `above the call:\n\n${ignore}`;
 
-  if (utc) {
-    const saType = sqlAlchemyTypeWithoutImport(change.to.type) ?? 'sa.DateTime(timezone=True)';
-    return (
-      'If the stored values are UTC (as `datetime.utcnow` writes them), say so for this transaction: Postgres 12+ then ' +
-      'changes the type without a rewrite and reads the values as UTC.\n\n' +
-      codeBlock('python', `op.execute("SET LOCAL TimeZone = 'UTC'")\nop.alter_column(${py(bare)}, ${py(column)}, type_=${saType}${schemaArg})`) +
-      `\n\n${accept}`
-    );
-  }
+  if (utc) return utcSuggestion(change, accept);
 
   const limit = lengthLimit(change.to.type);
   if (change.verdict.narrowing && limit !== null && change.from && isString(change.from.type)) {
     const check = `ck_${bare}_${column}_length`.slice(0, 63);
     const condition = `char_length(${sqlIdentifier(column)}) <= ${limit}`;
+    // The model keeps the old type too: with compare_type (Alembic's default since 1.12), a model that says the new
+    // type makes autogenerate write this very type change again.
+    const kept = sqlAlchemyTypeWithoutImport(change.from.type) ?? change.from.display;
     return (
       'To enforce the shorter limit without a rewrite, keep the type and add a CHECK constraint NOT VALID (no scan, ' +
       'an instant lock):\n\n' +
@@ -174,7 +182,11 @@ function suggestion(change: Change, utc: boolean): string {
       'values that are too long, so look for them first:\n\n' +
       codeBlock('python', `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`) +
       '\n\n' +
-      codeBlock('sql', `SELECT count(*) FROM ${sqlTable(table)} WHERE char_length(${sqlIdentifier(column)}) > ${limit};`) +
+      codeBlock('sql', tooLongQuery(table, column, limit)) +
+      `\n\nKeep the model as the database will be: \`${column}\` stays \`${kept}\` (with \`compare_type\`, ` +
+      "Alembic's default since 1.12, a model saying the shorter type makes autogenerate write this change again), and the " +
+      "limit is a CHECK constraint in the model's `__table_args__` (`conv()` keeps the name as written, as `op.f()` does):\n\n" +
+      codeBlock('python', `sa.CheckConstraint(${py(condition)}, name=sa.schema.conv(${py(check)})),`) +
       `\n\n${accept}`
     );
   }
@@ -189,6 +201,7 @@ function suggestion(change: Change, utc: boolean): string {
     `op.alter_column(${py(bare)}, ${py(fresh)}, new_column_name=${py(column)}${schemaArg})`,
   ].join('\n');
   const narrowingNote = change.verdict.narrowing ? `; ${change.verdict.narrowing.replace(/ make it fail$/, ' make it fail too')}` : '';
+  const oldType = change.from ? sqlAlchemyTypeWithoutImport(change.from.type) : null;
   return (
     'On a large table, change the type in steps instead. In this migration, a new column that the application ' +
     'writes (or a trigger fills) from now on:\n\n' +
@@ -196,8 +209,52 @@ function suggestion(change: Change, utc: boolean): string {
     `\n\nBackfill it in batches outside the migration (\`UPDATE ${sqlTable(table)} SET ${sqlIdentifier(fresh)} = ${sqlIdentifier(column)}::${sqlType(change.to.type)} ` +
     `WHERE ...\`${narrowingNote}), then, in a later migration, move defaults, indexes and constraints over and swap the names:\n\n` +
     codeBlock('python', swap) +
+    // Autogenerate compares the models with each step's schema: the model has to follow the steps.
+    `\n\nThe model follows each step: with this migration \`${column}\` keeps ${oldType ? `\`${oldType}\`` : 'its type'} and ` +
+    `\`${fresh}\` is added with the new type; the swap gives \`${column}\` the new type and removes \`${fresh}\`.` +
     `\n\n${accept}`
   );
+}
+
+/**
+ * timestamp <-> timestamptz when the stored values are UTC: SET LOCAL TimeZone = 'UTC' makes it metadata-only and
+ * exact. `offline`: only the exactness matters.
+ */
+function utcSuggestion(change: Change, accept: string, reading: 'online' | 'offline' = 'online'): string {
+  const { schema, name: bare } = splitQualified(change.table);
+  const schemaArg = schema ? `, schema=${py(schema)}` : '';
+  const saType = sqlAlchemyTypeWithoutImport(change.to.type) ?? 'sa.DateTime(timezone=True)';
+  return (
+    'If the stored values are UTC (as `datetime.utcnow` writes them), say so for this transaction: Postgres ' +
+    (reading === 'online'
+      ? '12+ then changes the type without a rewrite and reads the values as UTC.'
+      : "then reads them as UTC, whatever the server's TimeZone.") +
+    '\n\n' +
+    codeBlock('python', `op.execute("SET LOCAL TimeZone = 'UTC'")\nop.alter_column(${py(bare)}, ${py(change.column)}, type_=${saType}${schemaArg})`) +
+    `\n\n${accept}`
+  );
+}
+
+/** With the app stopped the rewrite blocks no one: what is left is the values that do not fit. */
+function narrowingSuggestion(change: Change): string {
+  const { table, column } = change;
+  const limit = lengthLimit(change.to.type);
+  const find =
+    limit !== null && change.from && isString(change.from.type)
+      ? `Look for the values that do not fit first: the migration fails on the first one.\n\n${codeBlock('sql', tooLongQuery(table, column, limit))}\n\n` +
+        'Fix them before this migration runs (or in it, before the ALTER).'
+      : `Check the existing values of \`${table}.${column}\` before this migration runs: ${change.verdict.narrowing}.`;
+  return `${find}\n\n${dataAccept(`every ${column} fits (checked)`)}`;
+}
+
+/** The ignore comment for a change whose data is known to come through. */
+function dataAccept(reason: string): string {
+  const ignore = codeBlock('python', `# alembic-guard: ignore[column-type-change] ${reason}`);
+  return `When the existing values are known to come through, say so on the line above the call:\n\n${ignore}`;
+}
+
+function tooLongQuery(table: string, column: string, limit: number): string {
+  return `SELECT count(*) FROM ${sqlTable(table)} WHERE char_length(${sqlIdentifier(column)}) > ${limit};`;
 }
 
 function sqlType(type: PgType): string {

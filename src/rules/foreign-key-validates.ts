@@ -2,11 +2,11 @@
 import type { Finding } from '../findings.js';
 import type { Schema } from '../schema/schema.js';
 import { alterTableCommands, columnConstraints, type ConstraintInfo } from '../sql/ast.js';
-import { codeBlock, type Rule } from './rule.js';
+import { codeBlock, type FindingGroup, type Rule } from './rule.js';
 import { chosenConstraintName } from './support/constraint-names.js';
 import { blockedClause, lockClause } from './support/lock-phrases.js';
 import { locksHeld, runsInTransaction } from './support/locks.js';
-import { existedBefore, findingAt, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { existedBefore, findingAt, pullRequestStatements, rewrittenEarlier, type PullRequestStatement } from './support/pull-request.js';
 import { py, pyList } from './support/python-code.js';
 import { splitQualified } from './support/qualified-name.js';
 import { inlineSql, sqlIdentifier, sqlTable } from './support/sql-text.js';
@@ -37,6 +37,8 @@ export const foreignKeyValidates: Rule = {
               ? columnConstraints(command.column).references
               : null;
         if (!fk || !fk.enforced) continue;
+        // Both tables already rewritten by this transaction (a key type swap): the check adds no lock they do not hold.
+        if (rewrittenEarlier(site, command.table) && rewrittenEarlier(site, fk.referencedTable ?? command.table)) continue;
         const name = fk.name ?? chosenConstraintName(site.revision, command.table, { type: 'f', columns: fk.columns, referencedTable: fk.referencedTable });
         if (fk.skipValidation) notValid.set(key(site, command.table, name), { site, fk });
         else findings.push(validatingFinding(site, command.table, name, fk, command.subtype === 'AT_AddColumn' || site.statement.op?.call === 'add_column'));
@@ -44,7 +46,52 @@ export const foreignKeyValidates: Rule = {
     }
     return findings;
   },
+  group: { noun: 'foreign key', plural: 'foreign keys', summarize },
 };
+
+const ADD_NOT_VALID = 'Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant';
+const VALIDATE_LATER =
+  'Then check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under ' +
+  'SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):';
+const COMMIT_FIRST =
+  'Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its ' +
+  'own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE ' +
+  'UPDATE EXCLUSIVE, which lets reads and writes go on):';
+
+/** Several foreign keys added (or validated too soon) the same way in one migration: one finding, each step's code in one block. */
+function summarize({ findings, listed, code }: FindingGroup): { message: string; suggestion: string } | null {
+  const advice = findings[0]!.suggestion ?? '';
+  const count = findings.length;
+  if (advice.startsWith(ADD_NOT_VALID)) {
+    const inline = !advice.startsWith(`${ADD_NOT_VALID}:`);
+    return {
+      message:
+        `${count} foreign keys added to existing tables without NOT VALID: ${listed}; for each, Postgres checks every existing ` +
+        'row while holding SHARE ROW EXCLUSIVE on its table and the one it references, blocking writes to them until the check ends.',
+      suggestion:
+        'Add them NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant' +
+        (inline ? '. Declare the columns without `sa.ForeignKey(...)` and add the constraints on their own:' : ':') +
+        '\n\n' +
+        codeBlock('python', code[0]!) +
+        '\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under ' +
+        'SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n' +
+        codeBlock('python', code[1]!),
+    };
+  }
+  if (advice.startsWith(COMMIT_FIRST)) {
+    return {
+      message:
+        `${count} foreign keys added NOT VALID were validated before that was committed: ${listed}; each validation scanned ` +
+        'its table under the locks of the ADD, blocking writes, as if NOT VALID had not been used.',
+      suggestion:
+        'Commit the NOT VALID constraints before validating them: move the validations to a later migration deployed on ' +
+        'its own, or run them in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds ' +
+        'SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n' +
+        codeBlock('python', code[0]!),
+    };
+  }
+  return null;
+}
 
 function key(site: PullRequestStatement, table: string, name: string): string {
   return `${site.revision.revision}\u0000${table}\u0000${name}`;
@@ -62,14 +109,13 @@ function validatingFinding(site: PullRequestStatement, table: string, name: stri
       `while holding SHARE ROW EXCLUSIVE on ${tables}, blocking writes until the check ends.`;
   const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
   const suggestion =
-    'Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant' +
+    ADD_NOT_VALID +
     (inlineColumn ? '. Declare the column without `sa.ForeignKey(...)` and add the constraint on its own:' : ':') +
     '\n\n' +
     codeBlock('python', createForeignKey(site, table, name, fk)) +
-    '\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under ' +
-    'SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n' +
+    `\n\n${VALIDATE_LATER}\n\n` +
     codeBlock('python', validate);
-  return findingAt(foreignKeyValidates, site, message, suggestion);
+  return { ...findingAt(foreignKeyValidates, site, message, suggestion), object: name };
 }
 
 /** Null when the locks of the ADD were not seen still held: then nothing was measured. */
@@ -82,12 +128,8 @@ function sameTransactionFinding(site: PullRequestStatement, table: string, name:
     `${inlineSql(site.statement.sql)} ran before the NOT VALID foreign key of ${addLine} was committed, and ` +
     `${lockClause(held, site)}: ${blockedClause(held)} for the whole validation scan, as if NOT VALID had not been used.`;
   const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
-  const suggestion =
-    'Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its ' +
-    'own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE ' +
-    'UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n' +
-    codeBlock('python', `with op.get_context().autocommit_block():\n    ${validate}`);
-  return findingAt(foreignKeyValidates, site, message, suggestion);
+  const suggestion = `${COMMIT_FIRST}\n\n` + codeBlock('python', `with op.get_context().autocommit_block():\n    ${validate}`);
+  return { ...findingAt(foreignKeyValidates, site, message, suggestion), object: name };
 }
 
 /**

@@ -2,10 +2,10 @@
 import type { Finding } from '../findings.js';
 import { dropStatement, indexStatement, nodeAs, statementsOf, type IndexInfo } from '../sql/ast.js';
 import { parseStatement } from '../sql/parse.js';
-import { codeBlock, type Rule } from './rule.js';
+import { codeBlock, type FindingGroup, type Rule } from './rule.js';
 import { blockedClause, lockClause } from './support/lock-phrases.js';
 import { locksHeld } from './support/locks.js';
-import { existedBefore, findingAt, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { existedBefore, findingAt, pullRequestStatements, rewrittenEarlier, type PullRequestStatement } from './support/pull-request.js';
 import { py, pyList } from './support/python-code.js';
 import { qualifiedLike, splitQualified } from './support/qualified-name.js';
 import { inlineSql, sqlIdentifier } from './support/sql-text.js';
@@ -17,18 +17,62 @@ export const indexNotConcurrent: Rule = {
     const findings: Finding[] = [];
     for (const site of pullRequestStatements(graph, evidence)) {
       const index = indexStatement(site.node);
-      if (index && !index.concurrent && existedBefore(site, index.table)) findings.push(createFinding(site, index));
+      if (index && !index.concurrent && existedBefore(site, index.table) && !rewrittenEarlier(site, index.table)) {
+        findings.push(createFinding(site, index));
+      }
       const drop = dropStatement(site.node);
       if (drop?.objectType === 'index' && !drop.concurrent) {
         for (const name of drop.names) {
           const table = indexTable(site, name);
-          if (table && existedBefore(site, table)) findings.push(dropFinding(site, name, table, drop.ifExists));
+          // An index dropped on the way to dropping its table, in the same migration: the table's drop is what counts.
+          if (table && existedBefore(site, table) && site.revision.after.tables.has(table)) {
+            findings.push(dropFinding(site, name, table, drop.ifExists));
+          }
         }
       }
     }
     return findings;
   },
+  group: { noun: 'index', plural: 'indexes', summarize },
 };
+
+const BUILD_CONCURRENTLY =
+  'Build it CONCURRENTLY: writes go on during the build. It cannot run inside a transaction, hence the autocommit ' +
+  'block; if it fails it leaves an INVALID index behind, to drop before retrying.';
+const DROP_CONCURRENTLY =
+  'Drop it CONCURRENTLY (it waits for running queries instead of blocking new ones; it cannot run inside a ' +
+  'transaction, hence the autocommit block):';
+
+/** Several indexes built, or dropped, the same way in one migration: one finding, one block of code. */
+function summarize({ findings, listed, code }: FindingGroup): { message: string; suggestion: string } | null {
+  const advice = findings[0]!.suggestion ?? '';
+  if (advice.startsWith(BUILD_CONCURRENTLY)) {
+    const stronger = findings.some((f) => f.message.includes('ACCESS EXCLUSIVE'))
+      ? ', and reads as well where the migration already held an ACCESS EXCLUSIVE lock on it'
+      : '';
+    return {
+      message:
+        `${findings.length} indexes built on existing tables without CONCURRENTLY: ${listed}; each build blocks writes to its ` +
+        `table until it ends${stronger}.`,
+      suggestion:
+        'Build them CONCURRENTLY: writes go on during each build. CONCURRENTLY cannot run inside a transaction, hence the ' +
+        'autocommit block; a build that fails leaves an INVALID index behind, to drop before retrying.\n\n' +
+        codeBlock('python', code[0]!),
+    };
+  }
+  if (advice.startsWith(DROP_CONCURRENTLY)) {
+    return {
+      message:
+        `${findings.length} indexes of existing tables dropped without CONCURRENTLY: ${listed}; each drop takes an ACCESS ` +
+        'EXCLUSIVE lock on its table, so reads and writes queue behind it while it waits for the queries already running.',
+      suggestion:
+        'Drop them CONCURRENTLY (each waits for running queries instead of blocking new ones; it cannot run inside a ' +
+        'transaction, hence the autocommit block):\n\n' +
+        codeBlock('python', code[0]!),
+    };
+  }
+  return null;
+}
 
 function createFinding(site: PullRequestStatement, index: IndexInfo): Finding {
   const held = locksHeld(site.revision, site.at.statement, [index.table], 'ShareLock');
@@ -41,10 +85,9 @@ function createFinding(site: PullRequestStatement, index: IndexInfo): Finding {
     ? `\`${index.table}\` is partitioned, and Postgres cannot build an index CONCURRENTLY on a partitioned table: ` +
       'create the index `ON ONLY` the parent (instant, invalid until every partition has one), build it CONCURRENTLY ' +
       'on each partition, then `ALTER INDEX ... ATTACH PARTITION` each of them.'
-    : 'Build it CONCURRENTLY: writes go on during the build. It cannot run inside a transaction, hence the autocommit ' +
-      'block; if it fails it leaves an INVALID index behind, to drop before retrying.\n\n' +
-      codeBlock('python', `with op.get_context().autocommit_block():\n    ${concurrentCreate(site, index)}`);
-  return findingAt(indexNotConcurrent, site, message, suggestion);
+    : `${BUILD_CONCURRENTLY}\n\n` + codeBlock('python', `with op.get_context().autocommit_block():\n    ${concurrentCreate(site, index)}`);
+  const object = index.name ?? `${index.table} (${[...index.columns, ...index.expressions.map(() => '…')].join(', ')})`;
+  return { ...findingAt(indexNotConcurrent, site, message, suggestion), object };
 }
 
 function dropFinding(site: PullRequestStatement, name: string, table: string, ifExists: boolean): Finding {
@@ -61,10 +104,9 @@ function dropFinding(site: PullRequestStatement, name: string, table: string, if
   if (ifExists) kwargs.push('if_exists=True');
   kwargs.push('postgresql_concurrently=True');
   const suggestion =
-    'Drop it CONCURRENTLY (it waits for running queries instead of blocking new ones; it cannot run inside a ' +
-    'transaction, hence the autocommit block):\n\n' +
+    `${DROP_CONCURRENTLY}\n\n` +
     codeBlock('python', `with op.get_context().autocommit_block():\n    op.drop_index(${[py(bare), ...kwargs].join(', ')})`);
-  return findingAt(indexNotConcurrent, site, message, suggestion);
+  return { ...findingAt(indexNotConcurrent, site, message, suggestion), object: name };
 }
 
 /** `op.create_index(...)` with postgresql_concurrently=True, or the statement itself with CONCURRENTLY when op.create_index cannot say it. */

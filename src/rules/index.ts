@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import { compareFindings, type Finding } from '../findings.js';
 import type { MigrationGraph, Revision } from '../graph/graph.js';
 import { isRuleId, type ProjectSettings } from '../settings/settings.js';
+import { backfillUnderLock } from './backfill-under-lock.js';
 import { columnTypeChange } from './column-type-change.js';
 import { downgradeIncomplete } from './downgrade-incomplete.js';
 import { dropColumn } from './drop-column.js';
@@ -12,6 +13,7 @@ import { emptyMigration } from './empty-migration.js';
 import { foreignKeyValidates } from './foreign-key-validates.js';
 import { indexNotConcurrent } from './index-not-concurrent.js';
 import { missingMigration } from './missing-migration.js';
+import { migrationImportsApp } from './migration-imports-app.js';
 import { multipleHeads } from './multiple-heads.js';
 import { notNullWithoutDefault } from './not-null-without-default.js';
 import { removedMigration } from './removed-migration.js';
@@ -33,9 +35,11 @@ export const RULES: Rule[] = [
   removedMigration,
   missingMigration,
   emptyMigration,
+  migrationImportsApp,
   notNullWithoutDefault,
   setNotNull,
   volatileDefault,
+  backfillUnderLock,
   columnTypeChange,
   indexNotConcurrent,
   foreignKeyValidates,

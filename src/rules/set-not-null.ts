@@ -1,10 +1,12 @@
 // set-not-null: SET NOT NULL on an existing column: full scan under ACCESS EXCLUSIVE, fails on nulls.
-import type { RevisionEvidence } from '../evidence/evidence.js';
+import type { Evidence, RevisionEvidence } from '../evidence/evidence.js';
 import type { Finding } from '../findings.js';
+import type { Schema } from '../schema/schema.js';
 import { alterTableCommands, columnConstraints, nodeAs, statementsOf, stringValues, type Node } from '../sql/ast.js';
 import { parseStatement } from '../sql/parse.js';
+import { lockAndData } from './migrations-run.js';
 import { codeBlock, finding, type Rule } from './rule.js';
-import { backfillValue, alterNotNull } from './support/backfill.js';
+import { backfillValue, alterNotNull, primaryKey } from './support/backfill.js';
 import { columnTypeName } from './support/format-type.js';
 import { lockPhrase } from './support/lock-phrases.js';
 import { lockHeld } from './support/locks.js';
@@ -32,7 +34,7 @@ export const setNotNull: Rule = {
         if (!existedBefore(context, table) || addedColumn(context, table, column)) continue;
         // Already NOT NULL: nothing to check. A validated CHECK (column IS NOT NULL): PostgreSQL 12+ skips the scan.
         if (state.isNotNull(table, column) || state.hasValidatedCheck(table, column)) continue;
-        findings.push(report(context, table, column));
+        findings.push(report(context, table, column, foreignKeyOf(evidence, context.at.revision, table, column)));
       }
       state.apply(context.node);
     }
@@ -40,7 +42,7 @@ export const setNotNull: Rule = {
   },
 };
 
-function report(context: PullRequestStatement, table: string, column: string): Finding {
+function report(context: PullRequestStatement, table: string, column: string, reference: Reference | null): Finding {
   const held = lockHeld(context.revision, context.at.statement, table);
   // The proof's row is inserted where the revision starts: an UPDATE of an earlier revision of the pull request
   // did not run on it, so its failure would say nothing about the data that revision leaves.
@@ -49,8 +51,9 @@ function report(context: PullRequestStatement, table: string, column: string): F
   const failure = earlierUpdate ? null : proofFailure(proof);
   // Succeeded on a row after the revision's earlier statements (a backfill): the scan is the cost left to tell.
   const succeeded = !earlierUpdate && proof !== null && 'error' in proof && proof.error === null;
+  const sql = inlineSqlFirstLine(context.statement.sql);
   const message =
-    `${inlineSqlFirstLine(context.statement.sql)} ${lockPhrase(held, table)} and scans the whole table for nulls while holding it` +
+    `${sql} ${lockPhrase(held, table)} and scans the whole table for nulls while holding it` +
     (failure ? `; it fails if any row is null: ${failure}.` : succeeded ? '.' : ', and fails if any row is null.');
 
   const before = context.revision.before;
@@ -59,12 +62,13 @@ function report(context: PullRequestStatement, table: string, column: string): F
   const check = constraintName(table, column);
   const t = sqlTable(table);
   const c = sqlIdentifier(column);
-  const value = backfillValue(typeName, before);
+  const fill = backfill(table, column, reference, before);
   const [tableArg, schemaArg] = opTable(table, pyReadable);
   const code = withPostgresqlImport(
     [
       `# Rows holding NULL make VALIDATE fail: fill them first if there may be some, e.g.`,
-      `# op.execute(${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})`,
+      `# op.execute(${pyReadable(fill.sql)})`,
+      ...fill.note.map((line) => `# ${line}`),
       `op.create_check_constraint(op.f(${pyReadable(check)}), ${tableArg}, ${pyReadable(`${c} IS NOT NULL`)}, postgresql_not_valid=True${schemaArg})`,
       '# VALIDATE scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own transaction.',
       'with op.get_context().autocommit_block():',
@@ -75,16 +79,84 @@ function report(context: PullRequestStatement, table: string, column: string): F
     ].join('\n'),
     type.dialect,
   );
-  return finding(setNotNull, {
-    message,
-    file: context.file,
-    line: context.statement.line,
-    revision: context.revision.revision,
+  const found: Finding = {
+    ...finding(setNotNull, {
+      message,
+      file: context.file,
+      line: context.statement.line,
+      revision: context.revision.revision,
+      suggestion: [
+        'Prove the column has no nulls with a CHECK constraint validated without blocking writes, then set NOT NULL (PostgreSQL 12+):',
+        codeBlock('python', code),
+      ].join('\n\n'),
+    }),
+    object: `${table}.${column}`,
+  };
+  // The revision's own statements filled the column (the proof passed): only the scan under the lock is left.
+  if (succeeded) return { ...found, concern: 'lock' };
+
+  // With the app stopped, the lock does not matter: what is left is the failure on nulls, fixed by filling them.
+  const offlineCode = withPostgresqlImport(
+    [...fill.note.map((line) => `# ${line}`), `op.execute(${pyReadable(fill.sql)})  # TODO: ${fill.todo}`, alterNotNull(table, column, type)].join('\n'),
+    type.dialect,
+  );
+  return lockAndData(found, {
+    message: `${sql} fails if any row of \`${table}\` holds NULL in \`${column}\`` + (failure ? `: ${failure}.` : '.'),
     suggestion: [
-      'Prove the column has no nulls with a CHECK constraint validated without blocking writes, then set NOT NULL (PostgreSQL 12+):',
-      codeBlock('python', code),
+      'Fill the rows that hold NULL in the same migration, before SET NOT NULL:',
+      codeBlock('python', offlineCode),
+      'Or look for them first:',
+      codeBlock('sql', `SELECT count(*) FROM ${t} WHERE ${c} IS NULL;`),
     ].join('\n\n'),
   });
+}
+
+/** What a foreign key column points at: the referenced table and column. */
+interface Reference {
+  table: string;
+  column: string | null;
+}
+
+/**
+ * The table and column `table.column` references, when it is a foreign key before the revision, or becomes one in it
+ * or in a later revision of the pull request.
+ */
+function foreignKeyOf(evidence: Evidence, revisionIndex: number, table: string, column: string): Reference | null {
+  const schemas = [evidence.revisions[revisionIndex]!.before, ...evidence.revisions.slice(revisionIndex).map((r) => r.after)];
+  for (const schema of schemas) {
+    for (const constraint of schema.constraints) {
+      if (constraint.type !== 'f' || constraint.table !== table || !constraint.referencedTable) continue;
+      const position = constraint.columns.indexOf(column);
+      if (position < 0) continue;
+      const [stmt] = statementsOf(parseStatement(`ALTER TABLE t ADD ${constraint.definition}`));
+      const referenced = alterTableCommands(stmt)[0]?.constraint?.referencedColumns ?? [];
+      return { table: constraint.referencedTable, column: referenced[position] ?? null };
+    }
+  }
+  return null;
+}
+
+/**
+ * The UPDATE that fills the column's nulls, a note to read before it, and what the developer has to choose. A foreign
+ * key gets the key of a referenced row: a made-up value (a random uuid, 0) would break the foreign key.
+ */
+function backfill(table: string, column: string, reference: Reference | null, before: Schema): { note: string[]; sql: string; todo: string } {
+  const t = sqlTable(table);
+  const c = sqlIdentifier(column);
+  if (reference) {
+    const key = reference.column ?? primaryKey(before, reference.table) ?? 'id';
+    const value = `(SELECT ${sqlIdentifier(key)} FROM ${sqlTable(reference.table)} LIMIT 1)`;
+    return {
+      note: [
+        `\`${column}\` is a foreign key to \`${reference.table}\`: each row needs the key of an existing \`${reference.table}\` row`,
+        '(a made-up value breaks the foreign key); choose which.',
+      ],
+      sql: `UPDATE ${t} SET ${c} = ${value} WHERE ${c} IS NULL`,
+      todo: `the ${reference.table} row each one belongs to`,
+    };
+  }
+  const value = backfillValue(columnTypeName(before, table, column), before);
+  return { note: [], sql: `UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`, todo: 'the value existing rows get' };
 }
 
 /** `ck_users_phone_not_null`, within Postgres's 63-byte limit. */

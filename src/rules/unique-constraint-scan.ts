@@ -1,11 +1,12 @@
 // unique-constraint-scan: a unique constraint added to an existing table (its index is built under lock; duplicates make it fail).
 import type { Finding } from '../findings.js';
-import { alterTableCommands, columnConstraints, type ConstraintInfo } from '../sql/ast.js';
+import { alterTableCommands, columnConstraints, type ColumnDef, type ConstraintInfo } from '../sql/ast.js';
+import { lockAndData } from './migrations-run.js';
 import { codeBlock, type Rule } from './rule.js';
 import { chosenConstraintName } from './support/constraint-names.js';
 import { blockedClause, lockClause } from './support/lock-phrases.js';
 import { locksHeld } from './support/locks.js';
-import { existedBefore, findingAt, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { addedColumn, after, existedBefore, findingAt, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
 import { py, pyList } from './support/python-code.js';
 import { qualifiedLike, splitQualified } from './support/qualified-name.js';
 import { inlineSql, sqlIdentifier, sqlTable } from './support/sql-text.js';
@@ -27,29 +28,65 @@ export const uniqueConstraintScan: Rule = {
               : null;
         // USING INDEX adopts an index built beforehand (CONCURRENTLY, one hopes): no build, no scan.
         if (!unique || unique.usingIndex !== null) continue;
-        findings.push(uniqueFinding(site, command.table, unique, command.subtype === 'AT_AddColumn' || site.statement.op?.call === 'add_column'));
+        const sameCommand = command.subtype === 'AT_AddColumn' ? command.column : null;
+        findings.push(uniqueFinding(site, command.table, unique, sameCommand !== null || site.statement.op?.call === 'add_column', sameCommand));
       }
     }
     return findings;
   },
 };
 
-function uniqueFinding(site: PullRequestStatement, table: string, unique: ConstraintInfo, inlineColumn: boolean): Finding {
+function uniqueFinding(site: PullRequestStatement, table: string, unique: ConstraintInfo, inlineColumn: boolean, addedHere: ColumnDef | null): Finding {
   const name = unique.name ?? chosenConstraintName(site.revision, table, { type: 'u', columns: unique.columns });
   const sql = inlineSql(site.statement.sql);
+  const noDuplicates = cannotHoldDuplicates(site, table, unique, addedHere);
   const duplicates =
     unique.columns.length === 1 ? `duplicate values of \`${unique.columns[0]}\`` : `duplicate (${unique.columns.map((c) => `\`${c}\``).join(', ')}) combinations`;
+  const fails = noDuplicates ? '' : `, and ${duplicates} make it fail`;
   const built = site.revision.after.indexes.has(qualifiedLike(table, name)) ? `the unique index \`${name}\`` : 'its unique index';
   // ADD CONSTRAINT ... UNIQUE takes ACCESS EXCLUSIVE (the SHARE lock of its index build is then beside the point).
   const held = locksHeld(site.revision, site.at.statement, [table], 'AccessExclusiveLock');
   const message = held
-    ? `${sql} ${lockClause(held, site)}, and built ${built} under it: ${blockedClause(held)} for the whole build, and ${duplicates} make it fail.`
+    ? `${sql} ${lockClause(held, site)}, and built ${built} under it: ${blockedClause(held)} for the whole build${fails}.`
     : `${sql} adds a unique constraint to the existing table \`${table}\`: Postgres builds its index while holding ` +
-      `ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build, and ${duplicates} make it fail.`;
-  return findingAt(uniqueConstraintScan, site, message, suggestion(table, name, unique, inlineColumn));
+      `ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build${fails}.`;
+  const found: Finding = { ...findingAt(uniqueConstraintScan, site, message, suggestion(table, name, unique, inlineColumn, noDuplicates)), object: name };
+  if (noDuplicates) return { ...found, concern: 'lock' };
+  // With the app stopped the build blocks no one: the duplicates are what is left.
+  return lockAndData(found, {
+    message: `${sql} adds a unique constraint to the existing table \`${table}\`: ${duplicates} make it fail.`,
+    suggestion: `Look for duplicates first, and resolve them before this migration runs (or in it, before the constraint):\n\n${codeBlock('sql', duplicatesQuery(table, unique))}`,
+  });
 }
 
-function suggestion(table: string, name: string, unique: ConstraintInfo, inlineColumn: boolean): string {
+/**
+ * Whether the existing rows cannot hold duplicates: one of the columns was added by the same migration without a
+ * default and not written since, so it is NULL in every row, and NULLs are distinct (unless NULLS NOT DISTINCT). A column
+ * an earlier migration added may have been written by the app in between, if they are deployed apart.
+ */
+function cannotHoldDuplicates(site: PullRequestStatement, table: string, unique: ConstraintInfo, addedHere: ColumnDef | null): boolean {
+  if (unique.constraint.nulls_not_distinct) return false;
+  const updates = site.updates.get(table) ?? [];
+  return unique.columns.some((column) => {
+    if (addedHere?.colname === column) return allNull(addedHere);
+    const added = addedColumn(site, table, column);
+    if (added === null || added.revision !== site.revision.revision) return false;
+    return allNull(added.column) && !updates.some((at) => after(at, added.at));
+  });
+}
+
+/** ADD COLUMN without a default, identity or generation expression leaves the column NULL in every existing row. */
+function allNull(column: ColumnDef): boolean {
+  const constraints = columnConstraints(column);
+  return !constraints.hasDefault && !constraints.identity && !constraints.generated;
+}
+
+function duplicatesQuery(table: string, unique: ConstraintInfo): string {
+  const columns = unique.columns.map((column) => sqlIdentifier(column)).join(', ');
+  return `SELECT ${columns}, count(*) FROM ${sqlTable(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
+}
+
+function suggestion(table: string, name: string, unique: ConstraintInfo, inlineColumn: boolean, noDuplicates: boolean): string {
   const { schema, name: bare } = splitQualified(table);
   const args = [py(name), py(bare), pyList(unique.columns), 'unique=True'];
   if (schema) args.push(`schema=${py(schema)}`);
@@ -60,16 +97,16 @@ function suggestion(table: string, name: string, unique: ConstraintInfo, inlineC
   args.push('postgresql_concurrently=True');
   const deferrable = c.deferrable ? (c.initdeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE') : '';
   const attach = `ALTER TABLE ${sqlTable(table)} ADD CONSTRAINT ${sqlIdentifier(name)} UNIQUE USING INDEX ${sqlIdentifier(name)}${deferrable}`;
-  const columns = unique.columns.map((column) => sqlIdentifier(column)).join(', ');
-  const findDuplicates = `SELECT ${columns}, count(*) FROM ${sqlTable(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
-  return (
+  const build =
     'Build the unique index CONCURRENTLY (reads and writes go on; it cannot run inside a transaction, hence the ' +
     'autocommit block), then make it the constraint, which holds ACCESS EXCLUSIVE only for an instant' +
     (inlineColumn ? '. Declare the column without `unique=True` and add:' : ':') +
     '\n\n' +
-    codeBlock('python', `with op.get_context().autocommit_block():\n    op.create_index(${args.join(', ')})\nop.execute(${py(attach)})`) +
-    `\n\nThe build still fails on ${joinAnd(unique.columns.map((col) => `\`${col}\``))} duplicates (and leaves an INVALID ` +
+    codeBlock('python', `with op.get_context().autocommit_block():\n    op.create_index(${args.join(', ')})\nop.execute(${py(attach)})`);
+  if (noDuplicates) return build;
+  return (
+    `${build}\n\nThe build still fails on ${joinAnd(unique.columns.map((col) => `\`${col}\``))} duplicates (and leaves an INVALID ` +
     'index to drop before retrying): look for them first.\n\n' +
-    codeBlock('sql', findDuplicates)
+    codeBlock('sql', duplicatesQuery(table, unique))
   );
 }

@@ -1,4 +1,5 @@
-// Project-wide settings from `[tool.alembic-guard]` in pyproject.toml: severities, disabled rules, objects to leave out.
+// Project-wide settings from `[tool.alembic-guard]` in pyproject.toml: severities, disabled rules, objects to leave out,
+// how the project runs its migrations.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -19,6 +20,12 @@ export interface ProjectSettings {
    * `--env` (the action's `env` input) wins over a name given here too.
    */
   env: Record<string, string>;
+  /**
+   * How the project's migrations run (`migrations-run`): `online` while the app serves (locks block it: the default),
+   * or `offline`, with the app stopped (`alembic upgrade head` at startup, before serving): lock findings become notices.
+   * The action's `migrations-run` input wins over pyproject.toml.
+   */
+  migrationsRun: MigrationsRun;
   /** Where they came from, for messages: "pyproject.toml" or null when there is none. */
   source: string | null;
 }
@@ -29,10 +36,19 @@ export const DEFAULT_SETTINGS: ProjectSettings = {
   ignoreObjects: [],
   baselineSql: null,
   env: {},
+  migrationsRun: 'online',
   source: null,
 };
 
-const KNOWN_KEYS = ['disable', 'severity', 'ignore-objects', 'baseline-sql', 'env'];
+export type MigrationsRun = 'online' | 'offline';
+export const MIGRATIONS_RUN: readonly MigrationsRun[] = ['online', 'offline'];
+
+/** What the caller says over pyproject.toml (the action's inputs); undefined = pyproject.toml's value. */
+export interface SettingOverrides {
+  migrationsRun?: MigrationsRun | undefined;
+}
+
+const KNOWN_KEYS = ['disable', 'severity', 'ignore-objects', 'baseline-sql', 'env', 'migrations-run'];
 /** An environment variable's name: letters, digits and `_`, not starting with a digit (as --env takes it). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SEVERITIES: Severity[] = ['error', 'warning', 'notice'];
@@ -45,8 +61,16 @@ function unknownRule(where: string, id: string): UserError {
   return new UserError(`${where}: unknown rule id "${id}". Known rules: ${RULE_IDS.join(', ')}.`);
 }
 
-/** Reads `[tool.alembic-guard]` from `projectRoot/pyproject.toml`; defaults when the file or the table is absent. */
-export function readProjectSettings(projectRoot: string, repositoryRoot: string): ProjectSettings {
+/**
+ * Reads `[tool.alembic-guard]` from `projectRoot/pyproject.toml` (defaults when the file or the table is absent), then
+ * applies what the caller overrides.
+ */
+export function readProjectSettings(projectRoot: string, repositoryRoot: string, overrides: SettingOverrides = {}): ProjectSettings {
+  const settings = readPyproject(projectRoot, repositoryRoot);
+  return overrides.migrationsRun ? { ...settings, migrationsRun: overrides.migrationsRun } : settings;
+}
+
+function readPyproject(projectRoot: string, repositoryRoot: string): ProjectSettings {
   const path = join(projectRoot, 'pyproject.toml');
   if (!existsSync(path)) return DEFAULT_SETTINGS;
   const name = relative(repositoryRoot, path) || 'pyproject.toml';
@@ -112,7 +136,35 @@ export function readProjectSettings(projectRoot: string, repositoryRoot: string)
       );
     }
   }
-  return { disabled, severity, ignoreObjects: ignore as string[], baselineSql, env: readEnv(settings.env, name), source: name };
+  return {
+    disabled,
+    severity,
+    ignoreObjects: ignore as string[],
+    baselineSql,
+    env: readEnv(settings.env, name),
+    migrationsRun: readMigrationsRun(settings['migrations-run'], name),
+    source: name,
+  };
+}
+
+/** `migrations-run = "online"` (the default) or `"offline"`. */
+function readMigrationsRun(value: unknown, name: string): MigrationsRun {
+  if (value === undefined) return 'online';
+  if (typeof value === 'string' && (MIGRATIONS_RUN as readonly string[]).includes(value)) return value as MigrationsRun;
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : value instanceof Date
+        ? 'a date'
+        : Array.isArray(value)
+          ? 'a list'
+          : typeof value === 'object'
+            ? 'a table'
+            : String(value);
+  throw new UserError(
+    `${name}: [tool.alembic-guard] migrations-run = ${shown}: use "online" (the app serves while its migrations run: the default) ` +
+      'or "offline" (the app is stopped while they run, e.g. `alembic upgrade head` at startup before serving).',
+  );
 }
 
 /** `env = { APP_ENV = "test" }` (or an `[tool.alembic-guard.env]` table): names and string values. */

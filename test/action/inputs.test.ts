@@ -153,9 +153,17 @@ describe('readInputs', () => {
     [{ 'working-directory': 'nowhere' }, 'Input `working-directory: nowhere`:'],
     [{ 'alembic-config': 'missing.ini' }, 'Input `alembic-config: missing.ini`:'],
     [{ 'database-env': 'not a pair' }, 'Input `database-env`, line `not a pair`: expected KEY=TEMPLATE'],
+    [{ 'migrations-run': 'stopped' }, 'Input `migrations-run: stopped` is not a valid value. Use one of: online, offline.'],
   ])('names the input at fault: %o', (inputs, message) => {
     expect(() => read(inputs)).toThrow(UserError);
     expect(() => read(inputs)).toThrow(message);
+  });
+
+  it('reads migrations-run: online or offline (any case); empty leaves it to pyproject.toml', () => {
+    expect(read({ 'migrations-run': 'offline' }).migrationsRun).toBe('offline');
+    expect(read({ 'migrations-run': ' Online ' }).migrationsRun).toBe('online');
+    expect(read({ 'migrations-run': '' }).migrationsRun).toBeUndefined();
+    expect(read({}).migrationsRun).toBeUndefined();
   });
 
   it('parses database-env as the CLI\'s repeated --database-env', () => {

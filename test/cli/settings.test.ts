@@ -99,6 +99,8 @@ describe('[tool.alembic-guard] in pyproject.toml', () => {
     ['env = { APP_DEBUG = 1 }', /pyproject\.toml: \[tool\.alembic-guard\] env APP_DEBUG = 1: the values of env must be strings; quote it, e\.g\. APP_DEBUG = "1"/],
     ['env = { APP_FLAGS = ["a"] }', /env APP_FLAGS = a list: the values of env must be strings/],
     ['[tool.alembic-guard.env]\nAPP_MODE = true', /env APP_MODE = true: the values of env must be strings; quote it, e\.g\. APP_MODE = "true"/],
+    ['migrations-run = "stopped"', /pyproject\.toml: \[tool\.alembic-guard\] migrations-run = "stopped": use "online" \(the app serves while its migrations run: the default\) or "offline" \(the app is stopped while they run/],
+    ['migrations-run = false', /pyproject\.toml: \[tool\.alembic-guard\] migrations-run = false: use "online" .* or "offline"/],
   ])('stops with exit 2 on %s', async (line, message) => {
     const project = track(blogProject({ 'pyproject.toml': `[tool.alembic-guard]\n${line}\n` }));
     const result = await checkJson(project);

@@ -1,43 +1,13 @@
 // drop-column, drop-table, rename-as-drop-add, rename-column, rename-table and downgrade-incomplete through the real
 // CLI: real git, real Alembic in the virtualenv, a real disposable Postgres. Each fixture is one CLI run (~2 s) whose
 // pull request holds several migrations; assertions pick findings by rule and revision.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blogProject, checkJson, migration, type FixtureProject } from '../support/fixtures.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { migration } from '../support/fixtures.js';
+import { ruleChecker, type JsonFinding as Finding } from '../support/rule-check.js';
 
 const RULES = new Set(['drop-column', 'drop-table', 'rename-as-drop-add', 'rename-column', 'rename-table', 'downgrade-incomplete']);
 
-interface Finding {
-  rule: string;
-  severity: string;
-  message: string;
-  file: string | null;
-  line: number | null;
-  revision: string | null;
-  suggestion: string | null;
-}
-
-const projects: FixtureProject[] = [];
-afterAll(() => {
-  for (const project of projects.splice(0)) project.remove();
-});
-
-/** Runs the check on a fixture PR made of `files`; returns our rules' findings and a way to find lines in the files. */
-async function check(files: Record<string, string>) {
-  const project = blogProject(files);
-  projects.push(project);
-  const { report, stderr } = await checkJson(project);
-  expect(report.status, stderr).not.toBe('error');
-  const findings: Finding[] = report.findings.filter((f: Finding) => RULES.has(f.rule));
-  /** The 1-based line of `file` that contains `text` (exactly one must). */
-  const lineOf = (file: string, text: string): number => {
-    const lines = project.read(file).split('\n');
-    const hits = lines.flatMap((line, i) => (line.includes(text) ? [i + 1] : []));
-    expect(hits, `${file} should contain ${text} once`).toHaveLength(1);
-    return hits[0]!;
-  };
-  const of = (rule: string, revision: string) => findings.filter((f) => f.rule === rule && f.revision === revision);
-  return { report, findings, lineOf, of };
-}
+const check = ruleChecker(RULES);
 
 const V = 'migrations/versions';
 

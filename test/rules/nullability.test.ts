@@ -112,7 +112,9 @@ describe('nullability rules on tables that existed before the pull request', () 
         '`column "status" of relation "users" contains null values` when re-run with one row in `users`.',
     );
     expect(f.suggestion).toContain('op.add_column("users", sa.Column("status", sa.String(length=20), nullable=True))');
-    expect(f.suggestion).toContain(`op.execute("UPDATE users SET status = '' WHERE status IS NULL")`);
+    // The backfill commits in batches of its own: not under the ADD COLUMN's lock (backfill-under-lock).
+    expect(f.suggestion).toContain('with op.get_context().autocommit_block():');
+    expect(f.suggestion).toContain(`"UPDATE users SET status = '' WHERE id IN (SELECT id FROM users WHERE status IS NULL LIMIT 10000)"`);
     expect(f.suggestion).toContain('op.alter_column("users", "status", nullable=False, existing_type=sa.String(length=20))');
     expect(f.suggestion).toContain(`op.add_column("users", sa.Column("status", sa.String(length=20), nullable=False, server_default=sa.text("''")))`);
   });
@@ -122,7 +124,7 @@ describe('nullability rules on tables that existed before the pull request', () 
     expect(f.message).toContain('`ALTER TABLE posts ALTER COLUMN slug SET NOT NULL` fails on a table with rows');
     expect(f.message).toContain(`nothing fills \`slug\` (added to \`posts\` at line ${FIRST_LINE}) before it is made NOT NULL`);
     expect(f.message).toContain('Postgres answered `column "slug" of relation "posts" contains null values` when re-run with one row in `posts`');
-    expect(f.suggestion).toContain(`op.execute("UPDATE posts SET slug = '' WHERE slug IS NULL")`);
+    expect(f.suggestion).toContain(`"UPDATE posts SET slug = '' WHERE id IN (SELECT id FROM posts WHERE slug IS NULL LIMIT 10000)"`);
     expect(f.suggestion).toContain('op.alter_column("posts", "slug", nullable=False, existing_type=sa.String(length=100))');
   });
 

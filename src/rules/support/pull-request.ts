@@ -147,6 +147,14 @@ export function existedBefore(site: PullRequestStatement, table: string): boolea
   return tracked !== undefined && tracked.original && (tracked.kind === 'r' || tracked.kind === 'p');
 }
 
+/**
+ * The migration rewrote `table` earlier in its transaction (a type change, a volatile default): it holds ACCESS
+ * EXCLUSIVE on it until the end whatever the statement does, and the finding about the rewrite is the one to act on.
+ */
+export function rewrittenEarlier(site: PullRequestStatement, table: string): boolean {
+  return site.revision.statements.slice(0, site.at.statement).some((statement) => statement.rewrote.includes(table));
+}
+
 /** How the pull request added `table.column` before the statement, or null when it did not. */
 export function addedColumn(site: PullRequestStatement, table: string, column: string): AddedColumn | null {
   const added = site.tables.get(table)?.columns.get(column)?.added;
