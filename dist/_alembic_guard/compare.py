@@ -18,6 +18,16 @@ def _shown(value):
     return repr(value)
 
 
+def _foreign_key_shown(constraint):
+    """`editor_id -> users.id` for a foreign key constraint."""
+    try:
+        columns = ", ".join(c.name if hasattr(c, "name") else str(c) for c in constraint.columns)
+        targets = ", ".join(e.target_fullname for e in constraint.elements)
+        return "%s -> %s" % (columns, targets)
+    except Exception:
+        return "foreign key"
+
+
 def _describe_diff(diff):
     """A JSON-safe description of one autogenerate diff tuple."""
     from sqlalchemy import Column, Index, Table
@@ -52,6 +62,8 @@ def _describe_diff(diff):
     )
     if kind.startswith("modify_") and len(diff) >= 7:
         text += ": %s -> %s" % (_shown(diff[5]), _shown(diff[6]))
+    if kind in ("add_fk", "remove_fk") and len(diff) >= 2:
+        text += " (%s)" % _foreign_key_shown(diff[1])
     return {"kind": kind, "table": table, "object": None if obj is None else str(obj), "text": text.strip()}
 
 
@@ -118,6 +130,7 @@ def cmd_compare(args):
         ScriptDirectory.from_config = original_from_config
 
     script = captured.get("script")
+    _LAST.clear()
     if script is None:
         return {"empty": True, "diffs": [], "upgrade": "", "downgrade": "", "imports": [], "seconds": round(time.perf_counter() - started, 6)}
     ctx = captured["context"]
@@ -127,12 +140,12 @@ def cmd_compare(args):
     empty = upgrade_ops is None or upgrade_ops.is_empty()
     diffs = []
     if not empty:
-        for diff in upgrade_ops.as_diffs():
-            if isinstance(diff, list):
-                for sub in diff:
-                    diffs.append(_describe_diff(sub))
-            else:
-                diffs.append(_describe_diff(diff))
+        _LAST.update(context=ctx, imports=imports, upgrade_ops=upgrade_ops)
+        for leaf, fingerprint in _leaves(upgrade_ops, ctx):
+            for diff in _diff_tuples(leaf):
+                described = _describe_diff(diff)
+                described["fingerprint"] = fingerprint
+                diffs.append(described)
     upgrade_code = "" if empty else "def upgrade() -> None:\n    " + _render(upgrade_ops, ctx, imports)
     downgrade_code = "" if empty else "def downgrade() -> None:\n    " + _render(downgrade_ops, ctx, imports)
     return {
@@ -144,3 +157,69 @@ def cmd_compare(args):
         "seconds": round(time.perf_counter() - started, 6),
     }
 
+
+# The last comparison's operations, so that `render` can write the migration for a part of them.
+_LAST = {}
+
+
+def _diff_tuples(op):
+    try:
+        diff = op.to_diff_tuple()
+    except Exception:  # an op a process_revision_directives hook added, with no diff form
+        return [("%s" % type(op).__name__,)]
+    if isinstance(diff, list):
+        return diff
+    return [diff]
+
+
+def _leaves(upgrade_ops, ctx):
+    """Every operation autogenerate would write, each with its own rendered code: what identifies it across runs."""
+    from alembic.operations import ops as alembic_ops
+
+    for top in upgrade_ops.ops:
+        if isinstance(top, alembic_ops.ModifyTableOps):
+            for leaf in top.ops:
+                single = alembic_ops.ModifyTableOps(top.table_name, [leaf], schema=top.schema)
+                yield leaf, _fingerprint(alembic_ops.UpgradeOps(ops=[single]), ctx)
+        else:
+            yield top, _fingerprint(alembic_ops.UpgradeOps(ops=[top]), ctx)
+
+
+def _fingerprint(upgrade_ops, ctx):
+    """The op's code as autogenerate renders it, outside batch mode: a PR that turns on render_as_batch in env.py
+    (or off) renders the same difference inside `with op.batch_alter_table(...)`; it is still the same difference."""
+    from alembic.autogenerate import render
+    from alembic.autogenerate.api import AutogenContext
+
+    autogen_context = AutogenContext(ctx, opts=dict(ctx.opts, render_as_batch=False))
+    autogen_context.imports = set()
+    code = render._indent(render._render_cmd_body(upgrade_ops, autogen_context))
+    return "\n".join(line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+def cmd_render(args):
+    """The migration for the last comparison's operations minus those whose fingerprint is in `exclude`."""
+    from alembic.operations import ops as alembic_ops
+
+    if not _LAST:
+        return {"upgrade": "", "downgrade": "", "imports": []}
+    ctx = _LAST["context"]
+    excluded = set(args.get("exclude") or [])
+    kept = []
+    for top in _LAST["upgrade_ops"].ops:
+        if isinstance(top, alembic_ops.ModifyTableOps):
+            inner = [leaf for leaf, fp in _leaves(alembic_ops.UpgradeOps(ops=[top]), ctx) if fp not in excluded]
+            if inner:
+                kept.append(alembic_ops.ModifyTableOps(top.table_name, inner, schema=top.schema))
+        else:
+            if _fingerprint(alembic_ops.UpgradeOps(ops=[top]), ctx) not in excluded:
+                kept.append(top)
+    if not kept:
+        return {"upgrade": "", "downgrade": "", "imports": []}
+    upgrade_ops = alembic_ops.UpgradeOps(ops=kept)
+    imports = set(_LAST["imports"])
+    return {
+        "upgrade": "def upgrade() -> None:\n    " + _render(upgrade_ops, ctx, imports),
+        "downgrade": "def downgrade() -> None:\n    " + _render(upgrade_ops.reverse(), ctx, imports),
+        "imports": sorted(imports),
+    }

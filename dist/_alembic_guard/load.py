@@ -11,6 +11,7 @@ import traceback
 import warnings
 
 from .errors import HelperError, error_from_exception
+from .base_tree import point_imports_at
 from .project import PROJECT
 from .scan import scan_source
 
@@ -213,6 +214,8 @@ def cmd_load(args):
     os.chdir(root)
     if root not in sys.path:
         sys.path.insert(0, root)
+    if args.get("workingTree"):  # this process checks the base commit's copy of the project
+        point_imports_at(args["workingTree"], args["copyRoot"])
 
     config_path = os.path.abspath(args["config"])
     config, script = _read_config(config_path, args.get("section"))

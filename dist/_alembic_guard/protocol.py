@@ -8,7 +8,8 @@ import json
 import os
 import sys
 
-from .compare import cmd_compare
+from .base_tree import cmd_modules_from
+from .compare import cmd_compare, cmd_render
 from .errors import HelperError, error_from_exception
 from .load import cmd_hello, cmd_load
 from .replay import cmd_replay
@@ -22,6 +23,8 @@ COMMANDS = {
     "load": cmd_load,
     "replay": cmd_replay,
     "compare": cmd_compare,
+    "render": cmd_render,
+    "modules-from": cmd_modules_from,
 }
 
 

@@ -3,6 +3,9 @@
 import ast
 import io
 
+from .app_imports import find_app_imports
+from .fingerprint import _call_name, compare_sources
+
 
 def _literal(node):
     try:
@@ -17,19 +20,6 @@ def _assigned_names(node):
     if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
         return [node.target.id], node.value
     return [], None
-
-
-def _call_name(func):
-    """`op.add_column` -> ("op", "add_column"); `batch_op.alter_column` -> ("batch_op", "alter_column")."""
-    if isinstance(func, ast.Attribute):
-        base = func.value
-        if isinstance(base, ast.Name):
-            return base.id, func.attr
-        if isinstance(base, ast.Call):  # op.get_context().autocommit_block()
-            inner = _call_name(base.func)
-            if inner:
-                return inner[0], func.attr
-    return None
 
 
 def _is_noop_body(body):
@@ -150,6 +140,8 @@ def scan_source(text, path="<source>"):
 
 
 def cmd_scan_sources(args):
+    """Each file's ids and ops; with `base` (its text at the base commit), what its code changed since; with
+    `appImportsWithin` (the repository root), its imports of the project's own modules."""
     out = []
     for item in args["files"]:
         try:
@@ -158,5 +150,9 @@ def cmd_scan_sources(args):
             info["syntaxError"] = None
         except SyntaxError as exc:
             info = {"path": item["path"], "revision": None, "syntaxError": "%s (line %s)" % (exc.msg, exc.lineno)}
+        if item.get("base") is not None:
+            info["edit"] = compare_sources(item["base"], item["text"], item["path"])
+        if item.get("appImportsWithin") and info["syntaxError"] is None:
+            info["appImports"] = find_app_imports(item["text"], item["path"], item["appImportsWithin"])
         out.append(info)
     return {"files": out}
