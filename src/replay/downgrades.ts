@@ -2,7 +2,7 @@
 import type { MigrationGraph } from '../graph/graph.js';
 import type { PythonHelper } from '../python/bridge.js';
 import type { CapturedStatement, ReplayResult } from '../python/protocol.js';
-import { diffSchemas } from '../schema/diff.js';
+import { diffSchemas, enumLabelsLeft } from '../schema/diff.js';
 import type { Schema } from '../schema/schema.js';
 import { replayFailure, type Replay, type ReplayFailure } from './replay.js';
 
@@ -64,7 +64,7 @@ export async function runDowngrades(
     const result = await downgrade(graph.historyHeads[0]);
     if (!result.failure) {
       const schema = await settings.snapshot();
-      if (diffSchemas(replay.baseline, schema).length === 0) {
+      if (diffSchemas(replay.baseline, schema).every(enumLabelsLeft)) {
         const runs = new Map(
           replay.observed.map((observed) => [
             observed.revision,
@@ -98,7 +98,7 @@ export async function runDowngrades(
     }
     const schemaAfterDowngrade = await settings.snapshot();
     runs.set(revision.id, { error: null, schemaAfterDowngrade, checkedAs: 'revision' });
-    if (diffSchemas(observed.before, schemaAfterDowngrade).length > 0) {
+    if (diffSchemas(observed.before, schemaAfterDowngrade).some((d) => !enumLabelsLeft(d))) {
       return done(runs, { revision: revision.id, reason: 'its downgrade did not restore the schema it started from' }, false);
     }
   }

@@ -1,7 +1,7 @@
 // downgrade-incomplete: a new revision's downgrade() raises, does nothing, or leaves the schema different from before
 // its upgrade (the replay runs each one and compares the schema snapshots).
 import type { Revision } from '../graph/graph.js';
-import { diffSchemas, type SchemaDifference } from '../schema/diff.js';
+import { diffSchemas, enumLabelsLeft, type SchemaDifference } from '../schema/diff.js';
 import type { Column, Constraint, Index, Schema, Table } from '../schema/schema.js';
 import { codeBlock, finding, type Rule } from './rule.js';
 import { opTable, py, pyList } from './support/python-code.js';
@@ -376,7 +376,7 @@ export function restoreOperations(target: Schema, current: Schema): Restore {
     if (before && now) lines.push(...alterColumn(before.table.name, before.column, now.column, target, restore));
   }
   for (const name of of('enum-added')) lines.push(`op.execute(${py(`DROP TYPE ${sqlTable(name)}`)})`);
-  for (const diff of diffs.filter((d) => d.kind === 'enum-changed')) {
+  for (const diff of diffs.filter((d) => d.kind === 'enum-changed' && !enumLabelsLeft(d))) {
     lines.push(`# enum ${diff.object}: ${diff.detail} since the upgrade; PostgreSQL cannot remove enum labels, so recreate the type`);
   }
   const constraintsToAdd = diffs
@@ -395,7 +395,10 @@ export function restoreOperations(target: Schema, current: Schema): Restore {
     ...restore.renames.filter((r) => r.what === 'column').flatMap((r) => [`${r.table}.${r.was}`, `${r.table}.${r.now}`]),
   ]);
   restore.differences = notable(diffs, target, current).filter(
-    (d) => !isCarried(d) && !((d.kind.startsWith('table-') || d.kind.startsWith('column-')) && d.kind !== 'column-changed' && renamedObjects.has(d.object)),
+    (d) =>
+      !isCarried(d) &&
+      !enumLabelsLeft(d) &&
+      !((d.kind.startsWith('table-') || d.kind.startsWith('column-')) && d.kind !== 'column-changed' && renamedObjects.has(d.object)),
   );
   return restore;
 }
@@ -456,6 +459,7 @@ export const downgradeIncomplete: Rule = {
       const afterDowngrade = run.schemaAfterDowngrade;
       if (!afterDowngrade || diffSchemas(observed.before, afterDowngrade).length === 0) return [];
       const restore = restoreOperations(observed.before, afterDowngrade);
+      if (restore.differences.length === 0 && restore.renames.length === 0) return []; // only what Postgres cannot undo
       const didNothing = changed && diffSchemas(observed.after, afterDowngrade).length === 0;
       const message = didNothing
         ? `downgrade() of revision ${observed.revision} leaves the schema as upgrade() made it (${listChanges(upgrade)}): ` +

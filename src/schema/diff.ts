@@ -231,3 +231,11 @@ function labelWord(labels: string[]): string {
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Enum labels an upgrade added and its downgrade kept (`ALTER TYPE ... ADD VALUE` with `downgrade(): pass`):
+ * PostgreSQL cannot drop an enum label, so no downgrade can remove them, and keeping them is the accepted practice.
+ */
+export function enumLabelsLeft(diff: SchemaDifference): boolean {
+  return diff.kind === 'enum-changed' && / added$/.test(diff.detail);
+}

@@ -316,3 +316,28 @@ describe('drops written as SQL or done by batch mode', () => {
     expect(result.of('downgrade-incomplete', 'e0000000006a')).toEqual([]);
   });
 });
+
+describe('downgrades that cannot undo what Postgres cannot undo', () => {
+  it('a label added to an existing enum with `downgrade(): pass` is not flagged (Postgres cannot drop an enum label); a pass downgrade of a new column still is', async () => {
+    const result = await check(
+      {
+        // Downgrades run newest first and stop at the first that does not restore: the enum one is checked first.
+        [`${V}/005_summary.py`]: migration('c0000000005a', 'b0000000004a', 'summary', 'op.add_column("posts", sa.Column("summary", sa.Text(), nullable=True))'),
+        [`${V}/006_archived.py`]: migration('c0000000006a', 'c0000000005a', 'archived posts', `op.execute("ALTER TYPE post_status ADD VALUE 'archived'")`),
+      },
+      {
+        baseChanges: {
+          [`${V}/004_status.py`]: migration(
+            'b0000000004a',
+            'b0000000003c',
+            'post status',
+            `sa.Enum("draft", "published", name="post_status").create(op.get_bind())\nop.add_column("posts", sa.Column("status", sa.Enum("draft", "published", name="post_status", create_type=False), nullable=True))`,
+            'op.drop_column("posts", "status")\nsa.Enum(name="post_status").drop(op.get_bind())',
+          ),
+        },
+      },
+    );
+    expect(result.of('downgrade-incomplete', 'c0000000006a')).toEqual([]);
+    expect(result.of('downgrade-incomplete', 'c0000000005a')).toHaveLength(1);
+  }, 60_000);
+});
