@@ -776,6 +776,9 @@ async function main() {
     const stageJudge = median(stageRuns.map((r) => r.judge));
     const judgeShare = stageReplay && stageJudge !== null ? stageJudge / stageReplay : null;
     rows.splice(rows.length - 2, 0, { step: 'judge (snapshots, downgrades, proofs, rules)', byHand: null, guard: stageJudge });
+    // Only when the models differ from the migrations (--drift): the base commit's models compared in their own process.
+    const stageBase = median(stageRuns.map((r) => r.base ?? null).filter((x) => x !== null));
+    if (stageBase !== null) rows.splice(rows.length - 2, 0, { step: 'base (drift already at base, compared)', byHand: null, guard: stageBase });
 
     const first = guardRuns.find((r) => r.report)?.report ?? null;
     const findings = first?.findings ?? null;

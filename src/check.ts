@@ -63,6 +63,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   let project: AlembicProject | null = null;
   let client: Awaited<ReturnType<typeof connect>> | null = null;
   let baseModels: Promise<BaseModels | null> | null = null;
+  const baseNotNeeded = new AbortController();
   try {
     const pythonStarted = performance.now();
     let pythonSeconds = 0;
@@ -134,7 +135,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
         cwd: options.cwd,
         load: loadSettings,
         pythonOutput: io.pythonOutput,
-      });
+      }, baseNotNeeded.signal);
     }
 
     // 3. Replay.
@@ -172,7 +173,6 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     const headDiff = diff;
     const compareBase = async () => {
       const base = await baseModels;
-      // A clean head needs nothing from base (a PR that fixes the last of the old drift just passes): no time spent.
       if (!base || !headDiff || headDiff.empty) return;
       const started = performance.now();
       baseDrift = await base.compare(settings.ignoreObjects);
@@ -188,7 +188,9 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
             : `not compared: ${baseDrift.reason}`,
       });
     };
-    if (replay.observed.length === 0 && !replay.failure) await compareBase();
+    // A clean head needs nothing from base (a PR that fixes the last of the old drift just passes): its process stops.
+    if (!headDiff || headDiff.empty) baseNotNeeded.abort();
+    else if (replay.observed.length === 0) await compareBase();
 
     // 5. Judge, on the evidence the replay gathered about the new revisions, completed by running their downgrades
     // (which leaves the database below them: the comparison is done) and proving data-dependent failures.
@@ -237,7 +239,8 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     }
     stages.push({
       stage: 'judge',
-      seconds: seconds(judgeStarted) + replay.evidenceSeconds,
+      // The base's comparison runs inside this span (once the downgrades are back at base) but is its own stage.
+      seconds: seconds(judgeStarted) + replay.evidenceSeconds - (stages.find((s) => s.stage === 'base')?.seconds ?? 0),
       detail:
         `${plural(findings.length, 'finding')}${suppressed.length ? `, ${suppressed.length} suppressed` : ''}` +
         (evidence
@@ -249,6 +252,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
     await client?.end().catch(() => {});
+    baseNotNeeded.abort();
     await Promise.allSettled([baseModels?.then((base) => base?.close()), (project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
   }
 }

@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { copyCommit } from '../git/repository.js';
 import type { PythonChoice } from '../python/interpreter.js';
+import type { PythonHelper } from '../python/bridge.js';
 import { type AlembicProject, type LoadSettings, StartedHelper } from '../python/project.js';
 import type { DiffInfo } from '../python/protocol.js';
 import { compareWithModels, type ModelDiff } from './compare.js';
@@ -46,19 +47,26 @@ export class BaseModels {
    * Null when the base has no such project (its alembic.ini is new in this pull request): then every difference is
    * the pull request's, and there is nothing to say about it.
    */
-  static async start(settings: BaseModelsSettings): Promise<BaseModels | null> {
+  static async start(settings: BaseModelsSettings, signal: AbortSignal): Promise<BaseModels | null> {
     const { label, repositoryRoot } = settings;
     let copy: string | null = null;
     let helper: StartedHelper | null = null;
+    let child: PythonHelper | null = null;
+    // Not needed after all (the comparison at head was clean, or the check stopped): the process goes at once.
+    signal.addEventListener('abort', () => void child?.abandon(), { once: true });
     try {
       copy = await mkdtemp(join(tmpdir(), 'alembic-guard-base-'));
       await copyCommit(repositoryRoot, settings.commit, copy, LARGE_FILE);
       const inCopy = (path: string) => join(copy!, relative(repositoryRoot, path));
-      if (!existsSync(inCopy(settings.load.config))) {
+      if (signal.aborted || !existsSync(inCopy(settings.load.config))) {
         await rm(copy, { recursive: true, force: true });
         return null;
       }
-      helper = await StartedHelper.start(settings.python, inCopy(settings.cwd), settings.pythonOutput);
+      // It runs beside the replay, which matters more: on a busy machine the replay goes first.
+      helper = await StartedHelper.start(settings.python, inCopy(settings.cwd), settings.pythonOutput, (started) => {
+        child = started;
+        started.yieldCpu();
+      });
       const project = await helper.load({
         ...settings.load,
         root: inCopy(settings.load.root),

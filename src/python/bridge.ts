@@ -1,5 +1,6 @@
 // One long-lived Python process running the shipped helper; requests and answers are JSON lines.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -80,6 +81,26 @@ export class PythonHelper {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       this.child.stdin.write(JSON.stringify({ id, cmd, args }) + '\n');
     });
+  }
+
+  /**
+   * Lets other processes go first on a busy machine (nice 10): for a helper whose work may turn out not to be needed,
+   * started beside the one that matters. Best effort: not every platform lets a process lower another's priority.
+   */
+  yieldCpu(): void {
+    try {
+      if (this.child.pid !== undefined) setPriority(this.child.pid, 10);
+    } catch {
+      // left at normal priority
+    }
+  }
+
+  /** Stops the helper now, whatever it is doing (a request in flight is abandoned). */
+  async abandon(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGKILL');
+    await gone;
   }
 
   async close(): Promise<void> {

@@ -35,8 +35,15 @@ export class StartedHelper {
     private readonly python: PythonChoice,
   ) {}
 
-  static async start(python: PythonChoice, root: string, onOutput: (text: string) => void): Promise<StartedHelper> {
+  /** `started`: called with the helper as soon as its process runs (before it answers), e.g. to stop it early. */
+  static async start(
+    python: PythonChoice,
+    root: string,
+    onOutput: (text: string) => void,
+    started?: (helper: PythonHelper) => void,
+  ): Promise<StartedHelper> {
     const helper = PythonHelper.start(python.executable, root, pythonEnvironment(process.env), onOutput);
+    started?.(helper);
     try {
       return new StartedHelper(helper, await call<HelloResult>(helper, root, 'hello', {}, python), python);
     } catch (error) {
