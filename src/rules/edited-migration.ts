@@ -27,6 +27,7 @@ export const editedMigration: Rule = {
 };
 
 const IMPORT_OR_DEFINITION = /^(now imports|no longer imports|defines) /;
+const IDENTIFIER = /\b(revision|down_revision|branch_labels|depends_on)\b/;
 
 /**
  * How much an edit matters to databases that already ran the revision: a change to its op.* calls, its identifiers or
@@ -37,9 +38,11 @@ const IMPORT_OR_DEFINITION = /^(now imports|no longer imports|defines) /;
 function severityOf(changes: CodeChange[] | null): Severity {
   if (!changes) return 'error';
   if (changes.every((change) => change.scope === 'downgrade()')) return 'notice';
+  // At module level, the revision identifiers and what was there before (a constant the ops read) count; a new line
+  // (a logger) changes nothing by itself: the code that uses it is a change of its own.
   const schema = changes.some(
     (change) =>
-      (change.scope === 'module level' && !IMPORT_OR_DEFINITION.test(change.what)) ||
+      (change.scope === 'module level' && !IMPORT_OR_DEFINITION.test(change.what) && (change.kind !== 'added' || IDENTIFIER.test(change.what))) ||
       (change.scope !== 'downgrade()' && change.ops.length > 0),
   );
   return schema ? 'error' : 'notice';
@@ -73,7 +76,7 @@ function consequence(changes: CodeChange[]): string {
     return 'no op.* call changed, so databases that already ran it keep their schema, but they keep the data its base version wrote while new databases run the new code';
   }
   if (scopes.size === 1 && scopes.has('downgrade()')) {
-    return 'databases that already ran it would be rolled back by a downgrade() that does not match the upgrade() they ran';
+    return 'only downgrade() changed, so databases that already ran it keep their schema and will roll back with the new downgrade()';
   }
   if (scopes.size === 1 && scopes.has('module level')) {
     return 'databases that already ran it keep what its base version did';

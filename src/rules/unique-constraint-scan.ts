@@ -6,7 +6,7 @@ import { codeBlock, type Rule } from './rule.js';
 import { chosenConstraintName } from './support/constraint-names.js';
 import { blockedClause, lockClause } from './support/lock-phrases.js';
 import { locksHeld } from './support/locks.js';
-import { addedColumn, after, existedBefore, findingAt, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
+import { addedAllNull, existedBefore, findingAt, nullEverywhere, pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
 import { py, pyList } from './support/python-code.js';
 import { qualifiedLike, splitQualified } from './support/qualified-name.js';
 import { inlineSql, sqlIdentifier, sqlTable } from './support/sql-text.js';
@@ -66,19 +66,7 @@ function uniqueFinding(site: PullRequestStatement, table: string, unique: Constr
  */
 function cannotHoldDuplicates(site: PullRequestStatement, table: string, unique: ConstraintInfo, addedHere: ColumnDef | null): boolean {
   if (unique.constraint.nulls_not_distinct) return false;
-  const updates = site.updates.get(table) ?? [];
-  return unique.columns.some((column) => {
-    if (addedHere?.colname === column) return allNull(addedHere);
-    const added = addedColumn(site, table, column);
-    if (added === null || added.revision !== site.revision.revision) return false;
-    return allNull(added.column) && !updates.some((at) => after(at, added.at));
-  });
-}
-
-/** ADD COLUMN without a default, identity or generation expression leaves the column NULL in every existing row. */
-function allNull(column: ColumnDef): boolean {
-  const constraints = columnConstraints(column);
-  return !constraints.hasDefault && !constraints.identity && !constraints.generated;
+  return unique.columns.some((column) => (addedHere?.colname === column ? addedAllNull(addedHere) : nullEverywhere(site, table, column)));
 }
 
 function duplicatesQuery(table: string, unique: ConstraintInfo): string {

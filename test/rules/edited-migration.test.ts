@@ -235,7 +235,7 @@ describe('edited-migration: changes outside upgrade()', () => {
     expect(edited.message).toContain(
       'downgrade() now also calls op.execute("ALTER TABLE users DROP COLUMN IF EXISTS phone"); downgrade() no longer calls op.drop_column("users", "phone")',
     );
-    expect(edited.message).toContain('rolled back by a downgrade() that does not match the upgrade() they ran');
+    expect(edited.message).toContain('only downgrade() changed, so databases that already ran it keep their schema and will roll back with the new downgrade()');
     // What downgrade-incomplete asks for: a notice, not a failing error.
     expect(edited.severity).toBe('notice');
     expect(edited.suggestion).toContain('Only downgrade() changed.');
@@ -255,11 +255,14 @@ describe('edited-migration: changes outside upgrade()', () => {
         '    users = sa.table("users", sa.column("phone", sa.String))\n' +
         '    op.execute(users.update().values(phone=None))\n',
     );
-    const frozen = base.replace('    users = sa.table("users", sa.column("phone", sa.String))\n', '    users = sa.table("users", sa.column("id", sa.Integer), sa.column("phone", sa.String))\n');
+    // ...and adds a module-level logger, a new line that changes nothing by itself.
+    const frozen = base
+      .replace('    users = sa.table("users", sa.column("phone", sa.String))\n', '    users = sa.table("users", sa.column("id", sa.Integer), sa.column("phone", sa.String))\n')
+      .replace('\n\n# revision identifiers', '\nimport logging\n\nlogger = logging.getLogger(__name__)\n\n# revision identifiers');
     const project = track(blogProject({ [file]: frozen }, { baseChanges: { [file]: base } }));
     const { report, stderr } = await checkJson(project);
     const [edited] = edits(report);
-    expect(edited, stderr).toMatchObject({ severity: 'notice', line: lineOf(frozen, 'users = sa.table(') });
+    expect(edited, stderr).toMatchObject({ severity: 'notice', line: lineOf(frozen, 'import logging') });
     expect(edited.message).toContain('no op.* call changed, so databases that already ran it keep their schema');
   });
 

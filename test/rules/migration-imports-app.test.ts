@@ -214,20 +214,22 @@ describe('migration-imports-app: only new migrations', () => {
     expect(mine(report).map((f: any) => `${f.file}:${f.line}`), stderr).toEqual([`${VERSIONS}/004_fax.py:${lineOf(withImport(fax), 'from app.models import User')}`]);
   });
 
-  it("the project's column types module, which its script.py.mako writes into every migration, is not flagged", async () => {
+  it("the project's column types module, which its script.py.mako writes into every migration, and what it re-exports, are not flagged", async () => {
     const mako = readFileSync(join(REPO_ROOT, 'examples', 'blog', 'migrations', 'script.py.mako'), 'utf8').replace(
       'import sqlalchemy as sa\n',
       'import sqlalchemy as sa\n\nimport app.column_types\n',
     );
     const fax = migration('c0000000004f', 'b0000000003c', 'fax', 'op.add_column("users", sa.Column("fax", app.column_types.Phone(), nullable=True))', 'op.drop_column("users", "fax")')
-      .replace('import sqlalchemy as sa\n', 'import sqlalchemy as sa\n\nimport app.column_types\nfrom app.models import User  # noqa: F401\n');
+      .replace('import sqlalchemy as sa\n', 'import sqlalchemy as sa\n\nimport app.column_types\nfrom app.phone_type import Phone  # noqa: F401\nfrom app.models import User  # noqa: F401\n');
     const project = track(
       blogProject(
         { [`${VERSIONS}/004_fax.py`]: fax },
         {
           baseChanges: {
             'migrations/script.py.mako': mako,
-            'app/column_types.py': 'import sqlalchemy as sa\n\n\nclass Phone(sa.types.TypeDecorator):\n    impl = sa.String(20)\n    cache_ok = True\n',
+            // The template's module re-exports the type from where it lives: importing it from there is the same.
+            'app/column_types.py': 'from app.phone_type import Phone  # noqa: F401\n',
+            'app/phone_type.py': 'import sqlalchemy as sa\n\n\nclass Phone(sa.types.TypeDecorator):\n    impl = sa.String(20)\n    cache_ok = True\n',
           },
         },
       ),

@@ -3,7 +3,7 @@ import type { Evidence, RevisionEvidence, StatementEvidence } from '../../eviden
 import type { Finding } from '../../findings.js';
 import type { MigrationGraph } from '../../graph/graph.js';
 import type { Column, Schema } from '../../schema/schema.js';
-import { alterTableCommands, dropStatement, nodeAs, relationName, renameStatement, statementsOf, type ColumnDef, type Node } from '../../sql/ast.js';
+import { alterTableCommands, columnConstraints, dropStatement, nodeAs, relationName, renameStatement, statementsOf, type ColumnDef, type Node } from '../../sql/ast.js';
 import { finding, type Rule } from '../rule.js';
 
 export interface Position {
@@ -153,6 +153,23 @@ export function existedBefore(site: PullRequestStatement, table: string): boolea
  */
 export function rewrittenEarlier(site: PullRequestStatement, table: string): boolean {
   return site.revision.statements.slice(0, site.at.statement).some((statement) => statement.rewrote.includes(table));
+}
+
+/** ADD COLUMN without a default, identity or generation expression leaves the column NULL in every existing row. */
+export function addedAllNull(column: ColumnDef): boolean {
+  const constraints = columnConstraints(column);
+  return !constraints.hasDefault && !constraints.identity && !constraints.generated;
+}
+
+/**
+ * `table.column` is NULL in every row when the statement runs: this migration added it without a default and nothing
+ * wrote it since. (A column an earlier migration added may have been written by the app in between, if they are
+ * deployed apart.)
+ */
+export function nullEverywhere(site: PullRequestStatement, table: string, column: string): boolean {
+  const added = addedColumn(site, table, column);
+  if (added === null || added.revision !== site.revision.revision || !addedAllNull(added.column)) return false;
+  return !(site.updates.get(table) ?? []).some((at) => after(at, added.at));
 }
 
 /** How the pull request added `table.column` before the statement, or null when it did not. */
