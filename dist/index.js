@@ -9872,6 +9872,7 @@ import { relative } from "node:path";
 
 // src/python/bridge.ts
 import { spawn } from "node:child_process";
+import { setPriority } from "node:os";
 import { existsSync } from "node:fs";
 import { dirname as dirname2, join as join2 } from "node:path";
 import { createInterface } from "node:readline";
@@ -9934,6 +9935,23 @@ var PythonHelper = class _PythonHelper {
       this.child.stdin.write(JSON.stringify({ id, cmd, args }) + "\n");
     });
   }
+  /**
+   * Lets other processes go first on a busy machine (nice 10): for a helper whose work may turn out not to be needed,
+   * started beside the one that matters. Best effort: not every platform lets a process lower another's priority.
+   */
+  yieldCpu() {
+    try {
+      if (this.child.pid !== void 0) setPriority(this.child.pid, 10);
+    } catch {
+    }
+  }
+  /** Stops the helper now, whatever it is doing (a request in flight is abandoned). */
+  async abandon() {
+    if (this.exited) return;
+    const gone = new Promise((resolve5) => this.child.once("exit", () => resolve5()));
+    this.child.kill("SIGKILL");
+    await gone;
+  }
   async close() {
     if (this.exited) return;
     const gone = new Promise((resolve5) => this.child.once("exit", () => resolve5()));
@@ -9989,8 +10007,10 @@ var StartedHelper = class _StartedHelper {
   helper;
   versions;
   python;
-  static async start(python, root, onOutput) {
+  /** `started`: called with the helper as soon as its process runs (before it answers), e.g. to stop it early. */
+  static async start(python, root, onOutput, started) {
     const helper = PythonHelper.start(python.executable, root, pythonEnvironment(process.env), onOutput);
+    started?.(helper);
     try {
       return new _StartedHelper(helper, await call(helper, root, "hello", {}, python), python);
     } catch (error) {
@@ -10099,19 +10119,24 @@ var BaseModels = class _BaseModels {
    * Null when the base has no such project (its alembic.ini is new in this pull request): then every difference is
    * the pull request's, and there is nothing to say about it.
    */
-  static async start(settings) {
+  static async start(settings, signal2) {
     const { label, repositoryRoot: repositoryRoot2 } = settings;
     let copy = null;
     let helper = null;
+    let child = null;
+    signal2.addEventListener("abort", () => void child?.abandon(), { once: true });
     try {
       copy = await mkdtemp(join3(tmpdir(), "alembic-guard-base-"));
       await copyCommit(repositoryRoot2, settings.commit, copy, LARGE_FILE);
       const inCopy = (path) => join3(copy, relative2(repositoryRoot2, path));
-      if (!existsSync2(inCopy(settings.load.config))) {
+      if (signal2.aborted || !existsSync2(inCopy(settings.load.config))) {
         await rm(copy, { recursive: true, force: true });
         return null;
       }
-      helper = await StartedHelper.start(settings.python, inCopy(settings.cwd), settings.pythonOutput);
+      helper = await StartedHelper.start(settings.python, inCopy(settings.cwd), settings.pythonOutput, (started) => {
+        child = started;
+        started.yieldCpu();
+      });
       const project = await helper.load({
         ...settings.load,
         root: inCopy(settings.load.root),
@@ -12400,6 +12425,9 @@ function labelWord(labels) {
 function compareText(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+function enumLabelsLeft(diff) {
+  return diff.kind === "enum-changed" && / added$/.test(diff.detail);
+}
 
 // src/evidence/summary.ts
 function tableOf(object, kind, evidence, after2) {
@@ -13128,7 +13156,7 @@ async function runDowngrades(helper, graph, replay, repositoryRoot2, settings) {
     const result2 = await downgrade(graph.historyHeads[0]);
     if (!result2.failure) {
       const schema = await settings.snapshot();
-      if (diffSchemas(replay.baseline, schema).length === 0) {
+      if (diffSchemas(replay.baseline, schema).every(enumLabelsLeft)) {
         const runs2 = new Map(
           replay.observed.map((observed) => [
             observed.revision,
@@ -13160,7 +13188,7 @@ async function runDowngrades(helper, graph, replay, repositoryRoot2, settings) {
     }
     const schemaAfterDowngrade = await settings.snapshot();
     runs.set(revision.id, { error: null, schemaAfterDowngrade, checkedAs: "revision" });
-    if (diffSchemas(observed.before, schemaAfterDowngrade).length > 0) {
+    if (diffSchemas(observed.before, schemaAfterDowngrade).some((d) => !enumLabelsLeft(d))) {
       return done(runs, { revision: revision.id, reason: "its downgrade did not restore the schema it started from" }, false);
     }
   }
@@ -14509,6 +14537,15 @@ function existedBefore(site, table) {
 function rewrittenEarlier(site, table) {
   return site.revision.statements.slice(0, site.at.statement).some((statement) => statement.rewrote.includes(table));
 }
+function addedAllNull(column) {
+  const constraints = columnConstraints(column);
+  return !constraints.hasDefault && !constraints.identity && !constraints.generated;
+}
+function nullEverywhere(site, table, column) {
+  const added = addedColumn(site, table, column);
+  if (added === null || added.revision !== site.revision.revision || !addedAllNull(added.column)) return false;
+  return !(site.updates.get(table) ?? []).some((at) => after(at, added.at));
+}
 function addedColumn(site, table, column) {
   const added = site.tables.get(table)?.columns.get(column)?.added;
   return added ? { ...added, table } : null;
@@ -15740,7 +15777,7 @@ function restoreOperations(target, current) {
     if (before && now) lines.push(...alterColumn(before.table.name, before.column, now.column, target, restore));
   }
   for (const name of of("enum-added")) lines.push(`op.execute(${py(`DROP TYPE ${sqlTable(name)}`)})`);
-  for (const diff of diffs.filter((d) => d.kind === "enum-changed")) {
+  for (const diff of diffs.filter((d) => d.kind === "enum-changed" && !enumLabelsLeft(d))) {
     lines.push(`# enum ${diff.object}: ${diff.detail} since the upgrade; PostgreSQL cannot remove enum labels, so recreate the type`);
   }
   const constraintsToAdd = diffs.filter((d) => (d.kind === "constraint-removed" || d.kind === "constraint-changed") && !isCarried(d)).flatMap((d) => targetConstraints.get(d.object) ?? []).filter((c) => c.type !== "n" && !(c.type === "p" && tablesRemoved.has(c.table)));
@@ -15753,7 +15790,7 @@ function restoreOperations(target, current) {
     ...restore.renames.filter((r) => r.what === "column").flatMap((r) => [`${r.table}.${r.was}`, `${r.table}.${r.now}`])
   ]);
   restore.differences = notable(diffs, target, current).filter(
-    (d) => !isCarried(d) && !((d.kind.startsWith("table-") || d.kind.startsWith("column-")) && d.kind !== "column-changed" && renamedObjects.has(d.object))
+    (d) => !isCarried(d) && !enumLabelsLeft(d) && !((d.kind.startsWith("table-") || d.kind.startsWith("column-")) && d.kind !== "column-changed" && renamedObjects.has(d.object))
   );
   return restore;
 }
@@ -15802,6 +15839,7 @@ If the migration cannot be undone (it deletes data), say so on the line that rai
       const afterDowngrade = run3.schemaAfterDowngrade;
       if (!afterDowngrade || diffSchemas(observed.before, afterDowngrade).length === 0) return [];
       const restore = restoreOperations(observed.before, afterDowngrade);
+      if (restore.differences.length === 0 && restore.renames.length === 0) return [];
       const didNothing = changed && diffSchemas(observed.after, afterDowngrade).length === 0;
       const message3 = didNothing ? `downgrade() of revision ${observed.revision} leaves the schema as upgrade() made it (${listChanges(upgrade)}): \`alembic downgrade ${parent}\` would undo none of it.` : `After downgrade() of revision ${observed.revision} the schema differs from before its upgrade: ${listRemains(restore)}.`;
       const suggestion7 = didNothing ? `Write the inverse operations:
@@ -15964,11 +16002,12 @@ var editedMigration = {
   }
 };
 var IMPORT_OR_DEFINITION = /^(now imports|no longer imports|defines) /;
+var IDENTIFIER = /\b(revision|down_revision|branch_labels|depends_on)\b/;
 function severityOf(changes) {
   if (!changes) return "error";
   if (changes.every((change) => change.scope === "downgrade()")) return "notice";
   const schema = changes.some(
-    (change) => change.scope === "module level" && !IMPORT_OR_DEFINITION.test(change.what) || change.scope !== "downgrade()" && change.ops.length > 0
+    (change) => change.scope === "module level" && !IMPORT_OR_DEFINITION.test(change.what) && (change.kind !== "added" || IDENTIFIER.test(change.what)) || change.scope !== "downgrade()" && change.ops.length > 0
   );
   return schema ? "error" : "notice";
 }
@@ -15993,7 +16032,7 @@ function consequence(changes) {
     return "no op.* call changed, so databases that already ran it keep their schema, but they keep the data its base version wrote while new databases run the new code";
   }
   if (scopes.size === 1 && scopes.has("downgrade()")) {
-    return "databases that already ran it would be rolled back by a downgrade() that does not match the upgrade() they ran";
+    return "only downgrade() changed, so databases that already ran it keep their schema and will roll back with the new downgrade()";
   }
   if (scopes.size === 1 && scopes.has("module level")) {
     return "databases that already ran it keep what its base version did";
@@ -17380,17 +17419,7 @@ ${codeBlock("sql", duplicatesQuery(table, unique))}`
 }
 function cannotHoldDuplicates(site, table, unique, addedHere) {
   if (unique.constraint.nulls_not_distinct) return false;
-  const updates = site.updates.get(table) ?? [];
-  return unique.columns.some((column) => {
-    if (addedHere?.colname === column) return allNull(addedHere);
-    const added = addedColumn(site, table, column);
-    if (added === null || added.revision !== site.revision.revision) return false;
-    return allNull(added.column) && !updates.some((at) => after(at, added.at));
-  });
-}
-function allNull(column) {
-  const constraints = columnConstraints(column);
-  return !constraints.hasDefault && !constraints.identity && !constraints.generated;
+  return unique.columns.some((column) => addedHere?.colname === column ? addedAllNull(addedHere) : nullEverywhere(site, table, column));
 }
 function duplicatesQuery(table, unique) {
   const columns = unique.columns.map((column) => sqlIdentifier(column)).join(", ");
@@ -17585,6 +17614,7 @@ async function runCheck(options, io) {
   let project = null;
   let client2 = null;
   let baseModels = null;
+  const baseNotNeeded = new AbortController();
   try {
     const pythonStarted = performance.now();
     let pythonSeconds = 0;
@@ -17652,7 +17682,7 @@ async function runCheck(options, io) {
         cwd: options.cwd,
         load: loadSettings,
         pythonOutput: io.pythonOutput
-      });
+      }, baseNotNeeded.signal);
     }
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
@@ -17693,7 +17723,8 @@ async function runCheck(options, io) {
         detail: baseDrift.kind === "compared" ? `${plural2(baseDrift.operations.length, "difference")} already at ${graph.base}` : `not compared: ${baseDrift.reason}`
       });
     };
-    if (replay.observed.length === 0 && !replay.failure) await compareBase();
+    if (!headDiff || headDiff.empty) baseNotNeeded.abort();
+    else if (replay.observed.length === 0) await compareBase();
     const judgeStarted = performance.now();
     const downgrades = replay.observed.length > 0 && !replay.failure ? await runDowngrades(project.helper, graph, replay, root, {
       snapshot: () => snapshotSchema(client2),
@@ -17730,13 +17761,15 @@ async function runCheck(options, io) {
     }
     stages.push({
       stage: "judge",
-      seconds: seconds(judgeStarted) + replay.evidenceSeconds,
+      // The base's comparison runs inside this span (once the downgrades are back at base) but is its own stage.
+      seconds: seconds(judgeStarted) + replay.evidenceSeconds - (stages.find((s) => s.stage === "base")?.seconds ?? 0),
       detail: `${plural2(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades ${(downgrades?.seconds ?? 0).toFixed(2)} s, proofs ${proofSeconds.toFixed(2)} s` : "")
     });
     return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
     await client2?.end().catch(() => {
     });
+    baseNotNeeded.abort();
     await Promise.allSettled([baseModels?.then((base2) => base2?.close()), (project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg2) => pg2.stop())]);
   }
 }

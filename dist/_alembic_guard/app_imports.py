@@ -129,9 +129,10 @@ _TEMPLATE_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\b|import\s+([\w.
 _PREFIX = re.compile(r"user_module_prefix\s*=\s*[\"']([\w.]+?)\.?[\"']")
 
 
-def _template_modules():
+def _template_modules(root, migration_path):
     """Modules the project means every migration to import: those of script.py.mako, and env.py's user_module_prefix
-    (autogenerate writes `prefix.Type` for the project's own column types)."""
+    (autogenerate writes `prefix.Type` for the project's own column types), and the modules those re-export from (a
+    `migration_types` module that is `from app.db.guid import GUID`)."""
     script = PROJECT.script
     if script is None:
         return set()
@@ -146,6 +147,13 @@ def _template_modules():
             module = next((group for group in match.groups() if group), None)
             if module:
                 found.add(module)
+    for module in list(found):
+        source = own_module(module, root, migration_path)
+        if source and os.path.isfile(source):
+            parsed = _parse_file(source)
+            for node in ast.walk(parsed[1]) if parsed is not None else ():
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    found.add(node.module)
     return found
 
 
@@ -186,7 +194,7 @@ def find_app_imports(text, path, root):
         else:
             candidates = [(alias.name, [alias]) for alias in node.names]
         names = []
-        template = _template_modules()
+        template = _template_modules(root, path)
         for module, aliases in candidates:
             if module in template:
                 continue  # what the project's script.py.mako writes into every migration (custom column types)
