@@ -16045,6 +16045,9 @@ function suggestion3(graph, revision) {
   if (changes.length > 0 && changes.every((change) => change.scope === "downgrade()")) {
     return `Only downgrade() changed. If the old one could not undo what upgrade() does and the new one can, keep the fix and say so with \`# alembic-guard: ignore[edited-migration] <reason>\` at module level in \`${revision.file}\`; otherwise revert the file${restore} and put the change in a new migration (\`alembic revision -m "..."\`).`;
   }
+  if (severityOf(revision.editChanges) === "notice") {
+    return `Fine if this only lets the migration run again on a fresh database (frozen tables instead of the app's models, a crash fixed). Databases that already ran ${revision.id} never run this code: if their data needs the same fix, write it in a new migration (\`alembic revision -m "..."\`). Say why with \`# alembic-guard: ignore[edited-migration] <reason>\` at module level in \`${revision.file}\`.`;
+  }
   const hints = changes.filter((change) => change.scope === "upgrade()" && change.hint).map((change) => change.hint);
   const complete = hints.length > 0 && changes.filter((change) => change.scope === "upgrade()").every((change) => change.hint);
   const revert = `Revert the changes to this file${restore} and make them in a new migration (\`alembic revision -m "..."\`)`;

@@ -264,6 +264,8 @@ describe('edited-migration: changes outside upgrade()', () => {
     const [edited] = edits(report);
     expect(edited, stderr).toMatchObject({ severity: 'notice', line: lineOf(frozen, 'import logging') });
     expect(edited.message).toContain('no op.* call changed, so databases that already ran it keep their schema');
+    // What the reviewer needs to hear: the fix never reaches databases that ran it.
+    expect(edited.suggestion).toContain('Databases that already ran b0000000003c never run this code: if their data needs the same fix, write it in a new migration');
   });
 
   it('branch_labels added to a history root (what multiple-heads suggests for independent lines) is still an edit, at its line', async () => {
