@@ -14670,7 +14670,7 @@ var editedMigration = {
   id: "edited-migration",
   severity: "error",
   check({ graph }) {
-    return graph.revisions.filter((revision) => revision.edited).map((revision) => ({
+    return graph.revisions.filter((revision) => revision.edited && !onlyImportPathsMoved(revision.editChanges)).map((revision) => ({
       ...finding(editedMigration, {
         message: message2(revision),
         file: revision.file,
@@ -14683,6 +14683,18 @@ var editedMigration = {
   }
 };
 var IMPORT_OR_DEFINITION = /^(now imports|no longer imports|defines) /;
+var IMPORT2 = /^(now imports|no longer imports) `(?:from \S+ )?import (.+)`$/;
+function onlyImportPathsMoved(changes) {
+  if (!changes || changes.length === 0) return false;
+  const bound = { now: [], "no longer": [] };
+  for (const change of changes) {
+    const match = change.scope === "module level" ? IMPORT2.exec(change.what) : null;
+    if (!match) return false;
+    const names = match[2].split(",").map((name) => name.trim().split(/\s+as\s+/).at(-1));
+    bound[match[1] === "now imports" ? "now" : "no longer"].push(...names);
+  }
+  return bound.now.length > 0 && bound.now.sort().join(",") === bound["no longer"].sort().join(",");
+}
 var IDENTIFIER = /\b(revision|down_revision|branch_labels|depends_on)\b/;
 function severityOf(changes) {
   if (!changes) return "error";
@@ -16463,7 +16475,8 @@ async function resolveBase(options, root) {
       throw new UserError(`--base ${options.base}: ${options.cwd} is not inside a git repository, so there is no base to compare with.`);
     }
     const commit = await resolveCommit(root, options.base);
-    return { root, commit, label: `${options.base} (${commit.slice(0, 7)})` };
+    const isId = /^[0-9a-f]{7,40}$/i.test(options.base) && commit.startsWith(options.base.toLowerCase());
+    return { root, commit, label: isId ? commit.slice(0, 7) : `${options.base} (${commit.slice(0, 7)})` };
   }
   if (root === null) return null;
   const found = await defaultBase(root);

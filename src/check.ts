@@ -264,7 +264,9 @@ async function resolveBase(options: CheckOptions, root: string | null): Promise<
       throw new UserError(`--base ${options.base}: ${options.cwd} is not inside a git repository, so there is no base to compare with.`);
     }
     const commit = await resolveCommit(root, options.base);
-    return { root, commit, label: `${options.base} (${commit.slice(0, 7)})` };
+    // A commit id given as the base (the action passes the PR's base sha) is named by its short form only.
+    const isId = /^[0-9a-f]{7,40}$/i.test(options.base) && commit.startsWith(options.base.toLowerCase());
+    return { root, commit, label: isId ? commit.slice(0, 7) : `${options.base} (${commit.slice(0, 7)})` };
   }
   if (root === null) return null;
   const found = await defaultBase(root);

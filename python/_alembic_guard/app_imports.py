@@ -198,6 +198,10 @@ def find_app_imports(text, path, root):
         for module, aliases in candidates:
             if module in template:
                 continue  # what the project's script.py.mako writes into every migration (custom column types)
+            # `from app.types import guid`: the submodule itself may be the template's.
+            aliases = [alias for alias in aliases if "%s.%s" % (module, alias.name) not in template]
+            if not aliases:
+                continue
             file = own_module(module, root, path)
             if file is not None:
                 names.extend(_describe(tree, node, module, alias, file) for alias in aliases)

@@ -12,7 +12,7 @@ export const editedMigration: Rule = {
   severity: 'error',
   check({ graph }) {
     return graph.revisions
-      .filter((revision) => revision.edited)
+      .filter((revision) => revision.edited && !onlyImportPathsMoved(revision.editChanges))
       .map((revision) => ({
         ...finding(editedMigration, {
           message: message(revision),
@@ -27,6 +27,23 @@ export const editedMigration: Rule = {
 };
 
 const IMPORT_OR_DEFINITION = /^(now imports|no longer imports|defines) /;
+const IMPORT = /^(now imports|no longer imports) `(?:from \S+ )?import (.+)`$/;
+
+/**
+ * Every change is an import, and the same names are bound before and after (`from app.utils import GUID` →
+ * `from app.utils.guid import GUID`): the code runs the same, so there is nothing to report.
+ */
+function onlyImportPathsMoved(changes: CodeChange[] | null): boolean {
+  if (!changes || changes.length === 0) return false;
+  const bound = { now: [] as string[], 'no longer': [] as string[] };
+  for (const change of changes) {
+    const match = change.scope === 'module level' ? IMPORT.exec(change.what) : null;
+    if (!match) return false;
+    const names = match[2]!.split(',').map((name) => name.trim().split(/\s+as\s+/).at(-1)!);
+    bound[match[1] === 'now imports' ? 'now' : 'no longer'].push(...names);
+  }
+  return bound.now.length > 0 && bound.now.sort().join(',') === bound['no longer'].sort().join(',');
+}
 const IDENTIFIER = /\b(revision|down_revision|branch_labels|depends_on)\b/;
 
 /**

@@ -2,9 +2,10 @@
 // suggested migration holds only what the pull request introduces. Real git, real Alembic, real Postgres: the base
 // commit's models are imported from a copy of that commit in their own Python process.
 import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blogProject, checkJson, migration, REPO_ROOT, type FileChanges, type FixtureProject } from '../support/fixtures.js';
+import { blogProject, checkJson, migration, PYTHON, REPO_ROOT, runCli, type FileChanges, type FixtureProject } from '../support/fixtures.js';
 
 const MODELS = readFileSync(join(REPO_ROOT, 'examples', 'blog', 'app', 'models.py'), 'utf8');
 
@@ -159,6 +160,17 @@ describe('drift already on the base branch', () => {
     expect(errors[0].message).toContain('add_column users.nickname');
     expect(errors[0].message).toContain('remove_column users.bio');
     expect(errors[0].message).not.toContain('ix_posts_created_at');
+  }, 120_000);
+});
+
+describe('naming the base', () => {
+  it('a commit id given as --base (what the action passes) is named by its short form only', async () => {
+    const pr = project({ 'migrations/env.py': readFileSync(join(REPO_ROOT, 'examples', 'blog', 'migrations', 'env.py'), 'utf8') + '\n' });
+    const sha = execFileSync('git', ['rev-parse', 'base'], { cwd: pr.dir, encoding: 'utf8' }).trim();
+    const result = await runCli(['check', '--python', PYTHON, '--base', sha, '--format', 'json'], { cwd: pr.dir });
+    const [notice] = missing(JSON.parse(result.stdout));
+    expect(notice.message).toContain(`already at ${sha.slice(0, 7)} (remove_index`);
+    expect(notice.message).not.toContain(sha);
   }, 120_000);
 });
 

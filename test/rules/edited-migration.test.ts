@@ -162,6 +162,18 @@ describe('edited-migration: what does not count as an edit', () => {
     expect(report.revisions.new).toEqual([]);
     expect(code).toBe(0);
   });
+
+  it('an import moved to the module that defines the same name is no edit; a different name imported is', async () => {
+    const file = `${VERSIONS}/003_add_phone_to_users.py`;
+    const base = blogFile('003_add_phone_to_users.py').replace('import sqlalchemy as sa\n', 'import sqlalchemy as sa\nfrom app.types import Phone\n').replace('sa.String(length=20)', 'Phone()');
+    const moved = base.replace('from app.types import Phone\n', 'from app.types.phone import Phone\n');
+    const types = { 'app/types/__init__.py': 'from app.types.phone import Phone  # noqa: F401\n', 'app/types/phone.py': 'import sqlalchemy as sa\n\nPhone = sa.String\n' };
+    const same = await checkJson(track(blogProject({ [file]: moved }, { baseChanges: { ...types, [file]: base } })));
+    expect(edits(same.report), same.stderr).toEqual([]);
+    const other = base.replace('from app.types import Phone\n', 'from app.types.phone import Phone as Phone2, Phone\n');
+    const changed = await checkJson(track(blogProject({ [file]: other.replace('Phone()', 'Phone2()') }, { baseChanges: { ...types, [file]: base } })));
+    expect(edits(changed.report), changed.stderr).toHaveLength(1);
+  });
 });
 
 describe('edited-migration: a change in what a migration does, in the middle of a formatting chore', () => {

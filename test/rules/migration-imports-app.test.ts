@@ -220,7 +220,7 @@ describe('migration-imports-app: only new migrations', () => {
       'import sqlalchemy as sa\n\nimport app.column_types\n',
     );
     const fax = migration('c0000000004f', 'b0000000003c', 'fax', 'op.add_column("users", sa.Column("fax", app.column_types.Phone(), nullable=True))', 'op.drop_column("users", "fax")')
-      .replace('import sqlalchemy as sa\n', 'import sqlalchemy as sa\n\nimport app.column_types\nfrom app.phone_type import Phone  # noqa: F401\nfrom app.models import User  # noqa: F401\n');
+      .replace('import sqlalchemy as sa\n', 'import sqlalchemy as sa\n\nimport app.column_types\nfrom app.phone_type import Phone  # noqa: F401\nfrom app import phone_type  # noqa: F401\nfrom app.models import User  # noqa: F401\n');
     const project = track(
       blogProject(
         { [`${VERSIONS}/004_fax.py`]: fax },
