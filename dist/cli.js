@@ -8396,6 +8396,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join as join3, relative as relative2 } from "node:path";
 
+// src/git/repository.ts
+import { execFile } from "node:child_process";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+
 // src/errors.ts
 var UserError = class extends Error {
   /** `file`/`line`: the user's file at fault (as the message names it), when there is one. */
@@ -8413,10 +8419,6 @@ function isUserError(error) {
 }
 
 // src/git/repository.ts
-import { execFile } from "node:child_process";
-import { mkdir, symlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { promisify } from "node:util";
 var run = promisify(execFile);
 async function git(cwd, args) {
   const { stdout } = await run("git", args, { cwd, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" });
@@ -8458,13 +8460,16 @@ async function defaultBase(root) {
   return { commit: head, ref: "HEAD" };
 }
 async function blobsAtCommit(root, commit, dirs) {
-  const out = await git(root, ["ls-tree", "-r", "-z", "--full-tree", commit, "--", ...dirs]);
-  const blobs = /* @__PURE__ */ new Map();
+  return new Map((await blobsInTree(root, commit, dirs)).map((blob) => [blob.path, blob.oid]));
+}
+async function blobsInTree(root, commit, dirs = []) {
+  const out = await git(root, ["ls-tree", "-r", "-l", "-z", "--full-tree", commit, ...dirs.length > 0 ? ["--", ...dirs] : []]);
+  const blobs = [];
   for (const entry of out.split("\0")) {
     if (!entry) continue;
-    const [meta, path] = entry.split("	");
-    const [, type, oid] = meta.split(" ");
-    if (type === "blob") blobs.set(path, oid);
+    const tab = entry.indexOf("	");
+    const [mode, type, oid, size] = entry.slice(0, tab).split(/ +/);
+    if (type === "blob") blobs.push({ mode, oid, size: Number(size), path: entry.slice(tab + 1) });
   }
   return blobs;
 }
@@ -8485,7 +8490,12 @@ async function blobsOfFiles(root, paths) {
 }
 async function readBlobs(root, oids) {
   const texts = /* @__PURE__ */ new Map();
-  if (oids.length === 0) return texts;
+  for (const [oid, content] of await readBlobContents(root, oids)) texts.set(oid, content.toString("utf8"));
+  return texts;
+}
+async function readBlobContents(root, oids) {
+  const contents = /* @__PURE__ */ new Map();
+  if (oids.length === 0) return contents;
   const out = await runWithInput(root, ["cat-file", "--batch"], oids.join("\n") + "\n");
   let offset = 0;
   for (const oid of oids) {
@@ -8497,10 +8507,10 @@ async function readBlobs(root, oids) {
       offset = start;
       continue;
     }
-    texts.set(oid, out.subarray(start, start + size).toString("utf8"));
+    contents.set(oid, out.subarray(start, start + size));
     offset = start + size + 1;
   }
-  return texts;
+  return contents;
 }
 function runWithInput(cwd, args, input) {
   return new Promise((resolve5, reject) => {
@@ -8514,29 +8524,12 @@ function runWithInput(cwd, args, input) {
   });
 }
 async function copyCommit(root, commit, into, skipLargerThan = Infinity) {
-  const listing = await git(root, ["ls-tree", "-r", "-l", "-z", "--full-tree", commit]);
-  const files = [];
-  for (const entry of listing.split("\0")) {
-    if (!entry) continue;
-    const tab = entry.indexOf("	");
-    const [mode, type, oid, size] = entry.slice(0, tab).split(/ +/);
-    const path = entry.slice(tab + 1);
-    if (type === "blob" && (Number(size) <= skipLargerThan || path.endsWith(".py"))) files.push({ mode, oid, path });
-  }
-  if (files.length === 0) return;
-  const out = await runWithInput(root, ["cat-file", "--batch"], files.map((f) => f.oid).join("\n") + "\n");
+  const files = (await blobsInTree(root, commit)).filter((blob) => blob.size <= skipLargerThan || blob.path.endsWith(".py"));
+  const contents = await readBlobContents(root, files.map((f) => f.oid));
   const folders = /* @__PURE__ */ new Set();
-  let offset = 0;
   for (const file of files) {
-    const headerEnd = out.indexOf(10, offset);
-    const size = Number(out.subarray(offset, headerEnd).toString("utf8").split(" ")[2]);
-    const start = headerEnd + 1;
-    if (!Number.isFinite(size)) {
-      offset = start;
-      continue;
-    }
-    const content = out.subarray(start, start + size);
-    offset = start + size + 1;
+    const content = contents.get(file.oid);
+    if (content === void 0) continue;
     const target = join(into, file.path);
     const folder = dirname(target);
     if (!folders.has(folder)) {
@@ -8828,12 +8821,14 @@ var BaseModels = class _BaseModels {
       return new _BaseModels(label, copy, repositoryRoot2, project, null);
     } catch (error) {
       await helper?.close();
-      const reason = error instanceof UserError ? error.message.split("\n")[0] : `${error.message}`.split("\n")[0];
-      return new _BaseModels(label, copy, repositoryRoot2, null, reason);
+      return new _BaseModels(label, copy, repositoryRoot2, null, firstLine(error));
     }
   }
-  /** Compares the base's models with the database, which must be at the base's heads (the history state). */
-  async compare(ignoreObjects) {
+  /**
+   * Compares the base's models with the database, which must be at the base's heads (the history state), and splits
+   * `head` (the differences at head) by them.
+   */
+  async compare(ignoreObjects, head) {
     if (!this.project) return this.unavailable(`its models could not be loaded: ${this.failure}`);
     let diff;
     try {
@@ -8847,7 +8842,7 @@ var BaseModels = class _BaseModels {
         `its Python imported ${modules.slice(0, 3).join(", ")}${modules.length > 3 ? " and more" : ""} from the working tree (an editable install), not from the base commit`
       );
     }
-    return { kind: "compared", label: this.label, operations: diff.operations, seconds: diff.seconds };
+    return { kind: "compared", label: this.label, operations: diff.operations, ...splitByBase(head, diff.operations), seconds: diff.seconds };
   }
   unavailable(reason) {
     return { kind: "unavailable", label: this.label, reason };
@@ -8864,7 +8859,6 @@ function splitByBase(head, base) {
   const atHead = new Set(head.map((d) => d.fingerprint));
   const objectsAtHead = new Set(head.map(objectKey));
   return {
-    introduced: head.filter((d) => !atBase.has(d.fingerprint)),
     old: head.filter((d) => atBase.has(d.fingerprint)),
     removed: base.filter((d) => !atHead.has(d.fingerprint) && !objectsAtHead.has(objectKey(d)))
   };
@@ -12809,6 +12803,13 @@ function codeBlock(language, code) {
 ${code.replace(/\n+$/, "")}
 ${fence}`;
 }
+function endingWith(suggestion7, line) {
+  if (!suggestion7) return line;
+  const text = suggestion7.replace(/\s+$/, "");
+  return text.endsWith(line) ? text : `${text}
+
+${line}`;
+}
 
 // src/rules/support/words.ts
 function joinAnd(items) {
@@ -12891,12 +12892,7 @@ function sharedTail(findings) {
   return first.slice(first.length - shared).join("\n\n");
 }
 function withSharedTail(suggestion7, tail) {
-  if (tail === "") return suggestion7;
-  if (suggestion7 === null) return tail;
-  const text = suggestion7.replace(/\s+$/, "");
-  return text.endsWith(tail) ? text : `${text}
-
-${tail}`;
+  return tail === "" ? suggestion7 : endingWith(suggestion7, tail);
 }
 function listNames(names, findings) {
   const quoted = names.map((name) => quote(name));
@@ -13814,6 +13810,10 @@ var OFFLINE_HINT_LOCK_AND_DATA = `If this app ${STOPPED}, ${DECLARE}: the lock t
 var OFFLINE_HINT_DEPLOY = `If this app ${STOPPED}, ${DECLARE}: no running code meets the new schema, and this becomes a notice.`;
 var OFFLINE_NOTICE = 'A notice because this project runs its migrations with the app stopped (`migrations-run = "offline"`): the lock keeps no request waiting.';
 var OFFLINE_NOTICE_DEPLOY = 'A notice because this project runs its migrations with the app stopped (`migrations-run = "offline"`): no code deployed before the migration is running when it does.';
+var LAST_LINES = {
+  lock: { online: OFFLINE_HINT_LOCK, offline: OFFLINE_NOTICE },
+  deploy: { online: OFFLINE_HINT_DEPLOY, offline: OFFLINE_NOTICE_DEPLOY }
+};
 function lockAndData(finding2, offline) {
   const marked = { ...finding2, concern: "data", offline };
   return marked;
@@ -13823,23 +13823,14 @@ function applyMigrationsRun(findings, settings) {
     const { offline, ...finding2 } = found;
     const concern = finding2.concern ?? (LOCK_RULES.has(finding2.rule) ? "lock" : DEPLOY_RULES.has(finding2.rule) ? "deploy" : void 0);
     if (concern === void 0) return finding2;
-    if (concern === "deploy") {
-      return settings.migrationsRun === "offline" ? { ...finding2, concern, severity: "notice", suggestion: withLastLine(finding2.suggestion, OFFLINE_NOTICE_DEPLOY) } : { ...finding2, concern, suggestion: withLastLine(finding2.suggestion, OFFLINE_HINT_DEPLOY) };
+    const offlineRun = settings.migrationsRun === "offline";
+    if (concern === "lock" || concern === "deploy") {
+      const last = LAST_LINES[concern];
+      return offlineRun ? { ...finding2, concern, severity: "notice", suggestion: endingWith(finding2.suggestion, last.offline) } : { ...finding2, concern, suggestion: endingWith(finding2.suggestion, last.online) };
     }
-    if (settings.migrationsRun === "offline") {
-      if (concern === "lock") return { ...finding2, concern, severity: "notice", suggestion: withLastLine(finding2.suggestion, OFFLINE_NOTICE) };
-      return offline ? { ...finding2, message: offline.message, suggestion: offline.suggestion } : finding2;
-    }
-    if (concern === "lock") return { ...finding2, concern, suggestion: withLastLine(finding2.suggestion, OFFLINE_HINT_LOCK) };
-    return offline ? { ...finding2, suggestion: withLastLine(finding2.suggestion, OFFLINE_HINT_LOCK_AND_DATA) } : finding2;
+    if (!offline) return finding2;
+    return offlineRun ? { ...finding2, message: offline.message, suggestion: offline.suggestion } : { ...finding2, suggestion: endingWith(finding2.suggestion, OFFLINE_HINT_LOCK_AND_DATA) };
   });
-}
-function withLastLine(suggestion7, line) {
-  if (!suggestion7) return line;
-  const text = suggestion7.replace(/\s+$/, "");
-  return text.endsWith(line) ? text : `${text}
-
-${line}`;
 }
 
 // src/rules/support/lock-phrases.ts
@@ -15008,10 +14999,10 @@ function listed2(operations) {
 var missingMigration = {
   id: "missing-migration",
   severity: "error",
-  check({ diff, headDiff, baseDrift, replay }) {
+  check({ diff, baseDrift, replay }) {
     if (!diff || replay.failure) return [];
     const findings = [];
-    const compared = baseDrift?.kind === "compared" ? splitByBase(headDiff?.operations ?? [], baseDrift.operations) : null;
+    const compared = baseDrift?.kind === "compared" ? baseDrift : null;
     if (!diff.empty) {
       const imports2 = diff.imports.length > 0 ? diff.imports.join("\n") + "\n\n\n" : "";
       const whose = compared && compared.old.length > 0 ? " in ways this pull request introduces" : "";
@@ -15023,15 +15014,15 @@ var missingMigration = {
 
 ${diff.downgrade}`) + (compared && compared.old.length > 0 ? `
 
-This code leaves out the ${plural(compared.old.length, "difference")} already at ${baseDrift.label}; autogenerate would write them too.` : "")
+This code leaves out the ${plural(compared.old.length, "difference")} already at ${compared.label}; autogenerate would write them too.` : "")
         })
       );
     }
-    if (compared && baseDrift?.kind === "compared") {
+    if (compared) {
       if (compared.old.length > 0) {
         findings.push({
           ...finding(missingMigration, {
-            message: `${plural(compared.old.length, "difference")} between the models and the migrations ${compared.old.length === 1 ? "is" : "are"} already at ${baseDrift.label} (${listed2(compared.old)}): not this pull request's.`,
+            message: `${plural(compared.old.length, "difference")} between the models and the migrations ${compared.old.length === 1 ? "is" : "are"} already at ${compared.label} (${listed2(compared.old)}): not this pull request's.`,
             suggestion: "Fix them in a migration of their own, or, where the difference is on purpose (an index kept only in migrations, a foreign key created with `use_alter`), name the objects in `ignore-objects` under `[tool.alembic-guard]` in pyproject.toml."
           }),
           severity: "notice"
@@ -15040,7 +15031,7 @@ This code leaves out the ${plural(compared.old.length, "difference")} already at
       if (compared.removed.length > 0) {
         findings.push({
           ...finding(missingMigration, {
-            message: `This pull request removes ${plural(compared.removed.length, "difference")} between the models and the migrations that ${compared.removed.length === 1 ? "was" : "were"} at ${baseDrift.label} (${listed2(compared.removed)}).`
+            message: `This pull request removes ${plural(compared.removed.length, "difference")} between the models and the migrations that ${compared.removed.length === 1 ? "was" : "were"} at ${compared.label} (${listed2(compared.removed)}).`
           }),
           severity: "notice"
         });
@@ -16362,7 +16353,7 @@ async function runCheck(options, io) {
     stages.push({
       stage: "project",
       seconds: loadSeconds,
-      detail: `${relative9(root, options.config).split("\\").join("/")} and ${plural2(project.loaded.revisions.length, "revision file")}, with the project's environment set first`
+      detail: `${relative9(root, options.config).split("\\").join("/")} and ${plural(project.loaded.revisions.length, "revision file")}, with the project's environment set first`
     });
     stages.push({
       stage: "graph",
@@ -16400,7 +16391,7 @@ async function runCheck(options, io) {
       stages.push({
         stage: "compare",
         seconds: seconds(compareStarted),
-        detail: diff.empty ? "models match the migrations" : plural2(diff.operations.length, "difference")
+        detail: diff.empty ? "models match the migrations" : plural(diff.operations.length, "difference")
       });
     }
     let baseDrift = null;
@@ -16409,34 +16400,30 @@ async function runCheck(options, io) {
       const base2 = await baseModels;
       if (!base2 || !headDiff || headDiff.empty) return;
       const started2 = performance.now();
-      baseDrift = await base2.compare(settings.ignoreObjects);
-      if (baseDrift.kind === "compared") {
-        diff = await withoutDifferences(project.helper, headDiff, splitByBase(headDiff.operations, baseDrift.operations).old);
-      }
+      baseDrift = await base2.compare(settings.ignoreObjects, headDiff.operations);
+      if (baseDrift.kind === "compared") diff = await withoutDifferences(project.helper, headDiff, baseDrift.old);
       stages.push({
         stage: "base",
         seconds: seconds(started2),
-        detail: baseDrift.kind === "compared" ? `${plural2(baseDrift.operations.length, "difference")} already at ${graph.base}` : `not compared: ${baseDrift.reason}`
+        detail: baseDrift.kind === "compared" ? `${plural(baseDrift.operations.length, "difference")} already at ${graph.base}` : `not compared: ${baseDrift.reason}`
       });
     };
     if (!headDiff || headDiff.empty) baseNotNeeded.abort();
     else if (replay.observed.length === 0) await compareBase();
     const judgeStarted = performance.now();
+    const recreateDatabase = async () => {
+      await client2?.end();
+      await recreateScratchDatabase(postgres);
+      if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
+      client2 = await connect2(postgres);
+    };
     const downgrades = replay.observed.length > 0 && !replay.failure ? await runDowngrades(project.helper, graph, replay, root, {
       snapshot: () => snapshotSchema(client2),
-      recreateDatabase: async () => {
-        await client2?.end();
-        await recreateScratchDatabase(postgres);
-        if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
-        client2 = await connect2(postgres);
-      }
+      recreateDatabase
     }) : null;
     if (downgrades) {
       if (!downgrades.atBaseline && headDiff && !headDiff.empty && await baseModels) {
-        await client2?.end();
-        await recreateScratchDatabase(postgres);
-        if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
-        client2 = await connect2(postgres);
+        await recreateDatabase();
         const history = graph.historyHeads.length ? await project.helper.request("replay", { steps: [{ direction: "upgrade", target: graph.historyHeads }] }) : null;
         if (history?.failure) baseDrift = (await baseModels).unavailable("replaying the history again failed");
         else await compareBase();
@@ -16451,7 +16438,7 @@ async function runCheck(options, io) {
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
     const rulesStarted = performance.now();
     if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
-    const { findings, suppressed } = judge({ graph, replay, diff, headDiff, baseDrift, evidence }, settings);
+    const { findings, suppressed } = judge({ graph, replay, diff, baseDrift, evidence }, settings);
     if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) {
       io.log(`judge: downgrades ${(evidenceStarted - judgeStarted).toFixed(0)} ms, evidence ${(rulesStarted - evidenceStarted).toFixed(0)} ms, rules ${(performance.now() - rulesStarted).toFixed(0)} ms`);
     }
@@ -16459,7 +16446,7 @@ async function runCheck(options, io) {
       stage: "judge",
       // The base's comparison runs inside this span (once the downgrades are back at base) but is its own stage.
       seconds: seconds(judgeStarted) + replay.evidenceSeconds - (stages.find((s) => s.stage === "base")?.seconds ?? 0),
-      detail: `${plural2(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades ${(downgrades?.seconds ?? 0).toFixed(2)} s, proofs ${proofSeconds.toFixed(2)} s` : "")
+      detail: `${plural(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades ${(downgrades?.seconds ?? 0).toFixed(2)} s, proofs ${proofSeconds.toFixed(2)} s` : "")
     });
     return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
   } finally {
@@ -16513,9 +16500,6 @@ function buildReport(options, root, graph, replay, diff, evidence, findings, sup
     base: graph.base,
     config: relative9(root, options.config).split("\\").join("/")
   };
-}
-function plural2(count, noun) {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 function printEvidence(evidence) {
   const shown = evidence?.revisions.map((r) => ({

@@ -1,6 +1,6 @@
 // One check, top to bottom: resolve the change, start Postgres, replay, compare, judge, report.
 import { relative } from 'node:path';
-import { BaseModels, splitByBase, type BaseDrift } from './compare/base-drift.js';
+import { BaseModels, type BaseDrift } from './compare/base-drift.js';
 import { compareWithModels, withoutDifferences, type ModelDiff } from './compare/compare.js';
 import { UserError } from './errors.js';
 import { reachesGate, type Finding } from './findings.js';
@@ -25,6 +25,7 @@ import { applyBaselineSql } from './replay/baseline.js';
 import { replayMigrations, type Replay } from './replay/replay.js';
 import type { Report, StageTiming } from './report/report.js';
 import { judge, validateDirectives, type SuppressedFinding } from './rules/index.js';
+import { plural } from './rules/support/words.js';
 import { connect, snapshotSchema } from './schema/introspect.js';
 import { readProjectSettings } from './settings/settings.js';
 
@@ -175,10 +176,8 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       const base = await baseModels;
       if (!base || !headDiff || headDiff.empty) return;
       const started = performance.now();
-      baseDrift = await base.compare(settings.ignoreObjects);
-      if (baseDrift.kind === 'compared') {
-        diff = await withoutDifferences(project!.helper, headDiff, splitByBase(headDiff.operations, baseDrift.operations).old);
-      }
+      baseDrift = await base.compare(settings.ignoreObjects, headDiff.operations);
+      if (baseDrift.kind === 'compared') diff = await withoutDifferences(project!.helper, headDiff, baseDrift.old);
       stages.push({
         stage: 'base',
         seconds: seconds(started),
@@ -195,25 +194,24 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     // 5. Judge, on the evidence the replay gathered about the new revisions, completed by running their downgrades
     // (which leaves the database below them: the comparison is done) and proving data-dependent failures.
     const judgeStarted = performance.now();
+    /** Drops and recreates the scratch database, empty (but for the baseline SQL), for a second replay. */
+    const recreateDatabase = async () => {
+      await client?.end();
+      await recreateScratchDatabase(postgres!);
+      if (settings.baselineSql) await applyBaselineSql(postgres!, settings.baselineSql, root);
+      client = await connect(postgres!);
+    };
     const downgrades =
       replay.observed.length > 0 && !replay.failure
         ? await runDowngrades(project.helper, graph, replay, root, {
             snapshot: () => snapshotSchema(client!),
-            recreateDatabase: async () => {
-              await client?.end();
-              await recreateScratchDatabase(postgres!);
-              if (settings.baselineSql) await applyBaselineSql(postgres!, settings.baselineSql, root);
-              client = await connect(postgres!);
-            },
+            recreateDatabase,
           })
         : null;
     if (downgrades) {
       if (!downgrades.atBaseline && headDiff && !headDiff.empty && (await baseModels)) {
         // The downgrades did not get back to the history state: build it again for the base's comparison.
-        await client?.end();
-        await recreateScratchDatabase(postgres);
-        if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
-        client = await connect(postgres);
+        await recreateDatabase();
         const history = graph.historyHeads.length
           ? await project.helper.request<ReplayResult>('replay', { steps: [{ direction: 'upgrade', target: graph.historyHeads }] })
           : null;
@@ -233,7 +231,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
     const rulesStarted = performance.now();
     if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
-    const { findings, suppressed } = judge({ graph, replay, diff, headDiff, baseDrift, evidence }, settings);
+    const { findings, suppressed } = judge({ graph, replay, diff, baseDrift, evidence }, settings);
     if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) {
       io.log(`judge: downgrades ${(evidenceStarted - judgeStarted).toFixed(0)} ms, evidence ${(rulesStarted - evidenceStarted).toFixed(0)} ms, rules ${(performance.now() - rulesStarted).toFixed(0)} ms`);
     }
@@ -316,10 +314,6 @@ function buildReport(
     base: graph.base,
     config: relative(root, options.config).split('\\').join('/'),
   };
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** ALEMBIC_GUARD_DEBUG_EVIDENCE=1: what the rules see, on stderr (ASTs and full schemas left out). */

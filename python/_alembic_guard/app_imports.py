@@ -14,10 +14,10 @@ import re
 import sys
 
 from .fingerprint import _is_type_checking
+from .paths import inside, installed
 from .project import PROJECT
 
 _NEVER_OWN = ("alembic", "sqlalchemy", "sqlmodel")
-_INSTALLED = ("site-packages", "dist-packages")
 # SQLAlchemy types that `sa.<Name>` spells the same in a migration; others are left out of the example (a
 # `sa.column()` needs no type).
 _PORTABLE_TYPES = {
@@ -31,24 +31,6 @@ _PYTHON_TYPES = {
 _COLUMN_CALLS = ("Column", "mapped_column")
 # Longest enum or constant definition copied into a suggestion, in lines.
 _COPY_LINES = 15
-
-
-def _real(path):
-    return os.path.normcase(os.path.realpath(path))
-
-
-def _inside(path, folder):
-    path, folder = _real(path), _real(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _installed(path, root):
-    """In site-packages, or in the interpreter's own tree (a virtualenv inside the repository included)."""
-    if any(part in _INSTALLED for part in _real(path).split(os.sep)):
-        return True
-    prefixes = {sys.prefix, sys.exec_prefix, getattr(sys, "base_prefix", sys.prefix), getattr(sys, "base_exec_prefix", sys.prefix)}
-    # A prefix holding the repository (a Docker image's /usr with the code in /usr/src/app) says nothing.
-    return any(_inside(path, prefix) for prefix in prefixes if prefix and not _inside(root, prefix))
 
 
 def _stdlib(name):
@@ -108,7 +90,7 @@ def _helper_folders(path, root):
     if script is not None:
         folders.append(script.dir)
         folders.extend(getattr(script, "_version_locations", None) or [])
-    return [folder for folder in folders if not _inside(root, folder)]
+    return [folder for folder in folders if not inside(root, folder)]
 
 
 def own_module(name, root, migration_path):
@@ -116,11 +98,11 @@ def own_module(name, root, migration_path):
     top = name.split(".")[0]
     if top in _NEVER_OWN or _stdlib(top):
         return None
-    locations = [p for p in _locations(top) if _inside(p, root) and not _installed(p, root)]
+    locations = [p for p in _locations(top) if inside(p, root) and not installed(p, root)]
     if not locations:
         return None
     found = _module_file(locations, name.split(".")[1:]) or locations[0]
-    if any(_inside(found, folder) or _inside(locations[0], folder) for folder in _helper_folders(migration_path, root)):
+    if any(inside(found, folder) or inside(locations[0], folder) for folder in _helper_folders(migration_path, root)):
         return None  # a helper of the migrations themselves
     return found
 

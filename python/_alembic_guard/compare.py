@@ -140,8 +140,9 @@ def cmd_compare(args):
     empty = upgrade_ops is None or upgrade_ops.is_empty()
     diffs = []
     if not empty:
-        _LAST.update(context=ctx, imports=imports, upgrade_ops=upgrade_ops)
-        for leaf, fingerprint in _leaves(upgrade_ops, ctx):
+        leaves = list(_leaves(upgrade_ops, ctx))
+        _LAST.update(context=ctx, imports=imports, leaves=leaves)
+        for _top, leaf, fingerprint in leaves:
             for diff in _diff_tuples(leaf):
                 described = _describe_diff(diff)
                 described["fingerprint"] = fingerprint
@@ -173,16 +174,17 @@ def _diff_tuples(op):
 
 
 def _leaves(upgrade_ops, ctx):
-    """Every operation autogenerate would write, each with its own rendered code: what identifies it across runs."""
+    """Every operation autogenerate would write, in order, as (its top-level op, the op, its own rendered code: what
+    identifies it across runs). An op inside a table's ModifyTableOps is one leaf; any other top-level op is its own."""
     from alembic.operations import ops as alembic_ops
 
     for top in upgrade_ops.ops:
         if isinstance(top, alembic_ops.ModifyTableOps):
             for leaf in top.ops:
                 single = alembic_ops.ModifyTableOps(top.table_name, [leaf], schema=top.schema)
-                yield leaf, _fingerprint(alembic_ops.UpgradeOps(ops=[single]), ctx)
+                yield top, leaf, _fingerprint(alembic_ops.UpgradeOps(ops=[single]), ctx)
         else:
-            yield top, _fingerprint(alembic_ops.UpgradeOps(ops=[top]), ctx)
+            yield top, top, _fingerprint(alembic_ops.UpgradeOps(ops=[top]), ctx)
 
 
 def _fingerprint(upgrade_ops, ctx):
@@ -205,15 +207,18 @@ def cmd_render(args):
         return {"upgrade": "", "downgrade": "", "imports": []}
     ctx = _LAST["context"]
     excluded = set(args.get("exclude") or [])
-    kept = []
-    for top in _LAST["upgrade_ops"].ops:
-        if isinstance(top, alembic_ops.ModifyTableOps):
-            inner = [leaf for leaf, fp in _leaves(alembic_ops.UpgradeOps(ops=[top]), ctx) if fp not in excluded]
-            if inner:
-                kept.append(alembic_ops.ModifyTableOps(top.table_name, inner, schema=top.schema))
-        else:
-            if _fingerprint(alembic_ops.UpgradeOps(ops=[top]), ctx) not in excluded:
-                kept.append(top)
+    kept = []  # top-level ops; for a table's ModifyTableOps, a copy holding only its kept leaves
+    copy_of = {}
+    for top, leaf, fingerprint in _LAST["leaves"]:
+        if fingerprint in excluded:
+            continue
+        if leaf is top:
+            kept.append(top)
+            continue
+        if id(top) not in copy_of:
+            copy_of[id(top)] = alembic_ops.ModifyTableOps(top.table_name, [], schema=top.schema)
+            kept.append(copy_of[id(top)])
+        copy_of[id(top)].ops.append(leaf)
     if not kept:
         return {"upgrade": "", "downgrade": "", "imports": []}
     upgrade_ops = alembic_ops.UpgradeOps(ops=kept)

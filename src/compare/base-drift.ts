@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { UserError } from '../errors.js';
 import { copyCommit } from '../git/repository.js';
 import type { PythonChoice } from '../python/interpreter.js';
 import type { PythonHelper } from '../python/bridge.js';
@@ -16,8 +15,11 @@ import { compareWithModels, type ModelDiff } from './compare.js';
 const LARGE_FILE = 5 * 1024 * 1024;
 
 export type BaseDrift =
-  /** The base's models were compared with the history state: `operations` is the drift already on base. */
-  | { kind: 'compared'; label: string; operations: DiffInfo[]; seconds: number }
+  /**
+   * The base's models were compared with the history state: `operations` is the drift already on base; of head's
+   * differences, `old` are the same at base (not the pull request's), and `removed` are base's that head no longer has.
+   */
+  | { kind: 'compared'; label: string; operations: DiffInfo[]; old: DiffInfo[]; removed: DiffInfo[]; seconds: number }
   /** They could not be (say why, once): every difference counts as the pull request's. */
   | { kind: 'unavailable'; label: string; reason: string };
 
@@ -77,13 +79,15 @@ export class BaseModels {
       return new BaseModels(label, copy, repositoryRoot, project, null);
     } catch (error) {
       await helper?.close();
-      const reason = error instanceof UserError ? error.message.split('\n')[0]! : `${(error as Error).message}`.split('\n')[0]!;
-      return new BaseModels(label, copy, repositoryRoot, null, reason);
+      return new BaseModels(label, copy, repositoryRoot, null, firstLine(error));
     }
   }
 
-  /** Compares the base's models with the database, which must be at the base's heads (the history state). */
-  async compare(ignoreObjects: string[]): Promise<BaseDrift> {
+  /**
+   * Compares the base's models with the database, which must be at the base's heads (the history state), and splits
+   * `head` (the differences at head) by them.
+   */
+  async compare(ignoreObjects: string[], head: DiffInfo[]): Promise<BaseDrift> {
     if (!this.project) return this.unavailable(`its models could not be loaded: ${this.failure}`);
     let diff: ModelDiff;
     try {
@@ -99,7 +103,7 @@ export class BaseModels {
           '(an editable install), not from the base commit',
       );
     }
-    return { kind: 'compared', label: this.label, operations: diff.operations, seconds: diff.seconds };
+    return { kind: 'compared', label: this.label, operations: diff.operations, ...splitByBase(head, diff.operations), seconds: diff.seconds };
   }
 
   unavailable(reason: string): BaseDrift {
@@ -113,15 +117,14 @@ export class BaseModels {
 }
 
 /**
- * Head's differences split by the base's: `introduced` (new or changed by the pull request), `old` (the same code at
- * base: not the PR's) and `removed` (at base, and no difference about that object remains at head).
+ * Head's differences split by the base's: `old` (the same code at base: not the PR's; the rest of head's are new or
+ * changed by the pull request) and `removed` (at base, and no difference about that object remains at head).
  */
-export function splitByBase(head: DiffInfo[], base: DiffInfo[]): { introduced: DiffInfo[]; old: DiffInfo[]; removed: DiffInfo[] } {
+function splitByBase(head: DiffInfo[], base: DiffInfo[]): { old: DiffInfo[]; removed: DiffInfo[] } {
   const atBase = new Set(base.map((d) => d.fingerprint));
   const atHead = new Set(head.map((d) => d.fingerprint));
   const objectsAtHead = new Set(head.map(objectKey));
   return {
-    introduced: head.filter((d) => !atBase.has(d.fingerprint)),
     old: head.filter((d) => atBase.has(d.fingerprint)),
     removed: base.filter((d) => !atHead.has(d.fingerprint) && !objectsAtHead.has(objectKey(d))),
   };

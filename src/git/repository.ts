@@ -59,13 +59,27 @@ export async function defaultBase(root: string): Promise<{ commit: string; ref: 
 
 /** Blob ids of the files under `dirs` at `commit`, keyed by path relative to the root. */
 export async function blobsAtCommit(root: string, commit: string, dirs: string[]): Promise<Map<string, string>> {
-  const out = await git(root, ['ls-tree', '-r', '-z', '--full-tree', commit, '--', ...dirs]);
-  const blobs = new Map<string, string>();
+  return new Map((await blobsInTree(root, commit, dirs)).map((blob) => [blob.path, blob.oid]));
+}
+
+interface TreeBlob {
+  mode: string;
+  oid: string;
+  /** In bytes. */
+  size: number;
+  /** Relative to the root. */
+  path: string;
+}
+
+/** The blobs (files and symlinks; submodules left out) of `commit`, under `dirs` or everywhere. */
+async function blobsInTree(root: string, commit: string, dirs: string[] = []): Promise<TreeBlob[]> {
+  const out = await git(root, ['ls-tree', '-r', '-l', '-z', '--full-tree', commit, ...(dirs.length > 0 ? ['--', ...dirs] : [])]);
+  const blobs: TreeBlob[] = [];
   for (const entry of out.split('\0')) {
     if (!entry) continue;
-    const [meta, path] = entry.split('\t');
-    const [, type, oid] = meta.split(' ');
-    if (type === 'blob') blobs.set(path, oid);
+    const tab = entry.indexOf('\t');
+    const [mode, type, oid, size] = entry.slice(0, tab).split(/ +/);
+    if (type === 'blob') blobs.push({ mode: mode!, oid: oid!, size: Number(size), path: entry.slice(tab + 1) });
   }
   return blobs;
 }
@@ -97,7 +111,14 @@ export async function blobsOfFiles(root: string, paths: string[]): Promise<strin
 /** The contents of several blobs in one `git cat-file --batch`. */
 export async function readBlobs(root: string, oids: string[]): Promise<Map<string, string>> {
   const texts = new Map<string, string>();
-  if (oids.length === 0) return texts;
+  for (const [oid, content] of await readBlobContents(root, oids)) texts.set(oid, content.toString('utf8'));
+  return texts;
+}
+
+/** The bytes of several blobs in one `git cat-file --batch`; a missing blob (a partial clone) is left out. */
+async function readBlobContents(root: string, oids: string[]): Promise<Map<string, Buffer>> {
+  const contents = new Map<string, Buffer>();
+  if (oids.length === 0) return contents;
   const out = await runWithInput(root, ['cat-file', '--batch'], oids.join('\n') + '\n');
   let offset = 0;
   for (const oid of oids) {
@@ -109,10 +130,10 @@ export async function readBlobs(root: string, oids: string[]): Promise<Map<strin
       offset = start; // "<oid> missing"
       continue;
     }
-    texts.set(oid, out.subarray(start, start + size).toString('utf8'));
+    contents.set(oid, out.subarray(start, start + size));
     offset = start + size + 1;
   }
-  return texts;
+  return contents;
 }
 
 function runWithInput(cwd: string, args: string[], input: string): Promise<Buffer> {
@@ -131,29 +152,12 @@ function runWithInput(cwd: string, args: string[], input: string): Promise<Buffe
  * removes the folder.
  */
 export async function copyCommit(root: string, commit: string, into: string, skipLargerThan = Infinity): Promise<void> {
-  const listing = await git(root, ['ls-tree', '-r', '-l', '-z', '--full-tree', commit]);
-  const files: { mode: string; oid: string; path: string }[] = [];
-  for (const entry of listing.split('\0')) {
-    if (!entry) continue;
-    const tab = entry.indexOf('\t');
-    const [mode, type, oid, size] = entry.slice(0, tab).split(/ +/);
-    const path = entry.slice(tab + 1);
-    if (type === 'blob' && (Number(size) <= skipLargerThan || path.endsWith('.py'))) files.push({ mode: mode!, oid: oid!, path });
-  }
-  if (files.length === 0) return;
-  const out = await runWithInput(root, ['cat-file', '--batch'], files.map((f) => f.oid).join('\n') + '\n');
+  const files = (await blobsInTree(root, commit)).filter((blob) => blob.size <= skipLargerThan || blob.path.endsWith('.py'));
+  const contents = await readBlobContents(root, files.map((f) => f.oid));
   const folders = new Set<string>();
-  let offset = 0;
   for (const file of files) {
-    const headerEnd = out.indexOf(0x0a, offset);
-    const size = Number(out.subarray(offset, headerEnd).toString('utf8').split(' ')[2]);
-    const start = headerEnd + 1;
-    if (!Number.isFinite(size)) {
-      offset = start; // "<oid> missing": a partial clone
-      continue;
-    }
-    const content = out.subarray(start, start + size);
-    offset = start + size + 1;
+    const content = contents.get(file.oid);
+    if (content === undefined) continue;
     const target = join(into, file.path);
     const folder = dirname(target);
     if (!folders.has(folder)) {

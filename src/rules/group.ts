@@ -1,6 +1,6 @@
 // One finding per pattern: the same rule, in the same migration, with the same fix, becomes one finding listing its objects.
 import type { Finding } from '../findings.js';
-import { codeBlock, type FindingGroup, type Rule } from './rule.js';
+import { codeBlock, endingWith, type FindingGroup, type Rule } from './rule.js';
 import { joinAnd } from './support/words.js';
 
 /** Past this many names a message lists the first LISTED_NAMES and says how many more; `objects` has them all. */
@@ -100,10 +100,7 @@ function sharedTail(findings: Finding[]): string {
 }
 
 function withSharedTail(suggestion: string | null, tail: string): string | null {
-  if (tail === '') return suggestion;
-  if (suggestion === null) return tail;
-  const text = suggestion.replace(/\s+$/, '');
-  return text.endsWith(tail) ? text : `${text}\n\n${tail}`;
+  return tail === '' ? suggestion : endingWith(suggestion, tail);
 }
 
 /** "`ix_a`, `ix_b` and `ix_c` (lines 12–14)": the names as code, then the lines they are on. */

@@ -4,6 +4,7 @@
 // finding about a lock and the data keeps only the data part.
 import type { Finding, RuleId } from '../findings.js';
 import type { ProjectSettings } from '../settings/settings.js';
+import { endingWith } from './rule.js';
 
 /** Rules whose every finding is about the locks a statement holds (a rule can also mark one finding `concern: 'lock'`). */
 const LOCK_RULES: ReadonlySet<RuleId> = new Set<RuleId>(['index-not-concurrent', 'foreign-key-validates', 'volatile-default', 'backfill-under-lock']);
@@ -37,6 +38,12 @@ export const OFFLINE_NOTICE = 'A notice because this project runs its migrations
 export const OFFLINE_NOTICE_DEPLOY =
   'A notice because this project runs its migrations with the app stopped (`migrations-run = "offline"`): no code deployed before the migration is running when it does.';
 
+/** The last line of a lock or running-code finding's suggestion, as the project runs its migrations. */
+const LAST_LINES = {
+  lock: { online: OFFLINE_HINT_LOCK, offline: OFFLINE_NOTICE },
+  deploy: { online: OFFLINE_HINT_DEPLOY, offline: OFFLINE_NOTICE_DEPLOY },
+} as const;
+
 /**
  * Marks a finding as about a lock and the data: online it stays as it is (plus the offline hint); offline it becomes
  * `offline`, at the same severity. The reader is told each thing once: the offline reading has no lock wording.
@@ -56,23 +63,16 @@ export function applyMigrationsRun(findings: Finding[], settings: ProjectSetting
     const { offline, ...finding } = found as Partial<LockAndDataFinding> & Finding;
     const concern = finding.concern ?? (LOCK_RULES.has(finding.rule) ? 'lock' : DEPLOY_RULES.has(finding.rule) ? 'deploy' : undefined);
     if (concern === undefined) return finding;
-    if (concern === 'deploy') {
-      return settings.migrationsRun === 'offline'
-        ? { ...finding, concern, severity: 'notice', suggestion: withLastLine(finding.suggestion, OFFLINE_NOTICE_DEPLOY) }
-        : { ...finding, concern, suggestion: withLastLine(finding.suggestion, OFFLINE_HINT_DEPLOY) };
+    const offlineRun = settings.migrationsRun === 'offline';
+    if (concern === 'lock' || concern === 'deploy') {
+      const last = LAST_LINES[concern];
+      return offlineRun
+        ? { ...finding, concern, severity: 'notice', suggestion: endingWith(finding.suggestion, last.offline) }
+        : { ...finding, concern, suggestion: endingWith(finding.suggestion, last.online) };
     }
-    if (settings.migrationsRun === 'offline') {
-      if (concern === 'lock') return { ...finding, concern, severity: 'notice', suggestion: withLastLine(finding.suggestion, OFFLINE_NOTICE) };
-      return offline ? { ...finding, message: offline.message, suggestion: offline.suggestion } : finding;
-    }
-    if (concern === 'lock') return { ...finding, concern, suggestion: withLastLine(finding.suggestion, OFFLINE_HINT_LOCK) };
-    return offline ? { ...finding, suggestion: withLastLine(finding.suggestion, OFFLINE_HINT_LOCK_AND_DATA) } : finding;
+    if (!offline) return finding;
+    return offlineRun
+      ? { ...finding, message: offline.message, suggestion: offline.suggestion }
+      : { ...finding, suggestion: endingWith(finding.suggestion, OFFLINE_HINT_LOCK_AND_DATA) };
   });
-}
-
-/** The suggestion ending with `line`, once, whatever the rule wrote. */
-function withLastLine(suggestion: string | null, line: string): string {
-  if (!suggestion) return line;
-  const text = suggestion.replace(/\s+$/, '');
-  return text.endsWith(line) ? text : `${text}\n\n${line}`;
 }

@@ -1,6 +1,5 @@
 // missing-migration: the models differ from the migrated schema in a way the pull request introduces; the suggestion is
 // the migration autogenerate would write for just that. Drift already on base is one notice, never an error.
-import { splitByBase } from '../compare/base-drift.js';
 import type { Finding } from '../findings.js';
 import type { DiffInfo } from '../python/protocol.js';
 import { codeBlock, finding, type Rule } from './rule.js';
@@ -17,10 +16,10 @@ function listed(operations: DiffInfo[]): string {
 export const missingMigration: Rule = {
   id: 'missing-migration',
   severity: 'error',
-  check({ diff, headDiff, baseDrift, replay }) {
+  check({ diff, baseDrift, replay }) {
     if (!diff || replay.failure) return [];
     const findings: Finding[] = [];
-    const compared = baseDrift?.kind === 'compared' ? splitByBase(headDiff?.operations ?? [], baseDrift.operations) : null;
+    const compared = baseDrift?.kind === 'compared' ? baseDrift : null;
     if (!diff.empty) {
       const imports = diff.imports.length > 0 ? diff.imports.join('\n') + '\n\n\n' : '';
       const whose = compared && compared.old.length > 0 ? ' in ways this pull request introduces' : '';
@@ -31,18 +30,18 @@ export const missingMigration: Rule = {
             'Generate it with `alembic revision --autogenerate -m "describe the change"` and review it, or add a migration with:\n\n' +
             codeBlock('python', `${imports}${diff.upgrade}\n\n\n${diff.downgrade}`) +
             (compared && compared.old.length > 0
-              ? `\n\nThis code leaves out the ${plural(compared.old.length, 'difference')} already at ${baseDrift!.label}; autogenerate would write them too.`
+              ? `\n\nThis code leaves out the ${plural(compared.old.length, 'difference')} already at ${compared.label}; autogenerate would write them too.`
               : ''),
         }),
       );
     }
-    if (compared && baseDrift?.kind === 'compared') {
+    if (compared) {
       if (compared.old.length > 0) {
         findings.push({
           ...finding(missingMigration, {
             message:
               `${plural(compared.old.length, 'difference')} between the models and the migrations ${compared.old.length === 1 ? 'is' : 'are'} ` +
-              `already at ${baseDrift.label} (${listed(compared.old)}): not this pull request's.`,
+              `already at ${compared.label} (${listed(compared.old)}): not this pull request's.`,
             suggestion:
               'Fix them in a migration of their own, or, where the difference is on purpose (an index kept only in migrations, ' +
               'a foreign key created with `use_alter`), name the objects in `ignore-objects` under `[tool.alembic-guard]` in pyproject.toml.',
@@ -55,7 +54,7 @@ export const missingMigration: Rule = {
           ...finding(missingMigration, {
             message:
               `This pull request removes ${plural(compared.removed.length, 'difference')} between the models and the migrations ` +
-              `that ${compared.removed.length === 1 ? 'was' : 'were'} at ${baseDrift.label} (${listed(compared.removed)}).`,
+              `that ${compared.removed.length === 1 ? 'was' : 'were'} at ${compared.label} (${listed(compared.removed)}).`,
           }),
           severity: 'notice' as const,
         });

@@ -14,8 +14,6 @@ export interface JudgeInput {
    * Null when the comparison did not run (the replay failed).
    */
   diff: ModelDiff | null;
-  /** The comparison at head as it is, drift already on base included; null when it did not run. */
-  headDiff?: ModelDiff | null;
   /** The drift on base (or why it could not be found); null without a base, or when head had no difference. */
   baseDrift?: BaseDrift | null;
   /** What the new revisions did on the replay; null when the PR adds none or history failed. */
@@ -88,4 +86,11 @@ export function codeBlock(language: string, code: string): string {
   const longest = Math.max(2, ...[...code.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = '`'.repeat(longest + 1);
   return `${fence}${language}\n${code.replace(/\n+$/, '')}\n${fence}`;
+}
+
+/** The suggestion ending with the paragraph `line`, once, whatever it ended with before. */
+export function endingWith(suggestion: string | null, line: string): string {
+  if (!suggestion) return line;
+  const text = suggestion.replace(/\s+$/, '');
+  return text.endsWith(line) ? text : `${text}\n\n${line}`;
 }

@@ -1,19 +1,11 @@
 // One CLI run on a fixture pull request of the blog project, for the rule tests: the findings of the rules under test
 // and a way to find lines in the fixture's files. Real git, real Alembic, a real disposable Postgres.
 import { afterAll, expect } from 'vitest';
+import type { JsonFinding } from '../../src/report/json.js';
 import { blogProject, checkJson, type FileChanges, type FixtureProject } from './fixtures.js';
 
 /** A finding as the JSON report gives it. */
-export interface JsonFinding {
-  rule: string;
-  severity: string;
-  message: string;
-  file: string | null;
-  line: number | null;
-  revision: string | null;
-  suggestion: string | null;
-  objects?: string[];
-}
+export type { JsonFinding } from '../../src/report/json.js';
 
 /** `check(files)` for a test file: its fixtures are removed after the file's tests. */
 export function ruleChecker(rules: ReadonlySet<string>) {
