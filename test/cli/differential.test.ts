@@ -163,6 +163,27 @@ describe('drift already on the base branch', () => {
   }, 120_000);
 });
 
+describe('a base whose Python reaches into the working tree', () => {
+  it("is not compared when its imports come from the working tree (as an editable install's would), and says so", async () => {
+    // An absolute path to the working tree on sys.path, committed at base: the base's copy would import head's models.
+    const pr = blogProject({}, { baseChanges: BASE });
+    projects.push(pr);
+    const ini = pr.read('alembic.ini').replace('prepend_sys_path = .', `prepend_sys_path = ${pr.dir}`);
+    pr.write('alembic.ini', ini);
+    pr.commit('base, with an absolute path');
+    execFileSync('git', ['tag', '-f', 'base'], { cwd: pr.dir, stdio: 'ignore' });
+    pr.write('app/models.py', BASE_MODELS.replace('    phone = Column(String(20))\n', '    phone = Column(String(20))\n    nickname = Column(String(40))\n'));
+    const { report } = await checkJson(pr);
+    const found = missing(report);
+    expect(found.map((f: any) => f.severity)).toEqual(['error', 'notice']);
+    expect(found[0].message).toContain('remove_index posts.ix_posts_created_at');
+    expect(found[1].message).toContain(
+      'could not be compared (its Python imported app (app/__init__.py), app.models (app/models.py) from the working tree ' +
+        '(an editable install), not from the base commit)',
+    );
+  }, 120_000);
+});
+
 describe('naming the base', () => {
   it('a commit id given as --base (what the action passes) is named by its short form only', async () => {
     const pr = project({ 'migrations/env.py': readFileSync(join(REPO_ROOT, 'examples', 'blog', 'migrations', 'env.py'), 'utf8') + '\n' });
