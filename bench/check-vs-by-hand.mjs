@@ -619,7 +619,7 @@ const GUARD_ARGS = (format) => ['check', '--base', 'base', '--python', PYTHON, '
 function stageSeconds(stdout) {
   const stages = {};
   for (const line of stdout.split('\n')) {
-    const match = /^\S\s+([a-z]+)\s+(\d+\.\d+) s/.exec(line);
+    const match = /^(?:\S)?\s+([a-z]+)\s+(\d+\.\d+) s/.exec(line); // `✓ replay  1.12 s ...`, and `  total  2.37 s`
     if (match) stages[match[1]] = Number(match[2]);
   }
   return stages;
@@ -777,6 +777,10 @@ async function main() {
     const judgeShare = stageReplay && stageJudge !== null ? stageJudge / stageReplay : null;
     rows.splice(rows.length - 2, 0, { step: 'judge (snapshots, downgrades, proofs, rules)', byHand: null, guard: stageJudge });
     // Only when the models differ from the migrations (--drift): the base commit's models compared in their own process.
+    // model-drift: the models' create_all() in the second database and both catalogs (the database itself is created during the replay).
+    const stageDrift = median(stageRuns.map((r) => r.drift ?? null).filter((x) => x !== null));
+    if (stageDrift !== null) rows.splice(rows.length - 2, 0, { step: 'drift (create_all + both catalogs)', byHand: null, guard: stageDrift });
+    const stageTotal = median(stageRuns.map((r) => r.total ?? null).filter((x) => x !== null));
     const stageBase = median(stageRuns.map((r) => r.base ?? null).filter((x) => x !== null));
     if (stageBase !== null) rows.splice(rows.length - 2, 0, { step: 'base (drift already at base, compared)', byHand: null, guard: stageBase });
 
@@ -798,6 +802,9 @@ async function main() {
         `judging the ${opts.new} new migrations adds ${(judgeShare * 100).toFixed(0)}% to the replay time ` +
           `(judge ${fmt(stageJudge)} s / replay ${fmt(stageReplay)} s, medians of the text runs; target: at most 20%)`,
       );
+    }
+    if (stageDrift !== null && stageTotal) {
+      console.log(`model-drift takes ${((stageDrift / stageTotal) * 100).toFixed(0)}% of the check (drift ${fmt(stageDrift)} s / total ${fmt(stageTotal)} s, medians of the text runs; target: at most 15%)`);
     }
     if (cliPresent) {
       console.log(`alembic-guard exit codes: ${exitCodes.join(', ')}; status: ${first?.status ?? '—'}; revisions: ${first ? `${first.revisions.total} total, ${first.revisions.new.length} new` : '—'}`);

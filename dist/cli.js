@@ -2669,7 +2669,7 @@ var require_serializer = __commonJS({
       68
       /* code.describe */
     );
-    var describe = (msg) => {
+    var describe2 = (msg) => {
       return msg.name ? cstringMessage(68, `${msg.type}${msg.name || ""}`) : msg.type === "P" ? emptyDescribePortal : emptyDescribeStatement;
     };
     var close = (msg) => {
@@ -2712,7 +2712,7 @@ var require_serializer = __commonJS({
       parse: parse2,
       bind,
       execute,
-      describe,
+      describe: describe2,
       close,
       flush: () => flushBuffer,
       sync: () => syncBuffer,
@@ -8754,14 +8754,15 @@ ${typeof info.detail === "string" ? info.detail : ""}`);
 }
 
 // src/compare/compare.ts
-async function compareWithModels(helper, ignoreObjects = []) {
-  const result2 = await helper.request("compare", { ignoreObjects });
+async function compareWithModels(helper, ignoreObjects = [], modelDdl = false) {
+  const result2 = await helper.request("compare", { ignoreObjects, modelDdl });
   return {
     empty: result2.empty,
     operations: result2.diffs,
     upgrade: result2.upgrade,
     downgrade: result2.downgrade,
     imports: result2.imports,
+    models: result2.models ?? null,
     seconds: result2.seconds
   };
 }
@@ -8832,7 +8833,7 @@ var BaseModels = class _BaseModels {
     if (!this.project) return this.unavailable(`its models could not be loaded: ${this.failure}`);
     let diff;
     try {
-      diff = await compareWithModels(this.project.helper, ignoreObjects);
+      diff = await compareWithModels(this.project.helper, ignoreObjects, true);
     } catch (error) {
       return this.unavailable(`its models could not be loaded: ${firstLine(error).replace(/^Comparing the models with the migrated database failed: /, "")}`);
     }
@@ -8842,7 +8843,14 @@ var BaseModels = class _BaseModels {
         `its Python imported ${modules.slice(0, 3).join(", ")}${modules.length > 3 ? " and more" : ""} from the working tree (an editable install), not from the base commit`
       );
     }
-    return { kind: "compared", label: this.label, operations: diff.operations, ...splitByBase(head, diff.operations), seconds: diff.seconds };
+    return {
+      kind: "compared",
+      label: this.label,
+      operations: diff.operations,
+      ...splitByBase(head, diff.operations),
+      models: diff.models,
+      seconds: diff.seconds
+    };
   }
   unavailable(reason) {
     return { kind: "unavailable", label: this.label, reason };
@@ -8866,6 +8874,719 @@ function splitByBase(head, base) {
 var objectKey = (d) => `${d.kind} ${d.table ?? ""}.${d.object ?? ""}`;
 function firstLine(error) {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+}
+
+// src/compare/model-drift.ts
+init_esm();
+
+// src/rules/support/qualified-name.ts
+function splitQualified(name) {
+  const dot = name.indexOf(".");
+  return dot < 0 ? { schema: null, name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+}
+function qualifiedLike(table, name) {
+  const { schema } = splitQualified(table);
+  return schema ? `${schema}.${name}` : name;
+}
+
+// src/postgres/recreate.ts
+init_esm();
+
+// src/sql/quote.ts
+function quoteIdent(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+function quoteQualified(name) {
+  return name.split(".").map(quoteIdent).join(".");
+}
+
+// src/postgres/recreate.ts
+async function recreateScratchDatabase(server) {
+  const client2 = await maintenanceClient(server);
+  try {
+    await client2.query(`DROP DATABASE ${quoteIdent(server.database)} WITH (FORCE)`);
+    await client2.query(`CREATE DATABASE ${quoteIdent(server.database)}`);
+  } finally {
+    await client2.end().catch(() => {
+    });
+  }
+}
+async function createSiblingDatabase(server, name) {
+  const client2 = await maintenanceClient(server);
+  try {
+    server.dropsWithIt?.(name);
+    await client2.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  } finally {
+    await client2.end().catch(() => {
+    });
+  }
+}
+async function maintenanceClient(server) {
+  const client2 = new esm_default.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: server.maintenanceDatabase ?? "postgres",
+    application_name: "alembic-guard"
+  });
+  await client2.connect();
+  return client2;
+}
+
+// src/schema/introspect.ts
+init_esm();
+async function connect(server) {
+  const client2 = new esm_default.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: server.database,
+    application_name: "alembic-guard"
+  });
+  await client2.connect();
+  return client2;
+}
+async function snapshotSchema(client2, options = {}) {
+  const versionTable = options.versionTable ?? "alembic_version";
+  const results = await client2.query(snapshotSql(client2.escapeLiteral(versionTable)));
+  if (!Array.isArray(results) || results.length !== 4) {
+    throw new Error(`schema snapshot: expected 4 result sets, got ${Array.isArray(results) ? results.length : 1}`);
+  }
+  return readSchema(results.map((result2) => result2.rows));
+}
+function snapshotAsJsonSql(options = {}) {
+  const versionTable = `'${(options.versionTable ?? "alembic_version").replace(/'/g, "''")}'`;
+  const parts = [columnsSql(versionTable), indexesSql(versionTable), constraintsSql(versionTable), ENUMS_SQL].map(
+    (sql) => `(SELECT coalesce(json_agg(q), '[]'::json) FROM (${sql}) q)`
+  );
+  return `SELECT json_build_array(${parts.join(", ")})::text`;
+}
+function schemaFromJson(text) {
+  return readSchema(JSON.parse(text));
+}
+function readSchema([columnRows, indexRows, constraintRows, enumRows]) {
+  return {
+    tables: readTables(columnRows),
+    indexes: readIndexes(indexRows),
+    constraints: constraintRows.map(readConstraint),
+    enums: new Map(enumRows.map((row) => [row.name, row.labels]))
+  };
+}
+var qualified = (schema, name) => `CASE WHEN ${schema} = 'public' THEN ${name}::text ELSE ${schema}::text || '.' || ${name}::text END`;
+var USER_NAMESPACE = `n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
+function snapshotSql(versionTable) {
+  return [columnsSql(versionTable), indexesSql(versionTable), constraintsSql(versionTable), ENUMS_SQL].join(";\n");
+}
+var columnsSql = (versionTable) => `
+SELECT ${qualified("n.nspname", "c.relname")} AS name, n.nspname::text AS schema, c.oid, c.relfilenode,
+       c.relkind AS kind, a.attname::text AS column, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+       pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity AS identity, a.attgenerated AS generated
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${USER_NAMESPACE} AND c.relname <> ${versionTable}
+ORDER BY n.nspname, c.relname, a.attnum`;
+var indexesSql = (versionTable) => `
+SELECT ${qualified("n.nspname", "ic.relname")} AS name, ${qualified("n.nspname", "tc.relname")} AS table,
+       i.indisunique AS unique, i.indisprimary AS primary, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition,
+       ARRAY(
+         SELECT CASE WHEN i.indkey[k - 1] = 0 THEN pg_get_indexdef(i.indexrelid, k, true) ELSE a.attname::text END
+         FROM generate_series(1, i.indnkeyatts) AS k
+         LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1]
+         ORDER BY k
+       ) AS columns
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class tc ON tc.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+WHERE ${USER_NAMESPACE} AND tc.relname <> ${versionTable}
+ORDER BY 1`;
+var constraintsSql = (versionTable) => `
+SELECT co.conname::text AS name, ${qualified("n.nspname", "tc.relname")} AS table, co.contype AS type,
+       pg_get_constraintdef(co.oid) AS definition, co.convalidated AS validated,
+       ARRAY(
+         SELECT a.attname::text
+         FROM unnest(co.conkey) WITH ORDINALITY AS k(attnum, position)
+         JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.attnum
+         ORDER BY k.position
+       ) AS columns,
+       CASE WHEN co.contype = 'f' THEN ${qualified("rn.nspname", "rc.relname")} END AS referenced_table
+FROM pg_constraint co
+JOIN pg_class tc ON tc.oid = co.conrelid
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+LEFT JOIN pg_class rc ON rc.oid = co.confrelid
+LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE ${USER_NAMESPACE} AND tc.relname <> ${versionTable}
+ORDER BY 2, 1`;
+var enumsSql = (and = "true") => `
+SELECT ${qualified("n.nspname", "t.typname")} AS name,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'e' AND ${USER_NAMESPACE} AND ${and}
+ORDER BY 1`;
+var ENUMS_SQL = enumsSql();
+function readTables(rows) {
+  const tables = /* @__PURE__ */ new Map();
+  for (const row of rows) {
+    let table = tables.get(row.name);
+    if (!table) {
+      table = { name: row.name, schema: row.schema, oid: row.oid, relfilenode: row.relfilenode, kind: row.kind, columns: [] };
+      tables.set(row.name, table);
+    }
+    if (row.column === null) continue;
+    const column = {
+      name: row.column,
+      type: row.type,
+      notNull: row.not_null,
+      default: row.default,
+      identity: row.identity,
+      generated: row.generated
+    };
+    table.columns.push(column);
+  }
+  return tables;
+}
+function readIndexes(rows) {
+  return new Map(
+    rows.map((row) => [
+      row.name,
+      { name: row.name, table: row.table, unique: row.unique, primary: row.primary, valid: row.valid, definition: row.definition, columns: row.columns }
+    ])
+  );
+}
+function readConstraint(row) {
+  return {
+    name: row.name,
+    table: row.table,
+    type: row.type,
+    definition: row.definition,
+    validated: row.validated,
+    columns: row.columns,
+    referencedTable: row.referenced_table
+  };
+}
+
+// src/schema/catalog.ts
+var notExtensionMember = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '${catalog}'::regclass AND x.objid = ${oid} AND x.deptype = 'e')`;
+var COLUMNS_SQL = `
+SELECT ${qualified("n.nspname", "c.relname")} AS table, c.relkind AS kind, a.attname::text AS column,
+       format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+       CASE WHEN et.typtype = 'e' THEN ${qualified("en.nspname", "et.typname")} END AS enum_type,
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN co.collname::text END AS collation,
+       pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity, a.attgenerated::text AS generated,
+       seq.name AS sequence_name, seq.type AS sequence_type
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type et ON et.oid = CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE t.oid END
+JOIN pg_namespace en ON en.oid = et.typnamespace
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+LEFT JOIN LATERAL (
+  SELECT ${qualified("sn.nspname", "sc.relname")} AS name, format_type(sq.seqtypid, NULL) AS type
+  FROM pg_depend dep
+  JOIN pg_class sc ON sc.oid = dep.objid AND sc.relkind = 'S'
+  JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+  JOIN pg_sequence sq ON sq.seqrelid = sc.oid
+  WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid = c.oid
+    AND dep.refobjsubid = a.attnum AND dep.deptype IN ('a', 'i')
+  LIMIT 1
+) seq ON true
+WHERE c.relkind IN ('r', 'p') AND ${USER_NAMESPACE} AND c.relname <> $1 AND ${notExtensionMember("pg_class", "c.oid")}
+ORDER BY 1, a.attnum`;
+var INDEXES_SQL = `
+SELECT ${qualified("n.nspname", "ic.relname")} AS name, ${qualified("n.nspname", "tc.relname")} AS table,
+       i.indisunique AS unique, i.indisprimary AS primary, am.amname::text AS method,
+       pg_get_indexdef(i.indexrelid) AS definition,
+       substr(pg_get_indexdef(i.indexrelid),
+              length('CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(ic.relname) || ' ON ') + 1) AS body,
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) AS k ORDER BY k) AS keys,
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(i.indnkeyatts + 1, i.indnatts) AS k ORDER BY k) AS include,
+       pg_get_expr(i.indpred, i.indrelid) AS predicate,
+       coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nulls_not_distinct,
+       con.conname::text AS constraint
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class tc ON tc.oid = i.indrelid
+JOIN pg_am am ON am.oid = ic.relam
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+WHERE tc.relkind IN ('r', 'p') AND ${USER_NAMESPACE} AND tc.relname <> $1 AND ${notExtensionMember("pg_class", "tc.oid")}
+ORDER BY 2, 1`;
+var CONSTRAINTS_SQL = `
+SELECT co.conname::text AS name, ${qualified("n.nspname", "tc.relname")} AS table, co.contype::text AS type,
+       pg_get_constraintdef(co.oid) AS definition,
+       ARRAY(
+         SELECT a.attname::text
+         FROM unnest(co.conkey) WITH ORDINALITY AS k(attnum, position)
+         JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.attnum
+         ORDER BY k.position
+       ) AS columns
+FROM pg_constraint co
+JOIN pg_class tc ON tc.oid = co.conrelid
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+WHERE co.contype IN ('c', 'f', 'x') AND tc.relkind IN ('r', 'p') AND ${USER_NAMESPACE} AND tc.relname <> $1
+  AND ${notExtensionMember("pg_class", "tc.oid")}
+ORDER BY 2, 1`;
+var ENUMS_SQL2 = enumsSql(notExtensionMember("pg_type", "t.oid"));
+async function readCatalog(client2, versionTable = "alembic_version") {
+  const columns = (await client2.query(COLUMNS_SQL, [versionTable])).rows;
+  const indexes = (await client2.query(INDEXES_SQL, [versionTable])).rows;
+  const constraints = (await client2.query(CONSTRAINTS_SQL, [versionTable])).rows;
+  const enums = (await client2.query(ENUMS_SQL2)).rows;
+  const tables = /* @__PURE__ */ new Map();
+  for (const row of columns) {
+    let table = tables.get(row.table);
+    if (!table) tables.set(row.table, table = { name: row.table, kind: row.kind, columns: /* @__PURE__ */ new Map() });
+    table.columns.set(row.column, {
+      table: row.table,
+      name: row.column,
+      type: row.type,
+      notNull: row.not_null,
+      enumType: row.enum_type,
+      collation: row.collation,
+      default: row.default,
+      identity: row.identity,
+      generated: row.generated,
+      sequence: row.sequence_name ? { name: row.sequence_name, type: row.sequence_type ?? "" } : null
+    });
+  }
+  return {
+    tables,
+    indexes: indexes.map((row) => ({
+      name: row.name,
+      table: row.table,
+      unique: row.unique,
+      primary: row.primary,
+      method: row.method,
+      // pg_get_indexdef qualifies the table even in `public`; the migrations and messages do not.
+      definition: row.definition.replace(/ ON public\./, " ON "),
+      body: row.body.replace(/^public\./, ""),
+      keys: row.keys,
+      include: row.include,
+      predicate: row.predicate,
+      nullsNotDistinct: row.nulls_not_distinct,
+      constraint: row.constraint
+    })),
+    constraints: constraints.map((row) => ({ ...row, definition: row.definition.replace(/ NOT VALID$/, "") })),
+    enums: new Map(enums.map((row) => [row.name, row.labels]))
+  };
+}
+
+// src/sql/mentions.ts
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function mentions(sql, name) {
+  return new RegExp(`(^|[^\\w$])${escapeRegExp(name)}($|[^\\w$])`, "i").test(sql);
+}
+
+// src/schema/drift.ts
+function catalogDrift(models, migrated, options) {
+  const shared = [...models.tables.values()].filter((table) => migrated.tables.has(table.name));
+  const drift = [
+    ...enumDrift(models, migrated, shared),
+    ...shared.flatMap(
+      (table) => [...table.columns.values()].flatMap((column) => {
+        const other = migrated.tables.get(table.name).columns.get(column.name);
+        return other ? columnDrift(column, other, options) : [];
+      })
+    ),
+    ...indexDrift(models, migrated),
+    ...constraintDrift(models, migrated)
+  ];
+  const quiet = reportedAlready(options.reported);
+  const ignored = new Set(options.ignored);
+  return drift.filter((d) => !quiet(d) && !isIgnored(d, ignored));
+}
+function driftKey(d) {
+  const values = (() => {
+    switch (d.kind) {
+      case "index":
+        return [d.models.body, d.models.unique, d.migrations.body, d.migrations.unique];
+      case "constraint":
+        return [d.models.definition, d.migrations?.definition ?? null];
+      default:
+        return [d.models, d.migrations];
+    }
+  })();
+  return JSON.stringify([d.kind, d.object, values]);
+}
+function isIgnored(d, ignored) {
+  const bare2 = (name) => name.split(".").pop();
+  if (ignored.has(d.object) || ignored.has(bare2(d.object))) return true;
+  if (d.table && (ignored.has(d.table) || ignored.has(bare2(d.table)))) return true;
+  if (d.table && ignored.has(`${bare2(d.table)}.${bare2(d.object)}`)) return true;
+  return d.columns.some((column) => ignored.has(column) || ignored.has(column.split(".").slice(-2).join(".")));
+}
+function enumDrift(models, migrated, shared) {
+  const pairs2 = /* @__PURE__ */ new Map();
+  const pair = (m, g, column) => {
+    const key2 = `${m}\0${g}`;
+    let entry = pairs2.get(key2);
+    if (!entry) pairs2.set(key2, entry = { models: m, migrations: g, columns: /* @__PURE__ */ new Set() });
+    if (column) entry.columns.add(column);
+  };
+  for (const table of shared) {
+    for (const column of models.tables.get(table.name).columns.values()) {
+      const other = migrated.tables.get(table.name).columns.get(column.name);
+      if (column.enumType && other?.enumType) pair(column.enumType, other.enumType, `${table.name}.${column.name}`);
+    }
+  }
+  for (const name of models.enums.keys()) {
+    if (migrated.enums.has(name) && ![...pairs2.values()].some((p) => p.models === name)) pair(name, name);
+  }
+  const drift = [];
+  for (const { models: m, migrations: g, columns } of pairs2.values()) {
+    const wanted = models.enums.get(m);
+    const built = migrated.enums.get(g);
+    if (!wanted || !built || sameList(wanted, built)) continue;
+    const missing = wanted.some((label) => !built.includes(label));
+    const extra = built.some((label) => !wanted.includes(label));
+    drift.push({
+      kind: "enum",
+      object: m,
+      table: null,
+      columns: [...columns],
+      // Writing a label the database lacks fails; loading one the models lack fails; only the order: sorting differs.
+      severity: missing ? "error" : extra ? "warning" : "notice",
+      models: wanted,
+      migrations: built,
+      migrationsType: g
+    });
+  }
+  return drift;
+}
+function columnDrift(models, migrated, options) {
+  const object = `${models.table}.${models.name}`;
+  const base = { object, table: models.table, columns: [object] };
+  const drift = [];
+  if (models.generated || migrated.generated) {
+    if (models.generated !== migrated.generated || models.default !== migrated.default) {
+      drift.push({
+        ...base,
+        kind: "generated",
+        column: models,
+        severity: "error",
+        models: models.generated ? models.default : null,
+        migrations: migrated.generated ? migrated.default : null
+      });
+    }
+  } else {
+    const [wanted, built] = [generation(models), generation(migrated)];
+    if (wanted !== built && !equivalentGeneration(wanted, built) && wanted !== "none") {
+      drift.push({ ...base, kind: "generation", column: models, migrated, severity: built === "none" ? "error" : "warning", models: wanted, migrations: built });
+    } else if (models.sequence && migrated.sequence && models.sequence.type !== migrated.sequence.type) {
+      const [a, b] = [models.sequence.type, migrated.sequence.type];
+      drift.push({
+        ...base,
+        kind: "sequence",
+        column: models,
+        sequence: migrated.sequence.name,
+        severity: (INTEGER_WIDTH[b] ?? 0) < (INTEGER_WIDTH[a] ?? 0) ? "error" : "warning",
+        models: a,
+        migrations: b
+      });
+    }
+    const serial = wanted !== "none" || built !== "none";
+    if (!options.compareServerDefault && !serial && models.default !== null && !sameDefault(models.default, migrated.default)) {
+      drift.push({
+        ...base,
+        kind: "default",
+        column: models,
+        severity: migrated.default === null ? "error" : "warning",
+        models: models.default,
+        migrations: migrated.default
+      });
+    }
+  }
+  if (models.collation !== migrated.collation) {
+    drift.push({ ...base, kind: "collation", column: models, severity: "warning", models: models.collation, migrations: migrated.collation });
+  }
+  return drift;
+}
+var INTEGER_WIDTH = { smallint: 2, integer: 4, bigint: 8 };
+function generation(column) {
+  if (column.identity === "a") return "identity always";
+  if (column.identity === "d") return "identity by default";
+  if (column.sequence && column.default && /^nextval\('.+'::regclass\)$/.test(column.default)) return "serial";
+  return "none";
+}
+function equivalentGeneration(a, b) {
+  const loose = /* @__PURE__ */ new Set(["serial", "identity by default"]);
+  return a !== b && loose.has(a) && loose.has(b);
+}
+var SAME_VALUE = [/^((\w+\.)?gen_random_uuid\(\)|(\w+\.)?uuid_generate_v4\(\))$/];
+function sameDefault(a, b) {
+  if (b === null) return false;
+  if (a === b) return true;
+  return SAME_VALUE.some((pattern) => pattern.test(a) && pattern.test(b));
+}
+function indexDrift(models, migrated) {
+  const onShared = (index) => models.tables.has(index.table) && migrated.tables.has(index.table) && !index.primary;
+  const left = models.indexes.filter(onShared);
+  const right = migrated.indexes.filter(onShared);
+  const [unmatched, remaining] = matchBy(left, right, (i) => `${i.table}\0${i.unique}\0${comparable(i.body)}`);
+  const drift = [];
+  for (const index of unmatched) {
+    const other = remaining.find((o) => o.name === index.name);
+    if (!other) continue;
+    const differences = indexDifferences(index, other);
+    drift.push({
+      kind: "index",
+      object: index.name,
+      table: index.table,
+      columns: mentionedColumns(models, index.table, `${index.body} ${other.body}`),
+      severity: differences.includes("unique") || differences.includes("nulls not distinct") ? "error" : "warning",
+      models: index,
+      migrations: other,
+      differences
+    });
+  }
+  return drift;
+}
+function indexDifferences(a, b) {
+  const differences = [];
+  if (a.unique !== b.unique) differences.push("unique");
+  if (a.nullsNotDistinct !== b.nullsNotDistinct) differences.push("nulls not distinct");
+  if (a.method !== b.method) differences.push("method");
+  if (!sameList(a.keys.map(comparable), b.keys.map(comparable))) differences.push("columns");
+  if (!sameList(a.include, b.include)) differences.push("include");
+  if (comparable(a.predicate ?? "") !== comparable(b.predicate ?? "")) differences.push("predicate");
+  if (differences.length === 0) differences.push("definition");
+  return differences;
+}
+function constraintDrift(models, migrated) {
+  const onShared = (c) => models.tables.has(c.table) && migrated.tables.has(c.table);
+  const [unmatched, remaining] = matchBy(
+    models.constraints.filter(onShared),
+    migrated.constraints.filter(onShared),
+    (c) => `${c.table}\0${c.type}\0${comparable(c.definition)}`
+  );
+  const drift = [];
+  const taken = /* @__PURE__ */ new Set();
+  for (const constraint of unmatched) {
+    const candidates2 = remaining.filter((o) => !taken.has(o) && o.table === constraint.table && o.type === constraint.type);
+    const other = candidates2.find((o) => o.name === constraint.name) ?? (constraint.type === "c" ? onlyOne(candidates2.filter((o) => sameList([...o.columns].sort(), [...constraint.columns].sort()) && o.columns.length > 0)) : null);
+    if (other) taken.add(other);
+    if (!other && constraint.type === "f") continue;
+    drift.push({
+      kind: "constraint",
+      object: constraint.name,
+      table: constraint.table,
+      columns: constraint.columns.map((column) => `${constraint.table}.${column}`),
+      severity: constraint.type === "f" && other && sameActions(constraint.definition, other.definition) ? "warning" : "error",
+      models: constraint,
+      migrations: other
+    });
+  }
+  return drift;
+}
+function sameActions(a, b) {
+  const action = /ON (DELETE|UPDATE) (CASCADE|RESTRICT|NO ACTION|SET NULL|SET DEFAULT)( \([^)]*\))?/g;
+  const reading = (d) => ({
+    actions: [...d.matchAll(action)].map((m) => m[0]).sort().join(" "),
+    keys: /^FOREIGN KEY \(.*?\) REFERENCES [^(]+\(.*?\)/.exec(d)?.[0] ?? d
+  });
+  const [x, y] = [reading(a), reading(b)];
+  return x.actions === y.actions && x.keys === y.keys;
+}
+function reportedAlready(reported) {
+  const bare2 = (name) => (name ?? "").split(".").pop();
+  const tables = /* @__PURE__ */ new Set();
+  const columns = /* @__PURE__ */ new Set();
+  const names = /* @__PURE__ */ new Set();
+  const foreignKeyTables = /* @__PURE__ */ new Set();
+  const constraintTables = /* @__PURE__ */ new Set();
+  for (const r of reported) {
+    const table = bare2(r.table);
+    if (r.kind === "add_table" || r.kind === "remove_table") tables.add(table);
+    else if (r.kind.startsWith("modify_") || r.kind.endsWith("_column")) columns.add(`${table}.${r.object ?? ""}`);
+    else if (r.object) names.add(`${table}.${r.object}`);
+    if (r.kind.endsWith("_fk")) foreignKeyTables.add(table);
+    if (r.kind.endsWith("_constraint")) constraintTables.add(table);
+  }
+  return (d) => {
+    const table = bare2(d.table);
+    if (d.table && tables.has(table)) return true;
+    if (d.columns.some((c) => columns.has(c.split(".").slice(-2).join(".")) || tables.has(c.split(".").slice(-2)[0]))) return true;
+    if (names.has(`${table}.${bare2(d.object)}`)) return true;
+    if (d.kind === "constraint" && d.models.type === "f" && foreignKeyTables.has(table)) return true;
+    if (d.kind === "index" && (d.models.constraint || d.migrations.constraint) && constraintTables.has(table)) return true;
+    return false;
+  };
+}
+function comparable(expression) {
+  let text = expression.replace(CAST, "");
+  for (let previous = ""; previous !== text; ) {
+    previous = text;
+    text = text.replace(/\(('(?:[^']|'')*'|[\w.$"]+|ARRAY\[[^\[\]]*\])\)/g, "$1");
+  }
+  return text;
+}
+var CAST = /::("[^"]+"|[a-z_][\w.]*(?: (?:varying|precision|with time zone|without time zone))*)(\(\d+(?:,\s*\d+)?\))?(\[\])*/gi;
+function matchBy(left, right, key2) {
+  const pool = /* @__PURE__ */ new Map();
+  for (const item of right) {
+    const k = key2(item);
+    pool.set(k, [...pool.get(k) ?? [], item]);
+  }
+  const unmatched = [];
+  for (const item of left) {
+    const bucket = pool.get(key2(item));
+    if (bucket && bucket.length > 0) bucket.shift();
+    else unmatched.push(item);
+  }
+  return [unmatched, [...pool.values()].flat()];
+}
+function mentionedColumns(catalog, table, text) {
+  const columns = catalog.tables.get(table)?.columns.keys() ?? [];
+  return [...columns].filter((column) => mentions(text, column)).map((c) => `${table}.${c}`);
+}
+function sameList(a, b) {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+function onlyOne(items) {
+  return items.length === 1 ? items[0] : null;
+}
+
+// src/compare/model-drift.ts
+var ModelsDatabase = class _ModelsDatabase {
+  constructor(server, name) {
+    this.server = server;
+    this.name = name;
+  }
+  server;
+  name;
+  /** `<scratch>_<suffix>` on the same server; the provider drops it with the server (or with the scratch database). */
+  static async create(server, suffix) {
+    const name = `${server.database}_${suffix}`;
+    await createSiblingDatabase(server, name);
+    return new _ModelsDatabase(server, name);
+  }
+  async connect() {
+    const { host, port, user, password } = this.server;
+    const client2 = new esm_default.Client({ host, port, user, password, database: this.name, application_name: "alembic-guard" });
+    await client2.connect();
+    return client2;
+  }
+  /**
+   * Runs the models' DDL here (after the migrated database's schemas and extensions, which models assume exist) and
+   * compares both catalogs. `reported`: what autogenerate said in the same comparison, not to be said twice.
+   */
+  async compare(ddl, migrated, reported, ignoreObjects, options = {}) {
+    if (!ddl) return { kind: "unavailable", reason: "the comparison gave no models" };
+    if ("error" in ddl) return { kind: "unavailable", reason: ddl.error };
+    const started = performance.now();
+    const client2 = await this.connect();
+    try {
+      const setup = await setupOf(migrated);
+      const [skipped, built] = await Promise.all([createModels(client2, setup, ddl.statements), readCatalog(migrated, options.versionTable)]);
+      const models = await readCatalog(client2, options.versionTable);
+      if (options.enums) built.enums = options.enums;
+      const drift = await withoutEqualDefaults(
+        migrated,
+        catalogDrift(models, built, { compareServerDefault: ddl.compareServerDefault, ignored: [...ignoreObjects, ...ddl.excluded], reported })
+      );
+      return { kind: "compared", drift, statements: ddl.statements.length, skipped, seconds: (performance.now() - started) / 1e3 };
+    } finally {
+      await client2.end().catch(() => {
+      });
+    }
+  }
+};
+async function renderIndexes(helper, drift) {
+  if (drift.kind !== "compared") return;
+  const indexes = drift.drift.filter((d) => d.kind === "index" && !d.models.constraint);
+  if (indexes.length === 0) return;
+  const wanted = indexes.map((d) => {
+    const { schema, name } = splitQualified(d.table);
+    return { schema, table: name, name: splitQualified(d.models.name).name };
+  });
+  const { code } = await helper.request("render-indexes", { indexes: wanted });
+  for (const d of indexes) d.create = code[splitQualified(d.models.name).name];
+}
+function splitDriftByBase(head, base) {
+  const objectsAtHead = new Set(head.map((d) => `${d.kind} ${d.object}`));
+  return {
+    old: head.filter((d) => base.some((b) => alreadyAt(d, b))),
+    removed: base.filter((b) => !head.some((d) => alreadyAt(d, b)) && !objectsAtHead.has(`${b.kind} ${b.object}`))
+  };
+}
+function alreadyAt(d, b) {
+  if (d.kind === "enum" && b.kind === "enum" && d.object === b.object) {
+    const missing = (x) => x.models.filter((l) => !x.migrations.includes(l));
+    const extra = (x) => x.migrations.filter((l) => !x.models.includes(l));
+    if (missing(d).length === 0 && extra(d).length === 0) return driftKey(d) === driftKey(b);
+    return missing(d).every((l) => missing(b).includes(l)) && extra(d).every((l) => extra(b).includes(l));
+  }
+  return driftKey(d) === driftKey(b);
+}
+async function withoutEqualDefaults(client2, drift) {
+  const pairs2 = drift.filter((d) => d.kind === "default" && d.migrations !== null);
+  if (pairs2.length === 0) return drift;
+  const equal = /* @__PURE__ */ new Set();
+  await client2.query("BEGIN READ ONLY; SET LOCAL statement_timeout = '2s'");
+  try {
+    for (const d of pairs2) {
+      await client2.query("SAVEPOINT d");
+      try {
+        const type = d.column.type;
+        const { rows } = await client2.query(`SELECT (${d.models})::${type} IS NOT DISTINCT FROM (${d.migrations})::${type} AS same`);
+        if (rows[0]?.same === true) equal.add(d);
+        await client2.query("RELEASE SAVEPOINT d");
+      } catch {
+        await client2.query("ROLLBACK TO SAVEPOINT d");
+      }
+    }
+  } finally {
+    await client2.query("ROLLBACK");
+  }
+  return drift.filter((d) => !equal.has(d));
+}
+async function setupOf(migrated) {
+  const schemas = await migrated.query(
+    `SELECT n.nspname::text AS name FROM pg_namespace n WHERE ${USER_NAMESPACE} AND n.nspname <> 'public' ORDER BY 1`
+  );
+  const extensions = await migrated.query(
+    `SELECT e.extname::text AS name, n.nspname::text AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname <> 'plpgsql' ORDER BY e.oid`
+  );
+  return [
+    ...schemas.rows.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s.name)}`),
+    ...extensions.rows.map((e) => `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e.name)} WITH SCHEMA ${quoteIdent(e.schema)}`)
+  ];
+}
+async function createModels(client2, setup, statements) {
+  const all = [...setup, ...statements.map(withoutConcurrently)];
+  try {
+    await client2.query(["BEGIN", ...all, "COMMIT"].join(";\n"));
+    return [];
+  } catch {
+    await client2.query("ROLLBACK");
+  }
+  const skipped = [];
+  await client2.query("BEGIN");
+  for (const [i, statement] of all.entries()) {
+    await client2.query("SAVEPOINT s");
+    try {
+      await client2.query(statement);
+      await client2.query("RELEASE SAVEPOINT s");
+    } catch (error) {
+      await client2.query("ROLLBACK TO SAVEPOINT s");
+      if (i >= setup.length) skipped.push({ statement: statement.split("\n")[0], error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  await client2.query("COMMIT");
+  return skipped;
+}
+function withoutConcurrently(statement) {
+  return statement.replace(/^CREATE (UNIQUE )?INDEX CONCURRENTLY /, (_, unique) => `CREATE ${unique ?? ""}INDEX `);
 }
 
 // src/findings.ts
@@ -9157,37 +9878,6 @@ function firstDifferentLine(before, now) {
   return Math.min(i, Math.max(b.length - 1, 0)) + 1;
 }
 
-// src/postgres/recreate.ts
-init_esm();
-
-// src/sql/quote.ts
-function quoteIdent(name) {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-function quoteQualified(name) {
-  return name.split(".").map(quoteIdent).join(".");
-}
-
-// src/postgres/recreate.ts
-async function recreateScratchDatabase(server) {
-  const client2 = new esm_default.Client({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    database: server.maintenanceDatabase ?? "postgres",
-    application_name: "alembic-guard"
-  });
-  await client2.connect();
-  try {
-    await client2.query(`DROP DATABASE ${quoteIdent(server.database)} WITH (FORCE)`);
-    await client2.query(`CREATE DATABASE ${quoteIdent(server.database)}`);
-  } finally {
-    await client2.end().catch(() => {
-    });
-  }
-}
-
 // src/postgres/binaries.ts
 import { execFile as execFile2 } from "node:child_process";
 import { accessSync, constants as constants2, readdirSync, realpathSync, statSync } from "node:fs";
@@ -9392,7 +10082,7 @@ function sleepSync(ms) {
 }
 
 // src/postgres/wire.ts
-import { connect } from "node:net";
+import { connect as connect2 } from "node:net";
 var ServerError = class extends Error {
   constructor(message3, code) {
     super(message3);
@@ -9404,7 +10094,7 @@ var ServerError = class extends Error {
 var PROTOCOL_3_0 = 196608;
 function runStatement(target, sql, timeoutMs = 1e4) {
   return new Promise((resolve5, reject) => {
-    const socket = connect({ host: target.host, port: target.port });
+    const socket = connect2({ host: target.host, port: target.port });
     let pending = Buffer.alloc(0);
     let querySent = false;
     let serverError;
@@ -10390,34 +11080,37 @@ async function startOnServer(server, options) {
     await admin.end().catch(() => {
     });
   }
-  const tracked2 = trackResource({
-    description: `scratch database ${scratch} on ${server.display}`,
-    stopAsync: () => dropScratchDatabase(server, scratch)
-  });
-  const handle = new ScratchDatabase(server, scratch, version, (performance6.now() - requestedAt) / 1e3, tracked2);
+  const siblings = [];
+  const dropAll = async () => {
+    for (const database of [...siblings, scratch]) await dropScratchDatabase(server, database);
+  };
+  const tracked2 = trackResource({ description: `scratch database ${scratch} on ${server.display}`, stopAsync: dropAll });
+  const handle = new ScratchDatabase(server, scratch, version, (performance6.now() - requestedAt) / 1e3, tracked2, siblings, dropAll);
   options.log(
     `postgres: url ${version} (${server.display}), scratch database ${scratch} created in ${handle.startSeconds.toFixed(2)} s`
   );
   return handle;
 }
 var ScratchDatabase = class {
-  constructor(server, database, serverVersion, startSeconds, tracked2) {
-    this.server = server;
+  constructor(server, database, serverVersion, startSeconds, tracked2, siblings, dropAll) {
     this.database = database;
     this.serverVersion = serverVersion;
     this.startSeconds = startSeconds;
     this.tracked = tracked2;
+    this.siblings = siblings;
+    this.dropAll = dropAll;
     this.host = server.host;
     this.port = server.port;
     this.user = server.user;
     this.password = server.password;
     this.maintenanceDatabase = server.database;
   }
-  server;
   database;
   serverVersion;
   startSeconds;
   tracked;
+  siblings;
+  dropAll;
   provider = "url";
   host;
   port;
@@ -10426,6 +11119,9 @@ var ScratchDatabase = class {
   /** The database named in the URL: only CREATE/DROP DATABASE of the scratch database run there. */
   maintenanceDatabase;
   #stopping;
+  dropsWithIt(database) {
+    this.siblings.push(database);
+  }
   stop() {
     this.#stopping ??= this.#stop();
     return this.#stopping;
@@ -10433,7 +11129,7 @@ var ScratchDatabase = class {
   async #stop() {
     if (this.tracked.removed) return;
     try {
-      await dropScratchDatabase(this.server, this.database);
+      await this.dropAll();
     } finally {
       untrackResource(this.tracked);
     }
@@ -11584,143 +12280,6 @@ async function proveFromBaseline(client2, revisions, baseline) {
 
 // src/replay/replay.ts
 import { relative as relative6, sep as sep2 } from "node:path";
-
-// src/schema/introspect.ts
-init_esm();
-async function connect2(server) {
-  const client2 = new esm_default.Client({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    database: server.database,
-    application_name: "alembic-guard"
-  });
-  await client2.connect();
-  return client2;
-}
-async function snapshotSchema(client2, options = {}) {
-  const versionTable = options.versionTable ?? "alembic_version";
-  const results = await client2.query(snapshotSql(client2.escapeLiteral(versionTable)));
-  if (!Array.isArray(results) || results.length !== 4) {
-    throw new Error(`schema snapshot: expected 4 result sets, got ${Array.isArray(results) ? results.length : 1}`);
-  }
-  return readSchema(results.map((result2) => result2.rows));
-}
-function snapshotAsJsonSql(options = {}) {
-  const versionTable = `'${(options.versionTable ?? "alembic_version").replace(/'/g, "''")}'`;
-  const parts = [columnsSql(versionTable), indexesSql(versionTable), constraintsSql(versionTable), ENUMS_SQL].map(
-    (sql) => `(SELECT coalesce(json_agg(q), '[]'::json) FROM (${sql}) q)`
-  );
-  return `SELECT json_build_array(${parts.join(", ")})::text`;
-}
-function schemaFromJson(text) {
-  return readSchema(JSON.parse(text));
-}
-function readSchema([columnRows, indexRows, constraintRows, enumRows]) {
-  return {
-    tables: readTables(columnRows),
-    indexes: readIndexes(indexRows),
-    constraints: constraintRows.map(readConstraint),
-    enums: new Map(enumRows.map((row) => [row.name, row.labels]))
-  };
-}
-var qualified = (schema, name) => `CASE WHEN ${schema} = 'public' THEN ${name}::text ELSE ${schema}::text || '.' || ${name}::text END`;
-var USER_NAMESPACE = `n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
-function snapshotSql(versionTable) {
-  return [columnsSql(versionTable), indexesSql(versionTable), constraintsSql(versionTable), ENUMS_SQL].join(";\n");
-}
-var columnsSql = (versionTable) => `
-SELECT ${qualified("n.nspname", "c.relname")} AS name, n.nspname::text AS schema, c.oid, c.relfilenode,
-       c.relkind AS kind, a.attname::text AS column, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
-       pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity AS identity, a.attgenerated AS generated
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${USER_NAMESPACE} AND c.relname <> ${versionTable}
-ORDER BY n.nspname, c.relname, a.attnum`;
-var indexesSql = (versionTable) => `
-SELECT ${qualified("n.nspname", "ic.relname")} AS name, ${qualified("n.nspname", "tc.relname")} AS table,
-       i.indisunique AS unique, i.indisprimary AS primary, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition,
-       ARRAY(
-         SELECT CASE WHEN i.indkey[k - 1] = 0 THEN pg_get_indexdef(i.indexrelid, k, true) ELSE a.attname::text END
-         FROM generate_series(1, i.indnkeyatts) AS k
-         LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1]
-         ORDER BY k
-       ) AS columns
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_class tc ON tc.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = tc.relnamespace
-WHERE ${USER_NAMESPACE} AND tc.relname <> ${versionTable}
-ORDER BY 1`;
-var constraintsSql = (versionTable) => `
-SELECT co.conname::text AS name, ${qualified("n.nspname", "tc.relname")} AS table, co.contype AS type,
-       pg_get_constraintdef(co.oid) AS definition, co.convalidated AS validated,
-       ARRAY(
-         SELECT a.attname::text
-         FROM unnest(co.conkey) WITH ORDINALITY AS k(attnum, position)
-         JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.attnum
-         ORDER BY k.position
-       ) AS columns,
-       CASE WHEN co.contype = 'f' THEN ${qualified("rn.nspname", "rc.relname")} END AS referenced_table
-FROM pg_constraint co
-JOIN pg_class tc ON tc.oid = co.conrelid
-JOIN pg_namespace n ON n.oid = tc.relnamespace
-LEFT JOIN pg_class rc ON rc.oid = co.confrelid
-LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE ${USER_NAMESPACE} AND tc.relname <> ${versionTable}
-ORDER BY 2, 1`;
-var ENUMS_SQL = `
-SELECT ${qualified("n.nspname", "t.typname")} AS name,
-       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels
-FROM pg_type t
-JOIN pg_namespace n ON n.oid = t.typnamespace
-WHERE t.typtype = 'e' AND ${USER_NAMESPACE}
-ORDER BY 1`;
-function readTables(rows) {
-  const tables = /* @__PURE__ */ new Map();
-  for (const row of rows) {
-    let table = tables.get(row.name);
-    if (!table) {
-      table = { name: row.name, schema: row.schema, oid: row.oid, relfilenode: row.relfilenode, kind: row.kind, columns: [] };
-      tables.set(row.name, table);
-    }
-    if (row.column === null) continue;
-    const column = {
-      name: row.column,
-      type: row.type,
-      notNull: row.not_null,
-      default: row.default,
-      identity: row.identity,
-      generated: row.generated
-    };
-    table.columns.push(column);
-  }
-  return tables;
-}
-function readIndexes(rows) {
-  return new Map(
-    rows.map((row) => [
-      row.name,
-      { name: row.name, table: row.table, unique: row.unique, primary: row.primary, valid: row.valid, definition: row.definition, columns: row.columns }
-    ])
-  );
-}
-function readConstraint(row) {
-  return {
-    name: row.name,
-    table: row.table,
-    type: row.type,
-    definition: row.definition,
-    validated: row.validated,
-    columns: row.columns,
-    referencedTable: row.referenced_table
-  };
-}
-
-// src/replay/replay.ts
 function repoPath(repositoryRoot2, path) {
   return path ? relative6(repositoryRoot2, path).split(sep2).join("/") : null;
 }
@@ -11878,7 +12437,7 @@ import { readFileSync as readFileSync5 } from "node:fs";
 import { relative as relative7 } from "node:path";
 async function applyBaselineSql(server, file, repositoryRoot2) {
   const sql = readFileSync5(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
-  const client2 = await connect2(server);
+  const client2 = await connect(server);
   try {
     await client2.query(sql);
   } catch (error) {
@@ -12963,8 +13522,8 @@ function genericWording(group, rule) {
   const [first, ...others] = group.findings;
   const more = others.length;
   const what = rule?.group ? ` ${more} more ${more === 1 ? rule.group.noun : rule.group.plural}:` : "";
-  const listed3 = others.map((finding2, i) => `${quote(group.names[i + 1])}${finding2.line !== null && finding2.line !== first.line ? ` (line ${finding2.line})` : ""}`);
-  const shown = listed3.length > MOST_NAMES ? [...listed3.slice(0, LISTED_NAMES), `${listed3.length - LISTED_NAMES} more`] : listed3;
+  const listed4 = others.map((finding2, i) => `${quote(group.names[i + 1])}${finding2.line !== null && finding2.line !== first.line ? ` (line ${finding2.line})` : ""}`);
+  const shown = listed4.length > MOST_NAMES ? [...listed4.slice(0, LISTED_NAMES), `${listed4.length - LISTED_NAMES} more`] : listed4;
   const message3 = `${first.message.replace(/\s+$/, "")} The same for${what} ${joinAnd(shown)}.`;
   return { message: message3, suggestion: withMergedCode(first.suggestion, group.code) };
 }
@@ -12972,16 +13531,6 @@ function withMergedCode(suggestion7, code) {
   if (suggestion7 === null) return null;
   let i = 0;
   return suggestionSegments(suggestion7).flatMap((segment) => segment.kind === "code" ? [codeBlock(segment.language, code[i++] ?? segment.code)] : segment.lines).join("\n");
-}
-
-// src/rules/support/qualified-name.ts
-function splitQualified(name) {
-  const dot = name.indexOf(".");
-  return dot < 0 ? { schema: null, name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
-}
-function qualifiedLike(table, name) {
-  const { schema } = splitQualified(table);
-  return schema ? `${schema}.${name}` : name;
 }
 
 // src/rules/support/python-code.ts
@@ -13976,20 +14525,20 @@ function utcEarlierInTransaction(site) {
 }
 function suggestion2(change, utc) {
   const { table, column } = change;
-  const { schema, name: bare } = splitQualified(table);
+  const { schema, name: bare2 } = splitQualified(table);
   const schemaArg = schema ? `, schema=${py(schema)}` : "";
-  const ignore = codeBlock("python", `# alembic-guard: ignore[column-type-change] ${bare} is small: the rewrite takes well under a second`);
+  const ignore = codeBlock("python", `# alembic-guard: ignore[column-type-change] ${bare2} is small: the rewrite takes well under a second`);
   const accept = `Or, when the table is small or the deploy has a maintenance window, keep the change and say so on the line above the call:
 
 ${ignore}`;
   if (utc) return utcSuggestion(change, accept);
   const limit = lengthLimit(change.to.type);
   if (change.verdict.narrowing && limit !== null && change.from && isString(change.from.type)) {
-    const check = `ck_${bare}_${column}_length`.slice(0, 63);
+    const check = `ck_${bare2}_${column}_length`.slice(0, 63);
     const condition = `char_length(${sqlIdentifier(column)}) <= ${limit}`;
     const kept = sqlAlchemyTypeWithoutImport(change.from.type) ?? change.from.display;
     return "To enforce the shorter limit without a rewrite, keep the type and add a CHECK constraint NOT VALID (no scan, an instant lock):\n\n" + // op.f(): a naming convention with %(constraint_name)s would otherwise rename it, and the raw VALIDATE would miss it.
-    codeBlock("python", `op.create_check_constraint(op.f(${py(check)}), ${py(bare)}, ${py(condition)}${schemaArg}, postgresql_not_valid=True)`) + "\n\nThen validate it in a later migration (SHARE UPDATE EXCLUSIVE: reads and writes go on); it fails on the values that are too long, so look for them first:\n\n" + codeBlock("python", `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`) + "\n\n" + codeBlock("sql", tooLongQuery(table, column, limit)) + `
+    codeBlock("python", `op.create_check_constraint(op.f(${py(check)}), ${py(bare2)}, ${py(condition)}${schemaArg}, postgresql_not_valid=True)`) + "\n\nThen validate it in a later migration (SHARE UPDATE EXCLUSIVE: reads and writes go on); it fails on the values that are too long, so look for them first:\n\n" + codeBlock("python", `op.execute(${py(`ALTER TABLE ${sqlTable(table)} VALIDATE CONSTRAINT ${sqlIdentifier(check)}`)})`) + "\n\n" + codeBlock("sql", tooLongQuery(table, column, limit)) + `
 
 Keep the model as the database will be: \`${column}\` stays \`${kept}\` (with \`compare_type\`, Alembic's default since 1.12, a model saying the shorter type makes autogenerate write this change again), and the limit is a CHECK constraint in the model's \`__table_args__\` (\`conv()\` keeps the name as written, as \`op.f()\` does):
 
@@ -13999,10 +14548,10 @@ ${accept}`;
   }
   const fresh = `${column}_new`.slice(0, 63);
   const saType = sqlAlchemyTypeWithoutImport(change.to.type);
-  const add = saType ? `op.add_column(${py(bare)}, sa.Column(${py(fresh)}, ${saType}, nullable=True)${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ADD COLUMN ${sqlIdentifier(fresh)} ${sqlType(change.to.type)}`)})`;
+  const add = saType ? `op.add_column(${py(bare2)}, sa.Column(${py(fresh)}, ${saType}, nullable=True)${schemaArg})` : `op.execute(${py(`ALTER TABLE ${sqlTable(table)} ADD COLUMN ${sqlIdentifier(fresh)} ${sqlType(change.to.type)}`)})`;
   const swap = [
-    `op.alter_column(${py(bare)}, ${py(column)}, new_column_name=${py(`${column}_old`)}${schemaArg})`,
-    `op.alter_column(${py(bare)}, ${py(fresh)}, new_column_name=${py(column)}${schemaArg})`
+    `op.alter_column(${py(bare2)}, ${py(column)}, new_column_name=${py(`${column}_old`)}${schemaArg})`,
+    `op.alter_column(${py(bare2)}, ${py(fresh)}, new_column_name=${py(column)}${schemaArg})`
   ].join("\n");
   const narrowingNote = change.verdict.narrowing ? `; ${change.verdict.narrowing.replace(/ make it fail$/, " make it fail too")}` : "";
   const oldType = change.from ? sqlAlchemyTypeWithoutImport(change.from.type) : null;
@@ -14018,11 +14567,11 @@ The model follows each step: with this migration \`${column}\` keeps ${oldType ?
 ${accept}`;
 }
 function utcSuggestion(change, accept, reading = "online") {
-  const { schema, name: bare } = splitQualified(change.table);
+  const { schema, name: bare2 } = splitQualified(change.table);
   const schemaArg = schema ? `, schema=${py(schema)}` : "";
   const saType = sqlAlchemyTypeWithoutImport(change.to.type) ?? "sa.DateTime(timezone=True)";
   return "If the stored values are UTC (as `datetime.utcnow` writes them), say so for this transaction: Postgres " + (reading === "online" ? "12+ then changes the type without a rewrite and reads the values as UTC." : "then reads them as UTC, whatever the server's TimeZone.") + "\n\n" + codeBlock("python", `op.execute("SET LOCAL TimeZone = 'UTC'")
-op.alter_column(${py(bare)}, ${py(change.column)}, type_=${saType}${schemaArg})`) + `
+op.alter_column(${py(bare2)}, ${py(change.column)}, type_=${saType}${schemaArg})`) + `
 
 ${accept}`;
 }
@@ -14580,7 +15129,7 @@ function nameBeforeRenames(changes, drop, table, column) {
   }
   return name;
 }
-function summarize({ findings, names, listed: listed3, code }) {
+function summarize({ findings, names, listed: listed4, code }) {
   const cascade = findings.some((f) => f.message.includes(" CASCADE also drops ")) ? " CASCADE also drops what depends on them;" : "";
   const steps = [
     `Drop columns in two deploys. First, in this pull request, stop using them in the code (remove them from the models and from every query) and leave them in the database: take the drops out of this migration, and deploy. \`ignore-objects = [${names.map((name) => JSON.stringify(name)).join(", ")}]\` in \`[tool.alembic-guard]\` of pyproject.toml keeps missing-migration quiet meanwhile.`
@@ -14594,7 +15143,7 @@ function summarize({ findings, names, listed: listed3, code }) {
     "Then, in a later pull request, once no running code uses them (copy the data elsewhere first if it is still needed):\n\n" + codeBlock("python", code.at(-1))
   );
   return {
-    message: `Drops ${findings.length} columns that exist before this pull request: ${listed3}:${cascade} code deployed before the migration still reads and writes them and fails until the new code is out, and their data is deleted.`,
+    message: `Drops ${findings.length} columns that exist before this pull request: ${listed4}:${cascade} code deployed before the migration still reads and writes them and fails until the new code is out, and their data is deleted.`,
     suggestion: steps.join("\n\n")
   };
 }
@@ -14641,14 +15190,14 @@ ${later}`
   },
   group: { noun: "table", plural: "tables", fix: () => "two deploys", summarize: summarize2 }
 };
-function summarize2({ findings, names, listed: listed3, code }) {
+function summarize2({ findings, names, listed: listed4, code }) {
   const cascade = findings.some((f) => f.message.includes(" CASCADE also drops ")) ? " CASCADE also drops the foreign keys into them;" : "";
   const lines = code[0].split("\n");
   const drops = [.../* @__PURE__ */ new Set([...lines.filter((l) => l.startsWith("op.drop_constraint(")), ...lines.filter((l) => !l.startsWith("op.drop_constraint("))])];
   const first = `Drop tables in two deploys. First, in this pull request, stop using them in the code (remove their models, the relationships that point at them and every query) and leave them in the database: take the drops out of this migration, and deploy. \`ignore-objects = [${names.map((name) => JSON.stringify(name)).join(", ")}]\` in \`[tool.alembic-guard]\` of pyproject.toml keeps missing-migration quiet meanwhile.`;
   const later = "Then, in a later pull request, once no running code uses them (copy the rows elsewhere first if they are still needed):\n\n" + codeBlock("python", drops.join("\n"));
   return {
-    message: `Drops ${findings.length} tables that exist before this pull request: ${listed3}:${cascade} code deployed before the migration still reads and writes them and fails until the new code is out, and their rows are deleted.`,
+    message: `Drops ${findings.length} tables that exist before this pull request: ${listed4}:${cascade} code deployed before the migration still reads and writes them and fails until the new code is out, and their rows are deleted.`,
     suggestion: `${first}
 
 ${later}`
@@ -14801,19 +15350,19 @@ var foreignKeyValidates = {
 var ADD_NOT_VALID = "Add it NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant";
 var VALIDATE_LATER = "Then check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):";
 var COMMIT_FIRST = "Commit the NOT VALID constraint before validating it: move the validation to a later migration deployed on its own, or run it in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):";
-function summarize3({ findings, listed: listed3, code }) {
+function summarize3({ findings, listed: listed4, code }) {
   const advice = findings[0].suggestion ?? "";
   const count = findings.length;
   if (advice.startsWith(ADD_NOT_VALID)) {
     const inline = !advice.startsWith(`${ADD_NOT_VALID}:`);
     return {
-      message: `${count} foreign keys added to existing tables without NOT VALID: ${listed3}; for each, Postgres checks every existing row while holding SHARE ROW EXCLUSIVE on its table and the one it references, blocking writes to them until the check ends.`,
+      message: `${count} foreign keys added to existing tables without NOT VALID: ${listed4}; for each, Postgres checks every existing row while holding SHARE ROW EXCLUSIVE on its table and the one it references, blocking writes to them until the check ends.`,
       suggestion: "Add them NOT VALID: Postgres then checks only new and updated rows, and holds its locks for an instant" + (inline ? ". Declare the columns without `sa.ForeignKey(...)` and add the constraints on their own:" : ":") + "\n\n" + codeBlock("python", code[0]) + "\n\nThen check the existing rows in a later migration, deployed on its own (VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", code[1])
     };
   }
   if (advice.startsWith(COMMIT_FIRST)) {
     return {
-      message: `${count} foreign keys added NOT VALID were validated before that was committed: ${listed3}; each validation scanned its table under the locks of the ADD, blocking writes, as if NOT VALID had not been used.`,
+      message: `${count} foreign keys added NOT VALID were validated before that was committed: ${listed4}; each validation scanned its table under the locks of the ADD, blocking writes, as if NOT VALID had not been used.`,
       suggestion: "Commit the NOT VALID constraints before validating them: move the validations to a later migration deployed on its own, or run them in an autocommit block, which commits what ran before it (VALIDATE CONSTRAINT alone holds SHARE UPDATE EXCLUSIVE, which lets reads and writes go on):\n\n" + codeBlock("python", code[0])
     };
   }
@@ -14901,18 +15450,18 @@ var indexNotConcurrent = {
 };
 var BUILD_CONCURRENTLY = "Build it CONCURRENTLY: writes go on during the build. It cannot run inside a transaction, hence the autocommit block; if it fails it leaves an INVALID index behind, to drop before retrying.";
 var DROP_CONCURRENTLY = "Drop it CONCURRENTLY (it waits for running queries instead of blocking new ones; it cannot run inside a transaction, hence the autocommit block):";
-function summarize4({ findings, listed: listed3, code }) {
+function summarize4({ findings, listed: listed4, code }) {
   const advice = findings[0].suggestion ?? "";
   if (advice.startsWith(BUILD_CONCURRENTLY)) {
     const stronger = findings.some((f) => f.message.includes("ACCESS EXCLUSIVE")) ? ", and reads as well where the migration already held an ACCESS EXCLUSIVE lock on it" : "";
     return {
-      message: `${findings.length} indexes built on existing tables without CONCURRENTLY: ${listed3}; each build blocks writes to its table until it ends${stronger}.`,
+      message: `${findings.length} indexes built on existing tables without CONCURRENTLY: ${listed4}; each build blocks writes to its table until it ends${stronger}.`,
       suggestion: "Build them CONCURRENTLY: writes go on during each build. CONCURRENTLY cannot run inside a transaction, hence the autocommit block; a build that fails leaves an INVALID index behind, to drop before retrying.\n\n" + codeBlock("python", code[0])
     };
   }
   if (advice.startsWith(DROP_CONCURRENTLY)) {
     return {
-      message: `${findings.length} indexes of existing tables dropped without CONCURRENTLY: ${listed3}; each drop takes an ACCESS EXCLUSIVE lock on its table, so reads and writes queue behind it while it waits for the queries already running.`,
+      message: `${findings.length} indexes of existing tables dropped without CONCURRENTLY: ${listed4}; each drop takes an ACCESS EXCLUSIVE lock on its table, so reads and writes queue behind it while it waits for the queries already running.`,
       suggestion: "Drop them CONCURRENTLY (each waits for running queries instead of blocking new ones; it cannot run inside a transaction, hence the autocommit block):\n\n" + codeBlock("python", code[0])
     };
   }
@@ -14933,7 +15482,7 @@ function dropFinding(site, name, table, ifExists) {
   const held = locksHeld(site.revision, site.at.statement, [table], "AccessExclusiveLock");
   const sql = inlineSql(site.statement.sql);
   const message3 = held ? `${sql} ${lockClause(held, site)}: ${blockedClause(held)} until the migration commits` + (held[0].own ? ", and the drop first waits for every query already running on it." : ".") : `${sql} drops an index of the existing table \`${table}\` without CONCURRENTLY: Postgres takes an ACCESS EXCLUSIVE lock on the table, so reads and writes queue behind the drop, which waits for every query already running on it.`;
-  const { schema, name: bare } = splitQualified(name);
+  const { schema, name: bare2 } = splitQualified(name);
   const kwargs = [`table_name=${py(splitQualified(table).name)}`];
   if (schema) kwargs.push(`schema=${py(schema)}`);
   if (ifExists) kwargs.push("if_exists=True");
@@ -14941,7 +15490,7 @@ function dropFinding(site, name, table, ifExists) {
   const suggestion7 = `${DROP_CONCURRENTLY}
 
 ` + codeBlock("python", `with op.get_context().autocommit_block():
-    op.drop_index(${[py(bare), ...kwargs].join(", ")})`);
+    op.drop_index(${[py(bare2), ...kwargs].join(", ")})`);
   return { ...findingAt(indexNotConcurrent, site, message3, suggestion7), object: name };
 }
 function concurrentCreate(site, index) {
@@ -15048,6 +15597,294 @@ This code leaves out the ${plural(compared.old.length, "difference")} already at
     return findings;
   }
 };
+
+// src/rules/model-drift.ts
+var SHOWN2 = 5;
+var modelDrift = {
+  id: "model-drift",
+  severity: "error",
+  check({ modelDrift: compared, baseModelDrift: base, replay, graph, evidence }) {
+    if (!compared || compared.kind !== "compared" || replay.failure) return [];
+    const old = base?.kind === "compared" ? new Set(base.old) : /* @__PURE__ */ new Set();
+    const sites = [...pullRequestStatements(graph, evidence)].reverse();
+    const anchor = (d) => {
+      for (const built of buildersOf(d)) {
+        const site = sites.find((s) => built(s.statement.sql));
+        if (site) return site;
+      }
+      return null;
+    };
+    const findings = compared.drift.filter((d) => !old.has(d)).map((d) => driftFinding(d, anchor(d)));
+    if (base?.kind === "compared" && base.old.length > 0) {
+      findings.push(
+        notice(
+          `${plural(base.old.length, "difference")} between the models and the migrations that autogenerate does not compare ${base.old.length === 1 ? "is" : "are"} already at ${base.label}, not this pull request's: ${listed3(base.old)}.`,
+          "Fix them in a migration of their own, or, where a difference is on purpose, name the object in `ignore-objects` under `[tool.alembic-guard]` in pyproject.toml." + fixesOf(base.old)
+        )
+      );
+    }
+    if (base?.kind === "compared" && base.removed.length > 0) {
+      findings.push(
+        notice(
+          `This pull request removes ${plural(base.removed.length, "difference")} between the models and the migrations that ${base.removed.length === 1 ? "was" : "were"} at ${base.label}: ${listed3(base.removed)}.`,
+          null
+        )
+      );
+    }
+    if (base?.kind === "unavailable" && compared.drift.length > 0) {
+      findings.push(
+        notice(
+          `The models at ${base.label} could not be compared with create_all() (${base.reason}), so every model-drift difference counts as this pull request's, including any that were already there.`,
+          null
+        )
+      );
+    }
+    return findings;
+  }
+};
+function fixesOf(drift) {
+  const code = drift.map((d) => describe(d).code).filter((c) => c !== null);
+  return code.length ? `
+
+${codeBlock("python", code.join("\n\n"))}` : "";
+}
+function notice(message3, suggestion7) {
+  return { ...finding(modelDrift, { message: message3, suggestion: suggestion7 }), severity: "notice" };
+}
+function listed3(drift) {
+  const names = drift.slice(0, SHOWN2).map(shortName);
+  return `${names.join(", ")}${drift.length > SHOWN2 ? ` and ${drift.length - SHOWN2} more` : ""}`;
+}
+function shortName(d) {
+  switch (d.kind) {
+    case "enum":
+      return `enum \`${d.object}\``;
+    case "index":
+      return `index \`${d.object}\``;
+    case "constraint":
+      return `constraint \`${d.object}\``;
+    case "default":
+      return `\`${d.object}\` server default`;
+    default:
+      return `\`${d.object}\` ${d.kind}`;
+  }
+}
+function driftFinding(d, site) {
+  const { message: message3, code, advice } = describe(d);
+  const lead = site ? "Correct this migration to build what the models say, or add to a new one:" : "In a new migration:";
+  const parts = [advice, code ? `${lead}
+
+${codeBlock("python", code)}` : null].filter((p) => !!p);
+  const where = site ? { file: site.file, line: site.line, revision: site.revision.revision } : {};
+  return { ...finding(modelDrift, { message: message3, suggestion: parts.join("\n\n") || null, ...where }), severity: d.severity };
+}
+function buildersOf(d) {
+  const named = (name) => (sql) => mentions(sql, bare(name));
+  const column = (qualified2) => {
+    const dot = qualified2.lastIndexOf(".");
+    const [table, name] = [qualified2.slice(0, dot), escapeRegExp(qualified2.slice(dot + 1))];
+    const altered = new RegExp(`\\b(ADD|ALTER)(\\s+COLUMN)?(\\s+IF\\s+NOT\\s+EXISTS)?\\s+"?${name}"?(\\s|$)`, "i");
+    const created = new RegExp(`^\\s*CREATE\\s+(\\w+\\s+)*TABLE\\s+(IF\\s+NOT\\s+EXISTS\\s+)?("?\\w+"?\\.)?"?${escapeRegExp(bare(table))}"?\\s*\\(`, "i");
+    return [
+      (sql) => /^\s*ALTER\s+TABLE\b/i.test(sql) && named(table)(sql) && altered.test(sql),
+      (sql) => created.test(sql) && named(qualified2.slice(dot + 1))(sql)
+    ];
+  };
+  switch (d.kind) {
+    case "enum":
+      return [(sql) => /^\s*(CREATE|ALTER)\s+TYPE\b/i.test(sql) && named(d.migrationsType)(sql), ...d.columns.flatMap(column)];
+    case "index":
+      return [named(d.migrations.name)];
+    case "constraint":
+      return d.migrations ? [named(d.migrations.name)] : d.models.columns.flatMap((c) => column(`${d.table}.${c}`));
+    case "sequence":
+      return [(sql) => /^\s*ALTER\s+SEQUENCE\b/i.test(sql) && named(d.sequence)(sql), ...column(d.object)];
+    default:
+      return column(d.object);
+  }
+}
+function describe(d) {
+  switch (d.kind) {
+    case "enum":
+      return describeEnum(d);
+    case "default":
+      return describeDefault(d);
+    case "generation":
+      return describeGeneration(d);
+    case "generated":
+      return describeGenerated(d);
+    case "sequence":
+      return {
+        message: `\`${d.object}\`: its sequence \`${d.sequence}\` is ${d.migrations} in the migrations and ${d.models} in the models` + (d.severity === "error" ? `, so new ids run out at the ${d.migrations} limit whatever the column's type.` : "."),
+        code: `op.execute(${pyReadable(`ALTER SEQUENCE ${sqlTable(d.sequence)} AS ${d.models}`)})`,
+        advice: null
+      };
+    case "collation":
+      return {
+        message: `\`${d.object}\`: the models give it ${collation(d.models)}, the migrations ${collation(d.migrations)}: sorting, comparisons and unique indexes on it follow the database's.`,
+        code: `op.execute(${pyReadable(`ALTER TABLE ${sqlTable(d.column.table)} ALTER COLUMN ${sqlIdentifier(d.column.name)} TYPE ${d.column.type} COLLATE ${d.models ? `"${d.models.replace(/"/g, '""')}"` : '"default"'}`)})`,
+        advice: "Changing the collation rebuilds the indexes on the column."
+      };
+    case "index":
+      return describeIndex(d);
+    case "constraint":
+      return describeConstraint(d);
+  }
+}
+var collation = (name) => name ? `collation "${name}"` : "its type's default collation";
+function describeEnum(d) {
+  const missing = d.models.filter((label) => !d.migrations.includes(label));
+  const extra = d.migrations.filter((label) => !d.models.includes(label));
+  const used = d.columns.length ? ` (${d.columns.map((c) => `\`${c}\``).join(", ")})` : "";
+  const typeName = d.migrationsType === d.object ? "" : ` as type \`${d.migrationsType}\``;
+  const labels = (list) => list.map((l) => `'${l}'`).join(", ");
+  let message3 = `Enum \`${d.object}\`${used}: the models have the labels ${labels(d.models)}; the migrations create${typeName} ${labels(d.migrations)}.`;
+  if (missing.length) message3 += ` Writing ${labels(missing)} fails with \`invalid input value for enum\`.`;
+  else if (extra.length) message3 += ` Loading a row that holds ${labels(extra)} fails in SQLAlchemy (\`LookupError\`).`;
+  else message3 += " Ordering and comparing by this column follow the database's order.";
+  const inOrder = d.migrations.filter((l) => d.models.includes(l)).every((l, i, kept) => i === 0 || d.models.indexOf(kept[i - 1]) < d.models.indexOf(l));
+  const code = missing.length && inOrder ? [
+    "# ALTER TYPE ... ADD VALUE runs outside the migration's transaction: a new label cannot be used in the transaction that adds it.",
+    "with op.get_context().autocommit_block():",
+    ...missing.map((label) => `    op.execute(${pyReadable(addValue(d.migrationsType, label, d.models))})`)
+  ].join("\n") : null;
+  const advice = extra.length || !inOrder ? "Postgres cannot drop or reorder the labels of an enum. Change the models to the labels the database has, or replace the type in a migration: create the new type, convert each column with `ALTER TABLE \u2026 ALTER COLUMN \u2026 TYPE new_type USING column::text::new_type`, drop the old type and rename the new one." : null;
+  return { message: message3, code, advice };
+}
+function addValue(type, label, order) {
+  const i = order.indexOf(label);
+  const quoted = (l) => `'${l.replace(/'/g, "''")}'`;
+  const place = i > 0 ? ` AFTER ${quoted(order[i - 1])}` : order.length > 1 ? ` BEFORE ${quoted(order[1])}` : "";
+  return `ALTER TYPE ${sqlTable(type)} ADD VALUE IF NOT EXISTS ${quoted(label)}${place}`;
+}
+function describeDefault(d) {
+  const [table, schema] = opTable(d.column.table);
+  const message3 = d.migrations === null ? `\`${d.object}\`: the models declare the server default \`${d.models}\`; the migrations create the column without one. An insert through the models leaves the column to the database, which stores NULL (or fails on NOT NULL).` : `\`${d.object}\`: the models declare the server default \`${d.models}\`; the migrations give it \`${d.migrations}\`. Rows inserted without a value get the database's.`;
+  return {
+    message: message3,
+    code: `op.alter_column(${table}, ${py(d.column.name)}${schema}, server_default=sa.text(${pyReadable(d.models)}))`,
+    advice: "autogenerate does not compare server defaults unless env.py passes `compare_server_default=True` to `context.configure`."
+  };
+}
+var GENERATION_WORDS = {
+  "identity always": "an identity column (GENERATED ALWAYS)",
+  "identity by default": "an identity column (GENERATED BY DEFAULT)",
+  serial: "a serial column (a sequence default)",
+  none: "a plain column with no default"
+};
+function describeGeneration(d) {
+  const table = sqlTable(d.column.table);
+  const column = sqlIdentifier(d.column.name);
+  const head = `\`${d.object}\`: the models make it ${GENERATION_WORDS[d.models]}; the migrations make it ${GENERATION_WORDS[d.migrations]}`;
+  if (d.migrations === "none") {
+    const kind = d.models === "identity always" ? "ALWAYS" : "BY DEFAULT";
+    const nullable = !d.migrated.notNull;
+    return {
+      message: nullable ? `${head}: an insert that leaves it to the database stores NULL.` : `${head}: an insert that leaves it to the database fails with a not-null violation.`,
+      code: [
+        // An identity column must be NOT NULL first (rows already NULL need a value before that).
+        nullable ? `op.execute(${pyReadable(`ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL`)})` : null,
+        `op.execute(${pyReadable(`ALTER TABLE ${table} ALTER COLUMN ${column} ADD GENERATED ${kind} AS IDENTITY`)})`,
+        `op.execute(${pyReadable(`SELECT setval(pg_get_serial_sequence('${table.replace(/'/g, "''")}', '${d.column.name.replace(/'/g, "''")}'), coalesce(max(${column}), 0) + 1, false) FROM ${table}`)})`
+      ].filter((line) => line !== null).join("\n"),
+      advice: nullable ? "Rows that already hold NULL in it need a value before SET NOT NULL." : null
+    };
+  }
+  if (d.models === "identity always") {
+    return {
+      message: `${head}: the database accepts explicit values the models' table refuses.`,
+      code: d.migrations === "identity by default" ? `op.execute(${pyReadable(`ALTER TABLE ${table} ALTER COLUMN ${column} SET GENERATED ALWAYS`)})` : null,
+      advice: d.migrations === "serial" ? "Replace the sequence default by an identity column (drop the default and the sequence, `ADD GENERATED ALWAYS AS IDENTITY`, then `setval` past the highest id)." : null
+    };
+  }
+  return {
+    message: `${head}: inserts that give it a value (fixtures, copies of data) fail with \`cannot insert a non-DEFAULT value\`.`,
+    code: `op.execute(${pyReadable(`ALTER TABLE ${table} ALTER COLUMN ${column} SET GENERATED BY DEFAULT`)})`,
+    advice: null
+  };
+}
+function describeGenerated(d) {
+  const table = sqlTable(d.column.table);
+  const column = sqlIdentifier(d.column.name);
+  if (d.models !== null && d.migrations !== null) {
+    return {
+      message: `\`${d.object}\`: the models compute it as \`${d.models}\`; the migrations as \`${d.migrations}\`.`,
+      code: [
+        dropColumn2(d),
+        `op.execute(${pyReadable(`ALTER TABLE ${table} ADD COLUMN ${column} ${d.column.type} GENERATED ALWAYS AS ${d.models} STORED`)})`
+      ].join("\n"),
+      advice: "A generated column's expression cannot be altered before PostgreSQL 17 (`ALTER COLUMN \u2026 SET EXPRESSION`): drop the column and add it again."
+    };
+  }
+  if (d.models !== null) {
+    return {
+      message: `\`${d.object}\`: the models make it a generated column (\`${d.models}\`); the migrations a plain one that nothing fills.`,
+      code: [
+        dropColumn2(d),
+        `op.execute(${pyReadable(`ALTER TABLE ${table} ADD COLUMN ${column} ${d.column.type} GENERATED ALWAYS AS ${d.models} STORED`)})`
+      ].join("\n"),
+      advice: null
+    };
+  }
+  return {
+    message: `\`${d.object}\`: the migrations make it a generated column (\`${d.migrations}\`); the models a plain one: writing it fails with \`cannot insert a non-DEFAULT value into column\`.`,
+    code: `op.execute(${pyReadable(`ALTER TABLE ${table} ALTER COLUMN ${column} DROP EXPRESSION`)})`,
+    advice: null
+  };
+}
+var INDEX_WORDS = {
+  unique: (i) => i.unique ? "unique" : "not unique",
+  "nulls not distinct": (i) => i.nullsNotDistinct ? "NULLS NOT DISTINCT" : "NULLS DISTINCT",
+  method: (i) => `USING ${i.method}`,
+  columns: (i) => `(${i.keys.join(", ")})`,
+  include: (i) => i.include.length ? `INCLUDE (${i.include.join(", ")})` : "no INCLUDE",
+  predicate: (i) => i.predicate ? `WHERE ${i.predicate}` : "no WHERE",
+  definition: (i) => i.body
+};
+function describeIndex(d) {
+  const { models, migrations } = d;
+  const differences = d.differences.map((p) => `${INDEX_WORDS[p](models)} in the models, ${INDEX_WORDS[p](migrations)} in the migrations`);
+  const consequence2 = d.differences.includes("unique") && models.unique ? " The database accepts duplicates the models rule out." : d.differences.includes("nulls not distinct") && models.nullsNotDistinct ? " The database accepts rows the models rule out (several NULLs)." : "";
+  const [table, schema] = opTable(d.table);
+  const drop = migrations.constraint ? `op.drop_constraint(${py(migrations.constraint)}, ${table}${schema}, type_=${py(migrations.unique ? "unique" : "exclude")})` : `    op.drop_index(${py(bare(migrations.name))}, table_name=${table}${schema}, postgresql_concurrently=True)`;
+  const create = d.create ? d.create.split("\n").map((line) => `    ${line}`).join("\n") : `    op.execute(${pyReadable(models.definition.replace(/^CREATE (UNIQUE )?INDEX /, (_, u) => `CREATE ${u ?? ""}INDEX CONCURRENTLY `))})`;
+  const constraint = models.constraint ? `op.execute(${pyReadable(`ALTER TABLE ${sqlTable(d.table)} ADD CONSTRAINT ${sqlIdentifier(models.constraint)} ${models.unique ? "UNIQUE" : "PRIMARY KEY"} USING INDEX ${sqlIdentifier(bare(models.name))}`)})` : null;
+  const code = [
+    migrations.constraint ? drop : null,
+    "with op.get_context().autocommit_block():",
+    migrations.constraint ? null : drop,
+    create,
+    constraint
+  ].filter((line) => line !== null).join("\n");
+  return {
+    message: `Index \`${d.object}\` on \`${d.table}\`: ${differences.join("; ")}.${consequence2}`,
+    code,
+    advice: null
+  };
+}
+function describeConstraint(d) {
+  const what = { c: "CHECK constraint", f: "Foreign key", x: "Exclusion constraint" }[d.models.type];
+  const table = sqlTable(d.table);
+  const [opTableArg, schema] = opTable(d.table);
+  const add = (c) => `ALTER TABLE ${table} ADD CONSTRAINT ${sqlIdentifier(c.name)} ${c.definition}`;
+  const validated = d.models.type !== "x";
+  const code = [
+    d.migrations ? `op.drop_constraint(${py(d.migrations.name)}, ${opTableArg}${schema}, type_=${py({ c: "check", f: "foreignkey", x: "exclude" }[d.migrations.type])})` : null,
+    `op.execute(${pyReadable(add(d.models) + (validated ? " NOT VALID" : ""))})`,
+    validated ? `op.execute(${pyReadable(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${sqlIdentifier(d.models.name)}`)})` : null
+  ].filter((line) => line !== null).join("\n");
+  const message3 = d.migrations ? `${what} \`${d.migrations.name}\` on \`${d.table}\`: the models say \`${d.models.definition}\`; the migrations \`${d.migrations.definition}\`.` : `${what} \`${d.models.name}\` of the models (\`${d.models.definition}\`) is not on \`${d.table}\` in the migrations: the database accepts rows the models rule out.`;
+  return {
+    message: message3,
+    code,
+    advice: validated ? "Added NOT VALID and validated apart, the check of existing rows does not block writes." : null
+  };
+}
+var bare = (name) => name.split(".").pop();
+function dropColumn2(d) {
+  const [table, schema] = opTable(d.column.table);
+  return `op.drop_column(${table}, ${py(d.column.name)}${schema})`;
+}
 
 // src/rules/migration-imports-app.ts
 var EXAMPLE_COLUMNS = 6;
@@ -15290,7 +16127,7 @@ var notNullWithoutDefault = {
 var ADD_NULLABLE = "Add the column nullable, fill the existing rows, then make it NOT NULL:";
 var CONSTANT_DEFAULT = "Or give it a constant server default (PostgreSQL 11+ stores it once, without touching the rows):";
 var FILL_FIRST = "Fill the existing rows before making the column NOT NULL:";
-function summarize5({ findings, listed: listed3, code }) {
+function summarize5({ findings, listed: listed4, code }) {
   const advice = findings[0].suggestion ?? "";
   const count = findings.length;
   if (advice.startsWith(ADD_NULLABLE)) {
@@ -15300,13 +16137,13 @@ function summarize5({ findings, listed: listed3, code }) {
       parts.push("Or give them constant server defaults (PostgreSQL 11+ stores each once, without touching the rows):", codeBlock("python", code[1]));
     }
     return {
-      message: `${count} NOT NULL columns with no default added to existing tables: ${listed3}; each ADD COLUMN fails as soon as its table holds a row${proven ? " (Postgres refused every one of them when re-run with one row in the table)" : ""}.`,
+      message: `${count} NOT NULL columns with no default added to existing tables: ${listed4}; each ADD COLUMN fails as soon as its table holds a row${proven ? " (Postgres refused every one of them when re-run with one row in the table)" : ""}.`,
       suggestion: parts.join("\n\n")
     };
   }
   if (advice.startsWith(FILL_FIRST)) {
     return {
-      message: `${count} columns the pull request added nullable to existing tables are made NOT NULL with nothing filling them: ${listed3}; each fails on a table with rows.`,
+      message: `${count} columns the pull request added nullable to existing tables are made NOT NULL with nothing filling them: ${listed4}; each fails on a table with rows.`,
       suggestion: ["Fill the existing rows before making the columns NOT NULL:", codeBlock("python", code[0])].join("\n\n")
     };
   }
@@ -15589,23 +16426,19 @@ function dataFlow(site, tracks) {
   return read;
 }
 function noteUnparsedStatements(revision, r, tracks, drops) {
-  const names = (sql, name) => new RegExp(`(^|[^\\w$])${escapeRegExp(name)}($|[^\\w$])`, "i").test(sql);
   revision.statements.forEach((statement, index) => {
     if (statement.ast !== null && !statementsOf(statement.ast).some((node) => nodeAs(node, "DoStmt"))) return;
     const at = { revision: r, statement: index };
     for (const track of tracks) {
-      if ([track.add.column, ...track.renames.map((x) => x.to)].some((name) => names(statement.sql, name))) track.filledAt.push(at);
+      if ([track.add.column, ...track.renames.map((x) => x.to)].some((name) => mentions(statement.sql, name))) track.filledAt.push(at);
     }
     for (const dropped of drops) {
       const table = dropped.drop.table.split(".").at(-1);
-      if (isBefore(at, dropped.at) && names(statement.sql, table) && [dropped.drop.column, dropped.originalName].some((name) => names(statement.sql, name))) {
+      if (isBefore(at, dropped.at) && mentions(statement.sql, table) && [dropped.drop.column, dropped.originalName].some((name) => mentions(statement.sql, name))) {
         dropped.read = true;
       }
     }
   });
-}
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 function isBefore(a, b) {
   return after(b, a);
@@ -15747,9 +16580,9 @@ ${codeBlock("python", contract.join("\n"))}`,
   // Every rename has the same fix (expand/contract); only the code differs.
   group: { noun: "column", plural: "columns", fix: () => "expand/contract", summarize: summarize6 }
 };
-function summarize6({ findings, listed: listed3, code }) {
+function summarize6({ findings, listed: listed4, code }) {
   return {
-    message: `Renames ${findings.length} columns of existing tables: ${listed3}: code deployed before the migration still uses the old names and fails from the moment it runs until the new code is out.`,
+    message: `Renames ${findings.length} columns of existing tables: ${listed4}: code deployed before the migration still uses the old names and fails from the moment it runs until the new code is out.`,
     suggestion: [
       "Rename in steps (expand/contract), so that the running code works at every moment:",
       `1. Expand: add the new columns and deploy code that writes both the old and the new ones.
@@ -15803,9 +16636,9 @@ var renameTable = {
   // Every rename has the same fix (a view under the old name, dropped later); only the code differs.
   group: { noun: "table", plural: "tables", fix: () => "rename behind a view", summarize: summarize7 }
 };
-function summarize7({ findings, listed: listed3, code }) {
+function summarize7({ findings, listed: listed4, code }) {
   return {
-    message: `Renames ${findings.length} existing tables: ${listed3}: code deployed before the migration still uses the old names and fails from the moment it runs until the new code is out.`,
+    message: `Renames ${findings.length} existing tables: ${listed4}: code deployed before the migration still uses the old names and fails from the moment it runs until the new code is out.`,
     suggestion: [
       "Rename in steps (expand/contract). Keep each old name working with a view: a view over one table is updatable in PostgreSQL, so code deployed before the migration still reads and writes the old names through it.",
       codeBlock("python", code[0]),
@@ -16113,8 +16946,8 @@ function duplicatesQuery(table, unique) {
   return `SELECT ${columns}, count(*) FROM ${sqlTable(table)} GROUP BY ${columns} HAVING count(*) > 1;`;
 }
 function suggestion6(table, name, unique, inlineColumn, noDuplicates) {
-  const { schema, name: bare } = splitQualified(table);
-  const args = [py(name), py(bare), pyList(unique.columns), "unique=True"];
+  const { schema, name: bare2 } = splitQualified(table);
+  const args = [py(name), py(bare2), pyList(unique.columns), "unique=True"];
   if (schema) args.push(`schema=${py(schema)}`);
   const c = unique.constraint;
   if (c.nulls_not_distinct) args.push("postgresql_nulls_not_distinct=True");
@@ -16154,10 +16987,10 @@ var volatileDefault = {
   group: { noun: "column", plural: "columns", summarize: summarize8 }
 };
 var ADVICE = "Add the column without a default, give it the default for new rows, then fill the existing rows in batches:";
-function summarize8({ findings, listed: listed3, code }) {
+function summarize8({ findings, listed: listed4, code }) {
   if (!(findings[0].suggestion ?? "").startsWith(ADVICE)) return null;
   return {
-    message: `${findings.length} columns added to existing tables rewrote them: ${listed3}; each one's value (a volatile default, a sequence or an identity) is computed for every existing row while the table is locked.`,
+    message: `${findings.length} columns added to existing tables rewrote them: ${listed4}; each one's value (a volatile default, a sequence or an identity) is computed for every existing row while the table is locked.`,
     suggestion: [
       "Add each column without a default, give it the default for new rows, then fill the existing rows in batches:",
       codeBlock("python", code[0])
@@ -16215,6 +17048,7 @@ var RULES = [
   editedMigration,
   removedMigration,
   missingMigration,
+  modelDrift,
   emptyMigration,
   migrationImportsApp,
   notNullWithoutDefault,
@@ -16301,6 +17135,8 @@ async function runCheck(options, io) {
   let project = null;
   let client2 = null;
   let baseModels = null;
+  let modelsDatabase = null;
+  let baseModelsDatabase = null;
   const baseNotNeeded = new AbortController();
   try {
     const pythonStarted = performance.now();
@@ -16371,10 +17207,12 @@ async function runCheck(options, io) {
         pythonOutput: io.pythonOutput
       }, baseNotNeeded.signal);
     }
+    const sibling = (suffix) => ModelsDatabase.create(postgres, suffix).catch((error) => new Error(`its database could not be created: ${error instanceof Error ? error.message : String(error)}`));
+    if (!settings.disabled.has("model-drift")) modelsDatabase = sibling("models");
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
     if (newCount > 0) {
-      client2 = await connect2(postgres);
+      client2 = await connect(postgres);
       await loadSqlParser();
     }
     const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client2) });
@@ -16385,48 +17223,67 @@ async function runCheck(options, io) {
       detail: replay.failure ? `failed at ${replay.failure.revision ?? "env.py"} after ${replay.revisions.length} revisions` : `${replay.revisions.length} revisions, ${replay.revisions.reduce((n, r) => n + r.statements.length, 0)} statements`
     });
     let diff = null;
+    let modelDrift2 = null;
     const compareStarted = performance.now();
     if (!replay.failure) {
-      diff = await compareWithModels(project.helper, settings.ignoreObjects);
+      diff = await compareWithModels(project.helper, settings.ignoreObjects, modelsDatabase !== null);
       stages.push({
         stage: "compare",
         seconds: seconds(compareStarted),
         detail: diff.empty ? "models match the migrations" : plural(diff.operations.length, "difference")
       });
+      if (modelsDatabase) {
+        const driftStarted = performance.now();
+        client2 ??= await connect(postgres);
+        modelDrift2 = await compareCatalogs(await modelsDatabase, diff, client2, settings.ignoreObjects);
+        await renderIndexes(project.helper, modelDrift2).catch(() => {
+        });
+        stages.push({ stage: "drift", seconds: seconds(driftStarted), detail: driftDetail(modelDrift2) });
+      }
     }
     let baseDrift = null;
+    let baseModelDrift = null;
     const headDiff = diff;
+    const headDrift = modelDrift2?.kind === "compared" && modelDrift2.drift.length > 0 ? modelDrift2.drift : null;
+    const baseNeeded = headDiff !== null && !headDiff.empty || headDrift !== null;
+    if (headDrift && baseModels) baseModelsDatabase = sibling("models_base");
     const compareBase = async () => {
       const base2 = await baseModels;
-      if (!base2 || !headDiff || headDiff.empty) return;
+      if (!base2 || !headDiff || !baseNeeded) return;
       const started2 = performance.now();
       baseDrift = await base2.compare(settings.ignoreObjects, headDiff.operations);
       if (baseDrift.kind === "compared") diff = await withoutDifferences(project.helper, headDiff, baseDrift.old);
+      if (headDrift && baseModelsDatabase) {
+        baseModelDrift = await compareBaseCatalogs(baseDrift, await baseModelsDatabase, client2, settings.ignoreObjects, headDrift, replay.baseline?.enums);
+      }
       stages.push({
         stage: "base",
         seconds: seconds(started2),
-        detail: baseDrift.kind === "compared" ? `${plural(baseDrift.operations.length, "difference")} already at ${graph.base}` : `not compared: ${baseDrift.reason}`
+        detail: baseDrift.kind === "compared" ? `${plural(baseDrift.operations.length, "difference")} already at ${graph.base}` + (baseModelDrift?.kind === "compared" ? `, ${plural(baseModelDrift.drift.length, "model-drift difference")}` : "") : `not compared: ${baseDrift.reason}`
       });
     };
-    if (!headDiff || headDiff.empty) baseNotNeeded.abort();
+    if (!baseNeeded) baseNotNeeded.abort();
     else if (replay.observed.length === 0) await compareBase();
     const judgeStarted = performance.now();
+    const baseSecondsBefore = stages.find((s) => s.stage === "base")?.seconds ?? 0;
     const recreateDatabase = async () => {
       await client2?.end();
       await recreateScratchDatabase(postgres);
       if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
-      client2 = await connect2(postgres);
+      client2 = await connect(postgres);
     };
     const downgrades = replay.observed.length > 0 && !replay.failure ? await runDowngrades(project.helper, graph, replay, root, {
       snapshot: () => snapshotSchema(client2),
       recreateDatabase
     }) : null;
     if (downgrades) {
-      if (!downgrades.atBaseline && headDiff && !headDiff.empty && await baseModels) {
+      if (!downgrades.atBaseline && baseNeeded && await baseModels) {
         await recreateDatabase();
         const history = graph.historyHeads.length ? await project.helper.request("replay", { steps: [{ direction: "upgrade", target: graph.historyHeads }] }) : null;
-        if (history?.failure) baseDrift = (await baseModels).unavailable("replaying the history again failed");
-        else await compareBase();
+        if (history?.failure) {
+          baseDrift = (await baseModels).unavailable("replaying the history again failed");
+          if (headDrift) baseModelDrift = { kind: "unavailable", label: graph.base, reason: "replaying the history again failed" };
+        } else await compareBase();
       } else if (downgrades.atBaseline) {
         await compareBase();
       }
@@ -16438,14 +17295,15 @@ async function runCheck(options, io) {
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
     const rulesStarted = performance.now();
     if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
-    const { findings, suppressed } = judge({ graph, replay, diff, baseDrift, evidence }, settings);
+    const baseSecondsInJudge = (stages.find((s) => s.stage === "base")?.seconds ?? 0) - baseSecondsBefore;
+    const { findings, suppressed } = judge({ graph, replay, diff, baseDrift, modelDrift: modelDrift2, baseModelDrift, evidence }, settings);
     if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) {
       io.log(`judge: downgrades ${(evidenceStarted - judgeStarted).toFixed(0)} ms, evidence ${(rulesStarted - evidenceStarted).toFixed(0)} ms, rules ${(performance.now() - rulesStarted).toFixed(0)} ms`);
     }
     stages.push({
       stage: "judge",
-      // The base's comparison runs inside this span (once the downgrades are back at base) but is its own stage.
-      seconds: seconds(judgeStarted) + replay.evidenceSeconds - (stages.find((s) => s.stage === "base")?.seconds ?? 0),
+      // The base's comparison may run inside this span (once the downgrades are back at base) but is its own stage.
+      seconds: seconds(judgeStarted) + replay.evidenceSeconds - baseSecondsInJudge,
       detail: `${plural(findings.length, "finding")}${suppressed.length ? `, ${suppressed.length} suppressed` : ""}` + (evidence ? `; snapshots ${replay.evidenceSeconds.toFixed(2)} s, downgrades ${(downgrades?.seconds ?? 0).toFixed(2)} s, proofs ${proofSeconds.toFixed(2)} s` : "")
     });
     return buildReport(options, root, graph, replay, diff, evidence, findings, suppressed, stages, postgres.startSeconds, seconds(started));
@@ -16455,6 +17313,26 @@ async function runCheck(options, io) {
     baseNotNeeded.abort();
     await Promise.allSettled([baseModels?.then((base2) => base2?.close()), (project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg2) => pg2.stop())]);
   }
+}
+async function compareCatalogs(database, diff, client2, ignoreObjects, options = {}) {
+  if (database instanceof Error) return { kind: "unavailable", reason: database.message };
+  try {
+    return await database.compare(diff.models, client2, diff.operations, ignoreObjects, options);
+  } catch (error) {
+    return { kind: "unavailable", reason: error instanceof Error ? error.message.split("\n")[0] : String(error) };
+  }
+}
+async function compareBaseCatalogs(base, database, client2, ignoreObjects, head, historyEnums) {
+  if (base.kind === "unavailable") return { kind: "unavailable", label: base.label, reason: base.reason };
+  const compared = await compareCatalogs(database, base, client2, ignoreObjects, { enums: historyEnums });
+  if (compared.kind === "unavailable") return { kind: "unavailable", label: base.label, reason: compared.reason };
+  return { kind: "compared", label: base.label, drift: compared.drift, ...splitDriftByBase(head, compared.drift) };
+}
+function driftDetail(drift) {
+  if (drift.kind === "unavailable") return `not compared: ${drift.reason}`;
+  const skipped = drift.skipped.length ? `; ${plural(drift.skipped.length, "statement")} of them could not run and ${drift.skipped.length === 1 ? "its objects are" : "their objects are"} not compared (first: ${drift.skipped[0].statement.slice(0, 80)}: ${drift.skipped[0].error})` : "";
+  const found = drift.drift.length === 0 ? "nothing autogenerate misses" : `${plural(drift.drift.length, "difference")} autogenerate does not compare`;
+  return `${found}; the models' create_all() (${plural(drift.statements, "statement")}) in a second database${skipped}`;
 }
 async function resolveBase(options, root) {
   if (options.base) {

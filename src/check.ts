@@ -2,6 +2,7 @@
 import { relative } from 'node:path';
 import { BaseModels, type BaseDrift } from './compare/base-drift.js';
 import { compareWithModels, withoutDifferences, type ModelDiff } from './compare/compare.js';
+import { ModelsDatabase, renderIndexes, splitDriftByBase, type BaseModelDrift, type CompareOptions, type ModelDrift } from './compare/model-drift.js';
 import { UserError } from './errors.js';
 import { reachesGate, type Finding } from './findings.js';
 import { defaultBase, repositoryRoot, resolveCommit } from './git/repository.js';
@@ -27,6 +28,8 @@ import type { Report, StageTiming } from './report/report.js';
 import { judge, validateDirectives, type SuppressedFinding } from './rules/index.js';
 import { plural } from './rules/support/words.js';
 import { connect, snapshotSchema } from './schema/introspect.js';
+import type { Drift } from './schema/drift.js';
+type Client = Awaited<ReturnType<typeof connect>>;
 import { readProjectSettings } from './settings/settings.js';
 
 export interface CheckIO {
@@ -64,6 +67,9 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   let project: AlembicProject | null = null;
   let client: Awaited<ReturnType<typeof connect>> | null = null;
   let baseModels: Promise<BaseModels | null> | null = null;
+  /** The databases model-drift fills with create_all(): the head's models' (created beside the replay), the base's (when head drifts). */
+  let modelsDatabase: Promise<ModelsDatabase | Error> | null = null;
+  let baseModelsDatabase: Promise<ModelsDatabase | Error> | null = null;
   const baseNotNeeded = new AbortController();
   try {
     const pythonStarted = performance.now();
@@ -139,6 +145,10 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       }, baseNotNeeded.signal);
     }
 
+    const sibling = (suffix: string) =>
+      ModelsDatabase.create(postgres!, suffix).catch((error: unknown) => new Error(`its database could not be created: ${error instanceof Error ? error.message : String(error)}`));
+    if (!settings.disabled.has('model-drift')) modelsDatabase = sibling('models');
+
     // 3. Replay.
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
@@ -158,42 +168,62 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
 
     // 4. Compare with the models (only a database that reached head says anything about them).
     let diff: ModelDiff | null = null;
+    let modelDrift: ModelDrift | null = null;
     const compareStarted = performance.now();
     if (!replay.failure) {
-      diff = await compareWithModels(project.helper, settings.ignoreObjects);
+      diff = await compareWithModels(project.helper, settings.ignoreObjects, modelsDatabase !== null);
       stages.push({
         stage: 'compare',
         seconds: seconds(compareStarted),
         detail: diff.empty ? 'models match the migrations' : plural(diff.operations.length, 'difference'),
       });
+      // model-drift: the same models through create_all() in the second database, both catalogs diffed.
+      if (modelsDatabase) {
+        const driftStarted = performance.now();
+        client ??= await connect(postgres);
+        modelDrift = await compareCatalogs(await modelsDatabase, diff, client, settings.ignoreObjects);
+        await renderIndexes(project.helper, modelDrift).catch(() => {}); // without it, the index is built from its definition
+        stages.push({ stage: 'drift', seconds: seconds(driftStarted), detail: driftDetail(modelDrift) });
+      }
     }
 
     // The drift already on base, compared where the database is in the history state: now when the PR adds no
     // revision, else once the downgrades have brought it back there.
     let baseDrift: BaseDrift | null = null;
+    let baseModelDrift: BaseModelDrift | null = null;
     const headDiff = diff;
+    const headDrift = modelDrift?.kind === 'compared' && modelDrift.drift.length > 0 ? modelDrift.drift : null;
+    /** The base's models matter only when head differs from the migrations in some way. */
+    const baseNeeded = (headDiff !== null && !headDiff.empty) || headDrift !== null;
+    // Their create_all() needs a database of its own: made now, while the downgrades run.
+    if (headDrift && baseModels) baseModelsDatabase = sibling('models_base');
     const compareBase = async () => {
       const base = await baseModels;
-      if (!base || !headDiff || headDiff.empty) return;
+      if (!base || !headDiff || !baseNeeded) return;
       const started = performance.now();
       baseDrift = await base.compare(settings.ignoreObjects, headDiff.operations);
       if (baseDrift.kind === 'compared') diff = await withoutDifferences(project!.helper, headDiff, baseDrift.old);
+      if (headDrift && baseModelsDatabase) {
+        baseModelDrift = await compareBaseCatalogs(baseDrift, await baseModelsDatabase, client!, settings.ignoreObjects, headDrift, replay.baseline?.enums);
+      }
       stages.push({
         stage: 'base',
         seconds: seconds(started),
         detail:
           baseDrift.kind === 'compared'
-            ? `${plural(baseDrift.operations.length, 'difference')} already at ${graph.base}`
+            ? `${plural(baseDrift.operations.length, 'difference')} already at ${graph.base}` +
+              (baseModelDrift?.kind === 'compared' ? `, ${plural(baseModelDrift.drift.length, 'model-drift difference')}` : '')
             : `not compared: ${baseDrift.reason}`,
       });
     };
     // A clean head needs nothing from base (a PR that fixes the last of the old drift just passes): its process stops.
-    if (!headDiff || headDiff.empty) baseNotNeeded.abort();
+    if (!baseNeeded) baseNotNeeded.abort();
     else if (replay.observed.length === 0) await compareBase();
 
     // 5. Judge, on the evidence the replay gathered about the new revisions, completed by running their downgrades
     // (which leaves the database below them: the comparison is done) and proving data-dependent failures.
     const judgeStarted = performance.now();
+    const baseSecondsBefore = stages.find((s) => s.stage === 'base')?.seconds ?? 0;
     /** Drops and recreates the scratch database, empty (but for the baseline SQL), for a second replay. */
     const recreateDatabase = async () => {
       await client?.end();
@@ -209,13 +239,16 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
           })
         : null;
     if (downgrades) {
-      if (!downgrades.atBaseline && headDiff && !headDiff.empty && (await baseModels)) {
+      if (!downgrades.atBaseline && baseNeeded && (await baseModels)) {
         // The downgrades did not get back to the history state: build it again for the base's comparison.
         await recreateDatabase();
         const history = graph.historyHeads.length
           ? await project.helper.request<ReplayResult>('replay', { steps: [{ direction: 'upgrade', target: graph.historyHeads }] })
           : null;
-        if (history?.failure) baseDrift = (await baseModels)!.unavailable('replaying the history again failed');
+        if (history?.failure) {
+          baseDrift = (await baseModels)!.unavailable('replaying the history again failed');
+          if (headDrift) baseModelDrift = { kind: 'unavailable', label: graph.base, reason: 'replaying the history again failed' };
+        }
         else await compareBase();
       } else if (downgrades.atBaseline) {
         await compareBase();
@@ -231,14 +264,15 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     const evidence = await buildEvidence(graph, replay, downgrades, proofs);
     const rulesStarted = performance.now();
     if (process.env.ALEMBIC_GUARD_DEBUG_EVIDENCE) printEvidence(evidence);
-    const { findings, suppressed } = judge({ graph, replay, diff, baseDrift, evidence }, settings);
+    const baseSecondsInJudge = (stages.find((s) => s.stage === 'base')?.seconds ?? 0) - baseSecondsBefore;
+    const { findings, suppressed } = judge({ graph, replay, diff, baseDrift, modelDrift, baseModelDrift, evidence }, settings);
     if (process.env.ALEMBIC_GUARD_DEBUG_TIMES) {
       io.log(`judge: downgrades ${(evidenceStarted - judgeStarted).toFixed(0)} ms, evidence ${(rulesStarted - evidenceStarted).toFixed(0)} ms, rules ${(performance.now() - rulesStarted).toFixed(0)} ms`);
     }
     stages.push({
       stage: 'judge',
-      // The base's comparison runs inside this span (once the downgrades are back at base) but is its own stage.
-      seconds: seconds(judgeStarted) + replay.evidenceSeconds - (stages.find((s) => s.stage === 'base')?.seconds ?? 0),
+      // The base's comparison may run inside this span (once the downgrades are back at base) but is its own stage.
+      seconds: seconds(judgeStarted) + replay.evidenceSeconds - baseSecondsInJudge,
       detail:
         `${plural(findings.length, 'finding')}${suppressed.length ? `, ${suppressed.length} suppressed` : ''}` +
         (evidence
@@ -253,6 +287,47 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     baseNotNeeded.abort();
     await Promise.allSettled([baseModels?.then((base) => base?.close()), (project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
   }
+}
+
+/** model-drift at head: the models' DDL (from the comparison) run in the second database, both catalogs diffed. */
+async function compareCatalogs(
+  database: ModelsDatabase | Error,
+  diff: Pick<ModelDiff, 'models' | 'operations'>,
+  client: Client,
+  ignoreObjects: string[],
+  options: CompareOptions = {},
+): Promise<ModelDrift> {
+  if (database instanceof Error) return { kind: 'unavailable', reason: database.message };
+  try {
+    return await database.compare(diff.models, client, diff.operations, ignoreObjects, options);
+  } catch (error) {
+    // A comparison that cannot be made says so in its stage line; it never stops the check.
+    return { kind: 'unavailable', reason: error instanceof Error ? error.message.split('\n')[0]! : String(error) };
+  }
+}
+
+/** model-drift at base: the base's models in their own database, against the history state `client` is at. */
+async function compareBaseCatalogs(
+  base: BaseDrift,
+  database: ModelsDatabase | Error,
+  client: Client,
+  ignoreObjects: string[],
+  head: Drift[],
+  historyEnums: Map<string, string[]> | undefined,
+): Promise<BaseModelDrift> {
+  if (base.kind === 'unavailable') return { kind: 'unavailable', label: base.label, reason: base.reason };
+  const compared = await compareCatalogs(database, base, client, ignoreObjects, { enums: historyEnums });
+  if (compared.kind === 'unavailable') return { kind: 'unavailable', label: base.label, reason: compared.reason };
+  return { kind: 'compared', label: base.label, drift: compared.drift, ...splitDriftByBase(head, compared.drift) };
+}
+
+function driftDetail(drift: ModelDrift): string {
+  if (drift.kind === 'unavailable') return `not compared: ${drift.reason}`;
+  const skipped = drift.skipped.length
+    ? `; ${plural(drift.skipped.length, 'statement')} of them could not run and ${drift.skipped.length === 1 ? 'its objects are' : 'their objects are'} not compared (first: ${drift.skipped[0]!.statement.slice(0, 80)}: ${drift.skipped[0]!.error})`
+    : '';
+  const found = drift.drift.length === 0 ? 'nothing autogenerate misses' : `${plural(drift.drift.length, 'difference')} autogenerate does not compare`;
+  return `${found}; the models' create_all() (${plural(drift.statements, 'statement')}) in a second database${skipped}`;
 }
 
 /** `root`: the git work tree holding the project, or null outside one. */

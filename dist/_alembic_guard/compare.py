@@ -3,6 +3,7 @@
 import time
 
 from .errors import error_from_exception
+from .models_ddl import models_ddl
 from .project import PROJECT
 
 
@@ -15,6 +16,9 @@ def _shown(value):
             return str(value)
         except Exception:
             return repr(value)
+    arg = getattr(value, "arg", None)  # a server default (DefaultClause): its SQL text
+    if arg is not None:
+        return getattr(arg, "text", None) or repr(arg)
     return repr(value)
 
 
@@ -87,9 +91,9 @@ def cmd_compare(args):
     original_from_config = ScriptDirectory.from_config
 
     def capture(context, revision, directives):
+        captured["context"] = context
         if directives:
             captured["script"] = directives[0]
-            captured["context"] = context
         directives[:] = []  # nothing is ever written into the project
 
     ignored = set(args.get("ignoreObjects") or [])
@@ -114,6 +118,7 @@ def cmd_compare(args):
             capture(context, revision, directives)
 
         kw["process_revision_directives"] = hook
+        captured["configure"] = kw
         return original_configure(self, *a, **kw)
 
     EnvironmentContext.configure = configure
@@ -130,9 +135,13 @@ def cmd_compare(args):
         ScriptDirectory.from_config = original_from_config
 
     script = captured.get("script")
+    models = _models_ddl(captured) if args.get("modelDdl") else None
+    _MODELS.clear()
+    if captured.get("context") is not None and "configure" in captured:
+        _MODELS.update(context=captured["context"], configure=captured["configure"])
     _LAST.clear()
     if script is None:
-        return {"empty": True, "diffs": [], "upgrade": "", "downgrade": "", "imports": [], "seconds": round(time.perf_counter() - started, 6)}
+        return {"empty": True, "diffs": [], "upgrade": "", "downgrade": "", "imports": [], "models": models, "seconds": round(time.perf_counter() - started, 6)}
     ctx = captured["context"]
     imports = set(getattr(script, "imports", set()) or set())
     upgrade_ops = script.upgrade_ops
@@ -155,12 +164,26 @@ def cmd_compare(args):
         "upgrade": upgrade_code,
         "downgrade": downgrade_code,
         "imports": sorted(imports),
+        "models": models,
         "seconds": round(time.perf_counter() - started, 6),
     }
 
 
+def _models_ddl(captured):
+    """What create_all() would run for env.py's models (see models_ddl), or why it cannot be had."""
+    context = captured.get("context")
+    if context is None or "configure" not in captured:
+        return {"error": "env.py ran no autogenerate comparison"}
+    try:
+        return models_ddl(captured["configure"], context.dialect) or {"error": "env.py gives no target_metadata"}
+    except Exception as exc:
+        return {"error": "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")}
+
+
 # The last comparison's operations, so that `render` can write the migration for a part of them.
 _LAST = {}
+# The last comparison's migration context and env.py's configure() arguments: its models, for `render-indexes`.
+_MODELS = {}
 
 
 def _diff_tuples(op):
@@ -228,3 +251,34 @@ def cmd_render(args):
         "downgrade": "def downgrade() -> None:\n    " + _render(upgrade_ops.reverse(), ctx, imports),
         "imports": sorted(imports),
     }
+
+
+def cmd_render_indexes(args):
+    """`op.create_index(...)` for indexes of the last comparison's models, as autogenerate writes them, built
+    CONCURRENTLY: {"ix_name": code}. An index the models do not name that way is left out."""
+    from alembic.operations import ops as alembic_ops
+
+    context = _MODELS.get("context")
+    metadatas = (_MODELS.get("configure") or {}).get("target_metadata")
+    if context is None or metadatas is None:
+        return {"code": {}}
+    if not isinstance(metadatas, (list, tuple)):
+        metadatas = [metadatas]
+    wanted = {(item.get("schema"), item["table"], item["name"]) for item in args.get("indexes") or []}
+    default_schema = getattr(context.dialect, "default_schema_name", None) or "public"
+    code = {}
+    for metadata in metadatas:
+        for table in metadata.tables.values():
+            schema = None if table.schema in (None, default_schema) else table.schema
+            for index in table.indexes:
+                if (schema, table.name, index.name) not in wanted:
+                    continue
+                try:
+                    op = alembic_ops.CreateIndexOp.from_index(index)
+                    op.kw = dict(op.kw, postgresql_concurrently=True)
+                    rendered = _render(alembic_ops.UpgradeOps(ops=[op]), context, set())
+                except Exception:
+                    continue
+                lines = [line.strip() for line in rendered.splitlines() if line.strip() and not line.strip().startswith("#")]
+                code[index.name] = "\n".join(lines)
+    return {"code": code}

@@ -9,7 +9,7 @@ import os
 import sys
 
 from .base_tree import cmd_modules_from
-from .compare import cmd_compare, cmd_render
+from .compare import cmd_compare, cmd_render, cmd_render_indexes
 from .errors import HelperError, error_from_exception
 from .load import cmd_hello, cmd_load
 from .replay import cmd_replay
@@ -24,6 +24,7 @@ COMMANDS = {
     "replay": cmd_replay,
     "compare": cmd_compare,
     "render": cmd_render,
+    "render-indexes": cmd_render_indexes,
     "modules-from": cmd_modules_from,
 }
 

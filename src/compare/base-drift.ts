@@ -8,7 +8,7 @@ import { copyCommit } from '../git/repository.js';
 import type { PythonChoice } from '../python/interpreter.js';
 import type { PythonHelper } from '../python/bridge.js';
 import { type AlembicProject, type LoadSettings, StartedHelper } from '../python/project.js';
-import type { DiffInfo } from '../python/protocol.js';
+import type { DiffInfo, ModelsDdl } from '../python/protocol.js';
 import { compareWithModels, type ModelDiff } from './compare.js';
 
 /** Files over 5 MB (images, fixtures, datasets) are not copied: models do not import them. Python files always are. */
@@ -19,7 +19,7 @@ export type BaseDrift =
    * The base's models were compared with the history state: `operations` is the drift already on base; of head's
    * differences, `old` are the same at base (not the pull request's), and `removed` are base's that head no longer has.
    */
-  | { kind: 'compared'; label: string; operations: DiffInfo[]; old: DiffInfo[]; removed: DiffInfo[]; seconds: number }
+  | { kind: 'compared'; label: string; operations: DiffInfo[]; old: DiffInfo[]; removed: DiffInfo[]; models: ModelsDdl | null; seconds: number }
   /** They could not be (say why, once): every difference counts as the pull request's. */
   | { kind: 'unavailable'; label: string; reason: string };
 
@@ -91,7 +91,7 @@ export class BaseModels {
     if (!this.project) return this.unavailable(`its models could not be loaded: ${this.failure}`);
     let diff: ModelDiff;
     try {
-      diff = await compareWithModels(this.project.helper, ignoreObjects);
+      diff = await compareWithModels(this.project.helper, ignoreObjects, true);
     } catch (error) {
       return this.unavailable(`its models could not be loaded: ${firstLine(error).replace(/^Comparing the models with the migrated database failed: /, '')}`);
     }
@@ -103,7 +103,14 @@ export class BaseModels {
           '(an editable install), not from the base commit',
       );
     }
-    return { kind: 'compared', label: this.label, operations: diff.operations, ...splitByBase(head, diff.operations), seconds: diff.seconds };
+    return {
+      kind: 'compared',
+      label: this.label,
+      operations: diff.operations,
+      ...splitByBase(head, diff.operations),
+      models: diff.models,
+      seconds: diff.seconds,
+    };
   }
 
   unavailable(reason: string): BaseDrift {

@@ -1,6 +1,6 @@
 // Compares the migrated database with the models the way `alembic revision --autogenerate` would, writing nothing.
 import type { PythonHelper } from '../python/bridge.js';
-import type { CompareResult, DiffInfo, RenderResult } from '../python/protocol.js';
+import type { CompareResult, DiffInfo, ModelsDdl, RenderResult } from '../python/protocol.js';
 
 export interface ModelDiff {
   empty: boolean;
@@ -11,18 +11,21 @@ export interface ModelDiff {
   downgrade: string;
   /** Extra imports the rendered code needs. */
   imports: string[];
+  /** What create_all() would run for the same models (with `modelDdl`), for model-drift. */
+  models: ModelsDdl | null;
   seconds: number;
 }
 
 /** `ignoreObjects`: names (`ix_users_name_trgm`, `users.search_vector`) kept out of the comparison on purpose. */
-export async function compareWithModels(helper: PythonHelper, ignoreObjects: string[] = []): Promise<ModelDiff> {
-  const result = await helper.request<CompareResult>('compare', { ignoreObjects });
+export async function compareWithModels(helper: PythonHelper, ignoreObjects: string[] = [], modelDdl = false): Promise<ModelDiff> {
+  const result = await helper.request<CompareResult>('compare', { ignoreObjects, modelDdl });
   return {
     empty: result.empty,
     operations: result.diffs,
     upgrade: result.upgrade,
     downgrade: result.downgrade,
     imports: result.imports,
+    models: result.models ?? null,
     seconds: result.seconds,
   };
 }

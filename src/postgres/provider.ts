@@ -18,6 +18,11 @@ export interface DisposablePostgres {
   readonly startSeconds: number;
   /** Where CREATE/DROP DATABASE of the scratch database run; `postgres` when unset. */
   readonly maintenanceDatabase?: string;
+  /**
+   * Only on a server that is not the check's own (`url`): a database created beside the scratch one (see
+   * createSiblingDatabase), dropped with it.
+   */
+  dropsWithIt?(database: string): void;
   /** Stops the server (or drops the scratch database) and deletes what it created. Safe to call twice. */
   stop(): Promise<void>;
 }

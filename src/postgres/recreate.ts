@@ -1,11 +1,36 @@
-// Drops and recreates the scratch database of a disposable server, for a second replay from a known state.
+// Drops and recreates the scratch database of a disposable server, for a second replay from a known state; creates
+// the databases beside it that model-drift fills with create_all().
 import pg from 'pg';
 import { quoteIdent } from '../sql/quote.js';
 import type { DisposablePostgres } from './provider.js';
 
 export async function recreateScratchDatabase(server: DisposablePostgres): Promise<void> {
-  // Connected to another database than the scratch one: `postgres`, or on a user's server the database of its URL
-  // (only CREATE and DROP DATABASE ever run there).
+  const client = await maintenanceClient(server);
+  try {
+    // FORCE (PG 13+) ends connections the project's own engine may still hold.
+    await client.query(`DROP DATABASE ${quoteIdent(server.database)} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${quoteIdent(server.database)}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A second empty database on the same server (`<scratch>_models`), gone when the scratch database goes. */
+export async function createSiblingDatabase(server: DisposablePostgres, name: string): Promise<void> {
+  const client = await maintenanceClient(server);
+  try {
+    server.dropsWithIt?.(name);
+    await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Connected to another database than the scratch one: `postgres`, or on a user's server the database of its URL
+ * (only CREATE and DROP DATABASE ever run there).
+ */
+async function maintenanceClient(server: DisposablePostgres): Promise<pg.Client> {
   const client = new pg.Client({
     host: server.host,
     port: server.port,
@@ -15,11 +40,5 @@ export async function recreateScratchDatabase(server: DisposablePostgres): Promi
     application_name: 'alembic-guard',
   });
   await client.connect();
-  try {
-    // FORCE (PG 13+) ends connections the project's own engine may still hold.
-    await client.query(`DROP DATABASE ${quoteIdent(server.database)} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${quoteIdent(server.database)}`);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return client;
 }

@@ -112,11 +112,12 @@ async function startOnServer(server: ServerAddress, options: StartOptions): Prom
     await admin.end().catch(() => {});
   }
 
-  const tracked = trackResource({
-    description: `scratch database ${scratch} on ${server.display}`,
-    stopAsync: () => dropScratchDatabase(server, scratch),
-  });
-  const handle = new ScratchDatabase(server, scratch, version, (performance.now() - requestedAt) / 1000, tracked);
+  const siblings: string[] = [];
+  const dropAll = async () => {
+    for (const database of [...siblings, scratch]) await dropScratchDatabase(server, database);
+  };
+  const tracked = trackResource({ description: `scratch database ${scratch} on ${server.display}`, stopAsync: dropAll });
+  const handle = new ScratchDatabase(server, scratch, version, (performance.now() - requestedAt) / 1000, tracked, siblings, dropAll);
   options.log(
     `postgres: url ${version} (${server.display}), scratch database ${scratch} created in ${handle.startSeconds.toFixed(2)} s`,
   );
@@ -134,11 +135,13 @@ class ScratchDatabase implements DisposablePostgres {
   #stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly server: ServerAddress,
+    server: ServerAddress,
     readonly database: string,
     readonly serverVersion: string,
     readonly startSeconds: number,
     private readonly tracked: TrackedResource,
+    private readonly siblings: string[],
+    private readonly dropAll: () => Promise<void>,
   ) {
     this.host = server.host;
     this.port = server.port;
@@ -148,6 +151,10 @@ class ScratchDatabase implements DisposablePostgres {
   }
 
 
+  dropsWithIt(database: string): void {
+    this.siblings.push(database);
+  }
+
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
@@ -156,7 +163,7 @@ class ScratchDatabase implements DisposablePostgres {
   async #stop(): Promise<void> {
     if (this.tracked.removed) return;
     try {
-      await dropScratchDatabase(this.server, this.database);
+      await this.dropAll();
     } finally {
       untrackResource(this.tracked);
     }

@@ -214,8 +214,16 @@ export interface RenderResult {
   imports: string[];
 }
 
+/**
+ * What create_all() would run for env.py's models, as SQL (python/_alembic_guard/models_ddl.py), or why it cannot be
+ * had. `excluded`: `table.name` of what env.py's include_object keeps out of the comparison inside a kept table.
+ */
+export type ModelsDdl = { statements: string[]; excluded: string[]; compareServerDefault: boolean } | { error: string };
+
 export interface CompareResult {
   empty: boolean;
+  /** Asked for with `modelDdl`. */
+  models?: ModelsDdl | null;
   diffs: DiffInfo[];
   /** `def upgrade() -> None:` with the body autogenerate would write. */
   upgrade: string;

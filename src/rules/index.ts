@@ -13,6 +13,7 @@ import { emptyMigration } from './empty-migration.js';
 import { foreignKeyValidates } from './foreign-key-validates.js';
 import { indexNotConcurrent } from './index-not-concurrent.js';
 import { missingMigration } from './missing-migration.js';
+import { modelDrift } from './model-drift.js';
 import { migrationImportsApp } from './migration-imports-app.js';
 import { multipleHeads } from './multiple-heads.js';
 import { notNullWithoutDefault } from './not-null-without-default.js';
@@ -34,6 +35,7 @@ export const RULES: Rule[] = [
   editedMigration,
   removedMigration,
   missingMigration,
+  modelDrift,
   emptyMigration,
   migrationImportsApp,
   notNullWithoutDefault,

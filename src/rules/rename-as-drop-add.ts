@@ -4,6 +4,7 @@ import type { RevisionEvidence } from '../evidence/evidence.js';
 import type { Finding } from '../findings.js';
 import type { Column } from '../schema/schema.js';
 import { nodeAs, relationName, statementsOf, stringValues, walk, type Node, type RangeVar } from '../sql/ast.js';
+import { mentions } from '../sql/mentions.js';
 import { codeBlock, finding, type Rule } from './rule.js';
 import { after, pullRequestStatements, type Position, type PullRequestStatement, type TableChange } from './support/pull-request.js';
 import { opTable, py, withPostgresqlImport } from './support/python-code.js';
@@ -183,24 +184,19 @@ function dataFlow(site: PullRequestStatement, tracks: AddedTrack[]): Read | null
  * added column, it may fill it; naming a dropped column and its table before the drop, it may read its values.
  */
 function noteUnparsedStatements(revision: RevisionEvidence, r: number, tracks: AddedTrack[], drops: DroppedColumn[]): void {
-  const names = (sql: string, name: string) => new RegExp(`(^|[^\\w$])${escapeRegExp(name)}($|[^\\w$])`, 'i').test(sql);
   revision.statements.forEach((statement, index) => {
     if (statement.ast !== null && !statementsOf(statement.ast).some((node) => nodeAs(node, 'DoStmt'))) return;
     const at = { revision: r, statement: index };
     for (const track of tracks) {
-      if ([track.add.column, ...track.renames.map((x) => x.to)].some((name) => names(statement.sql, name))) track.filledAt.push(at);
+      if ([track.add.column, ...track.renames.map((x) => x.to)].some((name) => mentions(statement.sql, name))) track.filledAt.push(at);
     }
     for (const dropped of drops) {
       const table = dropped.drop.table.split('.').at(-1)!;
-      if (isBefore(at, dropped.at) && names(statement.sql, table) && [dropped.drop.column, dropped.originalName].some((name) => names(statement.sql, name))) {
+      if (isBefore(at, dropped.at) && mentions(statement.sql, table) && [dropped.drop.column, dropped.originalName].some((name) => mentions(statement.sql, name))) {
         dropped.read = true;
       }
     }
   });
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function isBefore(a: Position, b: Position): boolean {

@@ -1,6 +1,7 @@
 // What every rule sees and returns: the pipeline's data in, findings out. Rules are pure functions.
 import type { BaseDrift } from '../compare/base-drift.js';
 import type { ModelDiff } from '../compare/compare.js';
+import type { BaseModelDrift, ModelDrift } from '../compare/model-drift.js';
 import type { Evidence } from '../evidence/evidence.js';
 import type { Finding, RuleId, Severity } from '../findings.js';
 import type { MigrationGraph } from '../graph/graph.js';
@@ -16,6 +17,10 @@ export interface JudgeInput {
   diff: ModelDiff | null;
   /** The drift on base (or why it could not be found); null without a base, or when head had no difference. */
   baseDrift?: BaseDrift | null;
+  /** model-drift: what the catalogs of the models' create_all() and of the migrated database disagree on; null when not compared. */
+  modelDrift?: ModelDrift | null;
+  /** The same at base; null without a base, or when head had no such drift. */
+  baseModelDrift?: BaseModelDrift | null;
   /** What the new revisions did on the replay; null when the PR adds none or history failed. */
   evidence: Evidence | null;
 }

@@ -68,10 +68,10 @@ function readSchema([columnRows, indexRows, constraintRows, enumRows]: SnapshotR
 
 // `name` columns and `name[]` arrays are cast to text: pg parses text[] but leaves name[] as a raw string.
 // A relation's name is qualified only outside `public`, the way migrations and messages spell it.
-const qualified = (schema: string, name: string) => `CASE WHEN ${schema} = 'public' THEN ${name}::text ELSE ${schema}::text || '.' || ${name}::text END`;
+export const qualified = (schema: string, name: string) => `CASE WHEN ${schema} = 'public' THEN ${name}::text ELSE ${schema}::text || '.' || ${name}::text END`;
 
 // System schemas: pg_catalog, pg_toast, pg_temp_N, pg_toast_temp_N (a user cannot create a schema named pg_*), information_schema.
-const USER_NAMESPACE = `n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
+export const USER_NAMESPACE = `n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
 
 /** The four catalog queries as one simple-protocol text; it cannot bind parameters, so the version table comes as a quoted literal. */
 function snapshotSql(versionTable: string): string {
@@ -126,13 +126,16 @@ LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE ${USER_NAMESPACE} AND tc.relname <> ${versionTable}
 ORDER BY 2, 1`;
 
-const ENUMS_SQL = `
+/** Every enum type outside the system schemas with its labels in order (`and`: a further condition on `t`, the type). */
+export const enumsSql = (and = 'true') => `
 SELECT ${qualified('n.nspname', 't.typname')} AS name,
        ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
-WHERE t.typtype = 'e' AND ${USER_NAMESPACE}
+WHERE t.typtype = 'e' AND ${USER_NAMESPACE} AND ${and}
 ORDER BY 1`;
+
+const ENUMS_SQL = enumsSql();
 
 interface ColumnRow {
   name: string;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupLayoutsPython, systemPython } from '../../scripts/setup-layouts-python.mjs';
 import { PYTHON, migration, removeAfterEach } from '../support/fixtures.js';
-import { LAYOUTS, checkLayout, layoutProject, rules } from './support.js';
+import { BATCH_EMAIL_MIGRATION, LAYOUTS, checkLayout, layoutProject, rules } from './support.js';
 
 const track = removeAfterEach();
 
@@ -104,33 +104,6 @@ settings = Settings()  # type: ignore
 });
 
 describe('alembic.ini inside migrations/ with %(here)s, a SQLite URL, batch-mode migrations, no prepend_sys_path', () => {
-  const BATCH = `"""email
-
-Revision ID: 7d2e4b6a8c03
-Revises: 5f1c0a9d2e01
-Create Date: 2026-03-01 10:00:00
-
-"""
-from alembic import op
-import sqlalchemy as sa
-
-revision = "7d2e4b6a8c03"
-down_revision = "5f1c0a9d2e01"
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("email", sa.String(length=100), nullable=True))
-        batch_op.create_index(batch_op.f("ix_users_email"), ["email"], unique=False)
-
-
-def downgrade():
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_users_email"))
-        batch_op.drop_column("email")
-`;
   it('replaces the SQLite URL, puts the project root on sys.path as `python -m alembic` does, and judges batch ops', async () => {
     const fixture = join(LAYOUTS, 'ini-in-migrations');
     const models = `from sqlalchemy import Column, Integer, String
@@ -146,7 +119,7 @@ class User(Base):
     name = Column(String(50), nullable=False)
     email = Column(String(100), index=True)
 `;
-    const project = track(layoutProject({ '': fixture }, {}, { 'app/models.py': models, 'migrations/versions/002_email.py': BATCH }));
+    const project = track(layoutProject({ '': fixture }, {}, { 'app/models.py': models, 'migrations/versions/002_email.py': BATCH_EMAIL_MIGRATION }));
     const { code, report, stderr } = await checkLayout(project, PYTHON, ['--config', 'migrations/alembic.ini']);
     expect(code, stderr).toBe(0);
     expect(rules(report)).toEqual(['index-not-concurrent']);

@@ -1,32 +1,18 @@
 // Patterns of real projects that broke the check (issue 9): settings read at import time, async-only projects, and a
 // replay that must apply the pull request as a deploy does. Real git repositories, the real CLI, Alembic and Postgres.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupLayoutsPython } from '../../scripts/setup-layouts-python.mjs';
 import { PYTHON, REPO_ROOT, removeAfterEach, runCli, type FileChanges, type FixtureProject } from '../support/fixtures.js';
-import { layoutProject, rules } from './support.js';
+import { layoutProject, overlay, rules } from './support.js';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
 
 const track = removeAfterEach();
 
-/** Every file under `dir` (a fixture's base variant or pull request), keyed by its path relative to `dir`. */
-function overlay(dir: string): FileChanges {
-  const files: FileChanges = {};
-  const walk = (folder: string) => {
-    for (const name of readdirSync(folder)) {
-      if (name === '__pycache__') continue;
-      const path = join(folder, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(dir, path).split(sep).join('/')] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(dir);
-  return files;
-}
 
 /** The fixture `name`'s project at base (plus `base` overlays), with the pull request `pullRequest` left uncommitted. */
 function fixtureProject(name: string, base: string[], pullRequest: string | null): FixtureProject {

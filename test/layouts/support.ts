@@ -1,8 +1,8 @@
 // Layout fixtures: a folder of test/fixtures/layouts (or nothing) in a fresh git repository tagged `base`, then the PR's changes.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { REPO_ROOT, runCli, type CliResult, type FileChanges, type FixtureProject } from '../support/fixtures.js';
 
 export const LAYOUTS = join(REPO_ROOT, 'test', 'fixtures', 'layouts');
@@ -71,3 +71,47 @@ export async function checkLayout(
 }
 
 export const rules = (report: { findings: { rule: string }[] }) => report.findings.map((f) => f.rule).sort();
+
+/** Every file under `dir` (a fixture's base variant or pull request), keyed by its path relative to `dir`. */
+export function overlay(dir: string): FileChanges {
+  const files: FileChanges = {};
+  const walk = (folder: string) => {
+    for (const name of readdirSync(folder)) {
+      if (name === '__pycache__') continue;
+      const path = join(folder, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files[relative(dir, path).split(sep).join('/')] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** ini-in-migrations' pull request: a column and its index added in batch mode, as autogenerate writes it with render_as_batch. */
+export const BATCH_EMAIL_MIGRATION = `"""email
+
+Revision ID: 7d2e4b6a8c03
+Revises: 5f1c0a9d2e01
+Create Date: 2026-03-01 10:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "7d2e4b6a8c03"
+down_revision = "5f1c0a9d2e01"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(length=100), nullable=True))
+        batch_op.create_index(batch_op.f("ix_users_email"), ["email"], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_email"))
+        batch_op.drop_column("email")
+`;

@@ -96,8 +96,10 @@ op.add_column("posts", sa.Column("tag_id", sa.Integer(), sa.ForeignKey("tags.id"
 op.add_column("posts", sa.Column("slug", sa.String(length=50), nullable=True, unique=True))
 op.add_column("users", sa.Column("token", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=True))
 op.alter_column("posts", "id", type_=sa.BigInteger(), existing_type=sa.Integer())
+op.execute("ALTER SEQUENCE posts_id_seq AS bigint")
 `,
   `
+op.execute("ALTER SEQUENCE posts_id_seq AS integer")
 op.alter_column("posts", "id", type_=sa.Integer(), existing_type=sa.BigInteger())
 op.drop_column("users", "token")
 op.drop_column("posts", "slug")
