@@ -18478,6 +18478,8 @@ async function runCheck(options, io) {
       seconds: postgres.startSeconds || seconds(pgStarted),
       detail: `${postgres.provider} (PostgreSQL ${postgres.serverVersion})`
     });
+    const sibling = (suffix) => ModelsDatabase.create(postgres, suffix).catch((error) => new Error(`its database could not be created: ${error instanceof Error ? error.message : String(error)}`));
+    if (!settings.disabled.has("model-drift")) modelsDatabase = sibling("models");
     const loadStarted = performance.now();
     const loadSettings = {
       root: options.cwd,
@@ -18526,8 +18528,6 @@ async function runCheck(options, io) {
         pythonOutput: io.pythonOutput
       }, baseNotNeeded.signal);
     }
-    const sibling = (suffix) => ModelsDatabase.create(postgres, suffix).catch((error) => new Error(`its database could not be created: ${error instanceof Error ? error.message : String(error)}`));
-    if (!settings.disabled.has("model-drift")) modelsDatabase = sibling("models");
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
     if (newCount > 0) {
@@ -18630,6 +18630,7 @@ async function runCheck(options, io) {
     await client2?.end().catch(() => {
     });
     baseNotNeeded.abort();
+    await Promise.allSettled([modelsDatabase, baseModelsDatabase]);
     await Promise.allSettled([baseModels?.then((base2) => base2?.close()), (project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg2) => pg2.stop())]);
   }
 }

@@ -93,6 +93,11 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       detail: `${postgres.provider} (PostgreSQL ${postgres.serverVersion})`,
     });
 
+    const sibling = (suffix: string) =>
+      ModelsDatabase.create(postgres!, suffix).catch((error: unknown) => new Error(`its database could not be created: ${error instanceof Error ? error.message : String(error)}`));
+    // model-drift's database, made while the project loads (one core is free then; during the replay neither is).
+    if (!settings.disabled.has('model-drift')) modelsDatabase = sibling('models');
+
     // The project: its environment first, then its config, env.py's URL and every revision file.
     const loadStarted = performance.now();
     const loadSettings = {
@@ -145,9 +150,6 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       }, baseNotNeeded.signal);
     }
 
-    const sibling = (suffix: string) =>
-      ModelsDatabase.create(postgres!, suffix).catch((error: unknown) => new Error(`its database could not be created: ${error instanceof Error ? error.message : String(error)}`));
-    if (!settings.disabled.has('model-drift')) modelsDatabase = sibling('models');
 
     // 3. Replay.
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
@@ -285,6 +287,8 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
   } finally {
     await client?.end().catch(() => {});
     baseNotNeeded.abort();
+    // A CREATE DATABASE still running would outlive the drop of a `url` server's databases.
+    await Promise.allSettled([modelsDatabase, baseModelsDatabase]);
     await Promise.allSettled([baseModels?.then((base) => base?.close()), (project ?? helper)?.close(), postgres?.stop() ?? postgresPromise.then((pg) => pg.stop())]);
   }
 }

@@ -1,6 +1,6 @@
 // model-drift's comparison: the models' create_all() in a second scratch database on the same server, then both
-// catalogs read with the same queries and diffed (src/schema/drift.ts). The database is created while the history
-// replays; only create_all and the two catalog reads wait for the comparison.
+// catalogs read with the same queries and diffed (src/schema/drift.ts). The database is created while the project
+// loads; only create_all and the two catalog reads wait for the comparison.
 import pg from 'pg';
 import type { DisposablePostgres } from '../postgres/provider.js';
 import type { PythonHelper } from '../python/bridge.js';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { UserError } from '../../src/errors.js';
 import { binariesProvider } from '../../src/postgres/binaries.js';
 import type { DisposablePostgres } from '../../src/postgres/provider.js';
-import { recreateScratchDatabase } from '../../src/postgres/recreate.js';
+import { createSiblingDatabase, recreateScratchDatabase } from '../../src/postgres/recreate.js';
 import { startDisposablePostgres } from '../../src/postgres/start.js';
 import { parseServerUrl, SCRATCH_PREFIX } from '../../src/postgres/url.js';
 import { blogModelsWithUserColumns, blogProject, checkJson, migration } from '../support/fixtures.js';
@@ -68,6 +68,9 @@ describe('url provider', () => {
       await query(pg1.database, 'create table scratch_only (id int)');
       await recreateScratchDatabase(pg1);
       expect(await query(pg1.database, "select count(*)::int as n from pg_tables where schemaname = 'public'")).toEqual([{ n: 0 }]);
+      // model-drift's database beside it: dropped with it.
+      await createSiblingDatabase(pg1, `${pg1.database}_models`);
+      expect((await scratchDatabases()).sort()).toEqual([pg1.database, `${pg1.database}_models`]);
     } finally {
       await pg1.stop();
     }
