@@ -9880,7 +9880,7 @@ function firstDifferentLine(before, now) {
 
 // src/postgres/binaries.ts
 import { execFile as execFile2 } from "node:child_process";
-import { accessSync, constants as constants2, readdirSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants as constants2, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
 import { delimiter, dirname as dirname3, join as join8 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 import { promisify as promisify2 } from "node:util";
@@ -9919,13 +9919,21 @@ async function publishTemplate(cache) {
 }
 
 // src/postgres/scratch-location.ts
-import { statfsSync } from "node:fs";
+import { statfsSync, statSync } from "node:fs";
 import { tmpdir as tmpdir3 } from "node:os";
 var SCRATCH_VARIABLE = "ALEMBIC_GUARD_SCRATCH_DIR";
 var SHM = "/dev/shm";
 var SHM_FREE_BYTES = 1024 ** 3;
 function scratchLocation(env = process.env) {
-  if (env[SCRATCH_VARIABLE]) return env[SCRATCH_VARIABLE];
+  const chosen = env[SCRATCH_VARIABLE];
+  if (chosen) {
+    if (!isFolder(chosen)) {
+      throw new UserError(
+        `${SCRATCH_VARIABLE}=${chosen}: no such folder. Create it (the server's data directory goes there), or unset ${SCRATCH_VARIABLE} to use /dev/shm or the temp directory.`
+      );
+    }
+    return chosen;
+  }
   if (process.platform === "linux") {
     try {
       const stats = statfsSync(SHM);
@@ -9934,6 +9942,13 @@ function scratchLocation(env = process.env) {
     }
   }
   return tmpdir3();
+}
+function isFolder(path) {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 // src/postgres/cluster.ts
@@ -10627,7 +10642,7 @@ function hasServerBinaries(dir) {
 function isExecutableFile(path) {
   try {
     accessSync(path, constants2.X_OK);
-    return statSync(path).isFile();
+    return statSync2(path).isFile();
   } catch {
     return false;
   }
@@ -17394,7 +17409,7 @@ function printEvidence(evidence) {
 }
 
 // src/options.ts
-import { existsSync as existsSync11, statSync as statSync2 } from "node:fs";
+import { existsSync as existsSync11, statSync as statSync3 } from "node:fs";
 import { dirname as dirname6, join as join13, resolve as resolve4 } from "node:path";
 import { parseArgs } from "node:util";
 var DATABASES = ["auto", "testcontainers", "binaries", "embedded", "url"];
@@ -17474,7 +17489,7 @@ function parseCommandLine(argv, processCwd, env = process.env) {
     throw new UserError(`Unknown command \`${positionals.join(" ")}\`: the command is \`alembic-guard check\`.`);
   }
   const cwd = resolve4(processCwd, values.cwd ?? ".");
-  if (!existsSync11(cwd) || !statSync2(cwd).isDirectory()) {
+  if (!existsSync11(cwd) || !statSync3(cwd).isDirectory()) {
     throw new UserError(`--cwd ${values.cwd}: no such directory.`);
   }
   const configArgs = values.config ?? [];
@@ -18260,12 +18275,26 @@ async function main(argv) {
     };
     return await checkProjects(command.projects ?? [command.options], format, io);
   } catch (error) {
-    if (!isUserError(error)) throw error;
-    process.stderr.write(`alembic-guard: ${error.message}
+    const json = format === "json" || formatAsked(argv) === "json";
+    if (isUserError(error)) {
+      process.stderr.write(`alembic-guard: ${error.message}
 `);
-    if (format === "json") process.stdout.write(renderJsonError(error.message, error.file, error.line));
+      if (json) process.stdout.write(renderJsonError(error.message, error.file, error.line));
+      return 2;
+    }
+    const message3 = `internal error (please report it): ${error?.message ?? String(error)}`;
+    process.stderr.write(`alembic-guard: internal error (please report it): ${error?.stack ?? String(error)}
+`);
+    if (json) process.stdout.write(renderJsonError(`alembic-guard: ${message3}`));
     return 2;
   }
+}
+function formatAsked(argv) {
+  for (const [i, arg] of argv.entries()) {
+    if (arg === "--format") return argv[i + 1] ?? null;
+    if (arg.startsWith("--format=")) return arg.slice("--format=".length);
+  }
+  return null;
 }
 main(process.argv.slice(2)).then(
   (code) => {

@@ -11199,7 +11199,7 @@ function firstDifferentLine(before, now) {
 
 // src/postgres/binaries.ts
 import { execFile as execFile2 } from "node:child_process";
-import { accessSync, constants as constants2, readdirSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants as constants2, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
 import { delimiter, dirname as dirname3, join as join8 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 import { promisify as promisify2 } from "node:util";
@@ -11238,13 +11238,21 @@ async function publishTemplate(cache) {
 }
 
 // src/postgres/scratch-location.ts
-import { statfsSync } from "node:fs";
+import { statfsSync, statSync } from "node:fs";
 import { tmpdir as tmpdir3 } from "node:os";
 var SCRATCH_VARIABLE = "ALEMBIC_GUARD_SCRATCH_DIR";
 var SHM = "/dev/shm";
 var SHM_FREE_BYTES = 1024 ** 3;
 function scratchLocation(env = process.env) {
-  if (env[SCRATCH_VARIABLE]) return env[SCRATCH_VARIABLE];
+  const chosen = env[SCRATCH_VARIABLE];
+  if (chosen) {
+    if (!isFolder(chosen)) {
+      throw new UserError(
+        `${SCRATCH_VARIABLE}=${chosen}: no such folder. Create it (the server's data directory goes there), or unset ${SCRATCH_VARIABLE} to use /dev/shm or the temp directory.`
+      );
+    }
+    return chosen;
+  }
   if (process.platform === "linux") {
     try {
       const stats = statfsSync(SHM);
@@ -11253,6 +11261,13 @@ function scratchLocation(env = process.env) {
     }
   }
   return tmpdir3();
+}
+function isFolder(path) {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 // src/postgres/cluster.ts
@@ -11946,7 +11961,7 @@ function hasServerBinaries(dir) {
 function isExecutableFile(path) {
   try {
     accessSync(path, constants2.X_OK);
-    return statSync(path).isFile();
+    return statSync2(path).isFile();
   } catch {
     return false;
   }
@@ -21327,7 +21342,7 @@ function readRunContext(env) {
 }
 
 // src/action/inputs.ts
-import { existsSync as existsSync11, statSync as statSync2 } from "node:fs";
+import { existsSync as existsSync11, statSync as statSync3 } from "node:fs";
 import { isAbsolute as isAbsolute3, relative as relative10, resolve as resolve4 } from "node:path";
 var INPUT_DEFAULTS = {
   "working-directory": ".",
@@ -21370,7 +21385,7 @@ function readInputs(env) {
   const workspace = resolve4(env.GITHUB_WORKSPACE || process.cwd());
   const workingDirectory = rawInput(env, "working-directory") || ".";
   const projectDir = resolve4(workspace, workingDirectory);
-  if (!existsSync11(projectDir) || !statSync2(projectDir).isDirectory()) {
+  if (!existsSync11(projectDir) || !statSync3(projectDir).isDirectory()) {
     throw new UserError(
       `Input \`working-directory: ${workingDirectory}\`: ${projectDir} is not a directory. Give the project directory (where alembic.ini is) relative to the repository root, and check out the repository first (actions/checkout).`
     );

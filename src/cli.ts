@@ -74,11 +74,28 @@ export async function main(argv: string[]): Promise<number> {
     };
     return await checkProjects(command.projects ?? [command.options], format, io);
   } catch (error) {
-    if (!isUserError(error)) throw error;
-    process.stderr.write(`alembic-guard: ${error.message}\n`);
-    if (format === 'json') process.stdout.write(renderJsonError(error.message, error.file, error.line));
+    // `--format json` prints one JSON document on every exit: also when the command line itself is wrong (then
+    // `format` was never set from it), and on an internal error.
+    const json = format === 'json' || formatAsked(argv) === 'json';
+    if (isUserError(error)) {
+      process.stderr.write(`alembic-guard: ${error.message}\n`);
+      if (json) process.stdout.write(renderJsonError(error.message, error.file, error.line));
+      return 2;
+    }
+    const message = `internal error (please report it): ${(error as Error)?.message ?? String(error)}`;
+    process.stderr.write(`alembic-guard: internal error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
+    if (json) process.stdout.write(renderJsonError(`alembic-guard: ${message}`));
     return 2;
   }
+}
+
+/** The value of --format on a command line that may not parse: `--format json` or `--format=json`. */
+function formatAsked(argv: string[]): string | null {
+  for (const [i, arg] of argv.entries()) {
+    if (arg === '--format') return argv[i + 1] ?? null;
+    if (arg.startsWith('--format=')) return arg.slice('--format='.length);
+  }
+  return null;
 }
 
 main(process.argv.slice(2)).then(

@@ -287,6 +287,27 @@ describe('the action', () => {
     expect(sticky.body).toContain('fetch-depth: 0');
   });
 
+  it("fails the job on a warning-only pull request with fail-on: warning, and passes it by default", async () => {
+    const indexPhone = {
+      'app/models.py': readFileSync(join(BLOG, 'app', 'models.py'), 'utf8').replace('phone = Column(String(20))', 'phone = Column(String(20), index=True)'),
+      'migrations/versions/004_index_phone.py': migration(
+        'c0000000004e',
+        'b0000000003c',
+        'index phone',
+        'op.create_index(op.f("ix_users_phone"), "users", ["phone"], unique=False)',
+        'op.drop_index(op.f("ix_users_phone"), table_name="users")',
+      ),
+    };
+    const { project, base, head } = await pullRequest(indexPhone, 14);
+    const event = { name: 'pull_request', payload: pullRequestPayload({ number: 14, baseSha: base, headSha: head }) } as const;
+    const byDefault = await run(project, event);
+    expect(byDefault.code, byDefault.stderr).toBe(0);
+    expect(byDefault.outputs).toMatchObject({ status: 'pass', errors: '0', warnings: '1' });
+    const strict = await run(project, event, { inputs: { 'fail-on': 'warning' } });
+    expect(strict.code, strict.stderr).toBe(1);
+    expect(strict.outputs).toMatchObject({ status: 'fail', errors: '0', warnings: '1' });
+  });
+
   it('exits 2 on a bad input, naming it, and posts nothing', async () => {
     const { project, base, head } = await pullRequest(editedAndEmpty(), 13);
     const result = await run(project, { name: 'pull_request', payload: pullRequestPayload({ number: 13, baseSha: base, headSha: head }) }, { inputs: { 'fail-on': 'notice' } });

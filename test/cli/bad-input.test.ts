@@ -115,6 +115,42 @@ describe('bad input', () => {
   });
 });
 
+describe('--format json: one JSON document on stdout for every exit 2', () => {
+  /** The one document, with the keys of the contract and the error's message. */
+  function expectJsonError(result: { code: number; stdout: string; stderr: string }, message: RegExp) {
+    expect(result.code, result.stderr).toBe(2);
+    const report = JSON.parse(result.stdout);
+    expect(Object.keys(report)).toEqual(['version', 'status', 'error', 'findings', 'revisions', 'timings']);
+    expect(report).toMatchObject({ version: 1, status: 'error', findings: [] });
+    expect(report.error.message).toMatch(message);
+    expect(result.stderr).toMatch(message);
+  }
+
+  it('for a command line that does not parse, with --format json before or after the fault, or --format=json', async () => {
+    const project = track(blogProject());
+    expectJsonError(await check(project, ['--format', 'json', '--fail-on', 'sometimes']), /--fail-on sometimes: not a valid value/);
+    expectJsonError(await check(project, ['--colour', '--format', 'json']), /Unknown option '--colour'/);
+    expectJsonError(await check(project, ['--format=json', '--colour']), /Unknown option '--colour'/);
+  });
+
+  it('for a folder without alembic.ini', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'alembic-guard-no-ini-'));
+    try {
+      expectJsonError(await runCli(['check', '--python', PYTHON, '--format', 'json'], { cwd: empty }), /alembic\.ini/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('for an ALEMBIC_GUARD_SCRATCH_DIR that does not exist: a message naming it, not a stack', async () => {
+    const project = track(blogProject());
+    const missing = join(tmpdir(), 'alembic-guard-no-such-scratch-dir');
+    const result = await check(project, ['--database', 'binaries', '--format', 'json'], { ALEMBIC_GUARD_SCRATCH_DIR: missing });
+    expectJsonError(result, new RegExp(`ALEMBIC_GUARD_SCRATCH_DIR=${missing}: no such folder`));
+    expectUserError(result, /unset ALEMBIC_GUARD_SCRATCH_DIR/);
+  });
+});
+
 it('leaves no Postgres process and no temporary files behind', async () => {
   const project = track(blogProject());
   const scratch = mkdtempSync(join(tmpdir(), 'alembic-guard-tmp-'));

@@ -142,6 +142,29 @@ describe('alembic-guard check', () => {
     expect(never.report.findings).toHaveLength(1);
   });
 
+  it('passes a pull request with warnings only by default, and fails it with --fail-on warning', async () => {
+    // An index built on an existing table without CONCURRENTLY: index-not-concurrent, a warning.
+    const project = track(
+      blogProject({
+        'app/models.py': blogModelsWithUserColumns().replace('phone = Column(String(20))', 'phone = Column(String(20), index=True)'),
+        'migrations/versions/004_index_phone.py': migration(
+          'c0000000004e',
+          'b0000000003c',
+          'index phone',
+          'op.create_index(op.f("ix_users_phone"), "users", ["phone"], unique=False)',
+          'op.drop_index(op.f("ix_users_phone"), table_name="users")',
+        ),
+      }),
+    );
+    const byDefault = await checkJson(project);
+    expect(byDefault.report.findings.map((f: { rule: string; severity: string }) => [f.rule, f.severity])).toEqual([['index-not-concurrent', 'warning']]);
+    expect(byDefault.code, byDefault.stderr).toBe(0);
+    expect(byDefault.report.status).toBe('pass');
+    const strict = await checkJson(project, ['--fail-on', 'warning']);
+    expect(strict.code, strict.stderr).toBe(1);
+    expect(strict.report.status).toBe('fail');
+  });
+
   it('prints text with one line per stage and the verdict, and markdown for the PR comment', async () => {
     const project = track(blogProject({ 'app/models.py': blogModelsWithUserColumns('bio = Column(String(500))') }));
     const text = await runCli(['check', '--python', PYTHON, '--base', 'base'], { cwd: project.dir });
