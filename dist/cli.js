@@ -8488,9 +8488,9 @@ async function blobsOfFiles(root, paths) {
   const out = await runWithInput(root, ["hash-object", "--stdin-paths"], paths.join("\n") + "\n");
   return out.toString("utf8").trim().split("\n");
 }
-async function readBlobs(root, oids) {
+async function readBlobs(root, oids, decode = (bytes) => bytes.toString("utf8")) {
   const texts = /* @__PURE__ */ new Map();
-  for (const [oid, content] of await readBlobContents(root, oids)) texts.set(oid, content.toString("utf8"));
+  for (const [oid, content] of await readBlobContents(root, oids)) texts.set(oid, decode(content));
   return texts;
 }
 async function readBlobContents(root, oids) {
@@ -9624,8 +9624,30 @@ function compareFindings(a, b) {
 }
 
 // src/graph/build.ts
-import { existsSync as existsSync3, readFileSync } from "node:fs";
+import { existsSync as existsSync3 } from "node:fs";
 import { join as join4, posix, relative as relative3, sep } from "node:path";
+
+// src/python/source-text.ts
+import { readFileSync } from "node:fs";
+var CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
+var BLANK_OR_COMMENT = /^[ \t\f]*(#.*)?\r?$/;
+function decodePythonSource(bytes) {
+  if (bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191) return bytes.subarray(3).toString("utf8");
+  const [first = "", second = ""] = bytes.subarray(0, 512).toString("latin1").split("\n", 2);
+  const declared = CODING.exec(first)?.[1] ?? (BLANK_OR_COMMENT.test(first) ? CODING.exec(second)?.[1] : void 0);
+  if (declared) {
+    try {
+      return new TextDecoder(declared.toLowerCase().replace(/_/g, "-")).decode(bytes);
+    } catch {
+    }
+  }
+  return bytes.toString("utf8");
+}
+function readPythonSource(path) {
+  return decodePythonSource(readFileSync(path));
+}
+
+// src/graph/build.ts
 function toPosix(path) {
   return path.split(sep).join("/");
 }
@@ -9692,7 +9714,8 @@ async function compareWithBase(revisions, versionDirs, base, scan) {
   }
   const texts = await readBlobs(
     root,
-    unread.map(([, oid]) => oid)
+    unread.map(([, oid]) => oid),
+    decodePythonSource
   );
   const known = new Set(revisions.flatMap((r) => [r.id, ...r.parents]));
   let pending = unread.map(([path, oid]) => ({ path, text: texts.get(oid) ?? "", inLocations: inLocations.has(path) }));
@@ -9726,7 +9749,7 @@ async function compareWithBase(revisions, versionDirs, base, scan) {
     revision.isNew = false;
     baseFileOf.set(revision.id, before);
     if (before.text === null) continue;
-    const now = readFileSync(revision.absolutePath, "utf8");
+    const now = readPythonSource(revision.absolutePath);
     if (now !== before.text) changedText.push({ revision, before: before.text, now });
   }
   await markEdited(changedText, scan);
@@ -9766,7 +9789,7 @@ async function markEdited(changed, scan) {
 async function findAppImports(revisions, repositoryRoot2, scan) {
   if (revisions.length === 0) return;
   const scanned = await scan(
-    revisions.map((revision) => ({ path: revision.absolutePath, text: readFileSync(revision.absolutePath, "utf8"), appImportsWithin: repositoryRoot2 }))
+    revisions.map((revision) => ({ path: revision.absolutePath, text: readPythonSource(revision.absolutePath), appImportsWithin: repositoryRoot2 }))
   );
   revisions.forEach((revision, index) => {
     revision.appImports = scanned[index]?.appImports ?? [];
@@ -9810,7 +9833,7 @@ function removedRevisions(ourBase, revisions, inVersionDirs) {
   const renamed = /* @__PURE__ */ new Map();
   const bodies = /* @__PURE__ */ new Map();
   const bodyOf = (revision) => {
-    if (!bodies.has(revision)) bodies.set(revision, migrationBody(readFileSync(revision.absolutePath, "utf8")));
+    if (!bodies.has(revision)) bodies.set(revision, migrationBody(readPythonSource(revision.absolutePath)));
     return bodies.get(revision);
   };
   const newRevisions2 = [...present.values()].filter((r) => r.isNew);

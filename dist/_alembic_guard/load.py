@@ -13,6 +13,7 @@ import warnings
 from .errors import HelperError, error_from_exception
 from .base_tree import point_imports_at
 from .project import PROJECT
+from .paths import read_source
 from .scan import scan_source
 
 # Imported by `hello`, while Postgres starts: the work every check needs before it can load the project.
@@ -261,7 +262,7 @@ def cmd_load(args):
                         "revision %s has %s = %r, which no migration declares: point it at an existing revision "
                         "(`alembic heads` lists them) or restore the missing migration" % (sc.revision, label, ref),
                         file=os.path.abspath(sc.path),
-                        line=scan_source(open(sc.path, encoding="utf-8").read(), sc.path)["downRevisionLine"],
+                        line=scan_source(read_source(sc.path), sc.path)["downRevisionLine"],
                     )
 
     with warnings.catch_warnings():
@@ -300,8 +301,7 @@ def cmd_load(args):
             deps = []
         elif isinstance(deps, str):
             deps = [deps]
-        with open(path, encoding="utf-8") as fh:
-            info = scan_source(fh.read(), path)
+        info = scan_source(read_source(path), path)
         revisions.append(
             {
                 "revision": sc.revision,

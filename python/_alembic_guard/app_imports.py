@@ -8,6 +8,7 @@ from that module's source with `ast`, to suggest what to write in the migration 
 """
 
 import ast
+import tokenize
 import importlib.util
 import os
 import re
@@ -291,10 +292,10 @@ _PARSED = {}
 def _parse_file(path):
     if path not in _PARSED:
         try:
-            with open(path, encoding="utf-8") as fh:
+            with tokenize.open(path) as fh:  # its coding line honoured, as Python reads it
                 text = fh.read()
             _PARSED[path] = (text, ast.parse(text, filename=path))
-        except (OSError, SyntaxError, ValueError):
+        except (OSError, SyntaxError, ValueError, LookupError):
             _PARSED[path] = None
     return _PARSED[path]
 

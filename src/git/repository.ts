@@ -108,10 +108,10 @@ export async function blobsOfFiles(root: string, paths: string[]): Promise<strin
   return out.toString('utf8').trim().split('\n');
 }
 
-/** The contents of several blobs in one `git cat-file --batch`. */
-export async function readBlobs(root: string, oids: string[]): Promise<Map<string, string>> {
+/** The contents of several blobs in one `git cat-file --batch`, decoded by `decode` (UTF-8 unless told). */
+export async function readBlobs(root: string, oids: string[], decode = (bytes: Buffer) => bytes.toString('utf8')): Promise<Map<string, string>> {
   const texts = new Map<string, string>();
-  for (const [oid, content] of await readBlobContents(root, oids)) texts.set(oid, content.toString('utf8'));
+  for (const [oid, content] of await readBlobContents(root, oids)) texts.set(oid, decode(content));
   return texts;
 }
 

@@ -1,7 +1,8 @@
 // Builds the MigrationGraph from what Alembic loaded and from git: which revisions are new, which history files changed, which are gone.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import { blobsAtCommit, blobsOfFiles, changedSinceCommit, readBlobs } from '../git/repository.js';
+import { decodePythonSource, readPythonSource } from '../python/source-text.js';
 import type { LoadResult, ScannedFile, ScanRequestFile } from '../python/protocol.js';
 import type { MigrationGraph, RemovedRevision, Revision } from './graph.js';
 
@@ -122,6 +123,7 @@ async function compareWithBase(revisions: Revision[], versionDirs: string[], bas
   const texts = await readBlobs(
     root,
     unread.map(([, oid]) => oid),
+    decodePythonSource,
   );
   const known = new Set(revisions.flatMap((r) => [r.id, ...r.parents]));
   let pending = unread.map(([path, oid]) => ({ path, text: texts.get(oid) ?? '', inLocations: inLocations.has(path) }));
@@ -165,7 +167,7 @@ async function compareWithBase(revisions: Revision[], versionDirs: string[], bas
     revision.isNew = false;
     baseFileOf.set(revision.id, before);
     if (before.text === null) continue;
-    const now = readFileSync(revision.absolutePath, 'utf8');
+    const now = readPythonSource(revision.absolutePath);
     if (now !== before.text) changedText.push({ revision, before: before.text, now });
   }
   await markEdited(changedText, scan);
@@ -218,7 +220,7 @@ async function markEdited(changed: { revision: Revision; before: string; now: st
 async function findAppImports(revisions: Revision[], repositoryRoot: string, scan: SourceScanner): Promise<void> {
   if (revisions.length === 0) return;
   const scanned = await scan(
-    revisions.map((revision) => ({ path: revision.absolutePath, text: readFileSync(revision.absolutePath, 'utf8'), appImportsWithin: repositoryRoot })),
+    revisions.map((revision) => ({ path: revision.absolutePath, text: readPythonSource(revision.absolutePath), appImportsWithin: repositoryRoot })),
   );
   revisions.forEach((revision, index) => {
     revision.appImports = scanned[index]?.appImports ?? [];
@@ -270,7 +272,7 @@ function removedRevisions(ourBase: BaseRevision[], revisions: Revision[], inVers
   const renamed = new Map<string, string>();
   const bodies = new Map<Revision, string>();
   const bodyOf = (revision: Revision) => {
-    if (!bodies.has(revision)) bodies.set(revision, migrationBody(readFileSync(revision.absolutePath, 'utf8')));
+    if (!bodies.has(revision)) bodies.set(revision, migrationBody(readPythonSource(revision.absolutePath)));
     return bodies.get(revision)!;
   };
   const newRevisions = [...present.values()].filter((r) => r.isNew);

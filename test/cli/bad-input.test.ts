@@ -1,10 +1,10 @@
 // Every input the check cannot work with: exit code 2 and one message naming the file or setting and the fix.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blogProject, migration, runCli, PYTHON, type FixtureProject } from '../support/fixtures.js';
+import { blogModelsWithUserColumns, blogProject, migration, runCli, PYTHON, type FixtureProject } from '../support/fixtures.js';
 
 const projects: FixtureProject[] = [];
 function track(project: FixtureProject): FixtureProject {
@@ -112,6 +112,28 @@ describe('bad input', () => {
     const project = track(blogProject());
     expectUserError(await check(project, ['--fail-on', 'sometimes']), /--fail-on sometimes: not a valid value\. Use one of: error, warning, never/);
     expectUserError(await check(project, ['--colour']), /Unknown option '--colour'/);
+  });
+});
+
+describe('source files read the way Python reads them', () => {
+  /** A migration adding users.nickname, with `coding` declared on its first line and the docstring in latin-1 bytes. */
+  function latin1Migration(coding: string): Buffer {
+    const text = migration('c0000000004a', 'b0000000003c', 'add nickname (café)', 'op.add_column("users", sa.Column("nickname", sa.String(length=20), nullable=True))', 'op.drop_column("users", "nickname")');
+    return Buffer.from(`# -*- coding: ${coding} -*-\n${text}`, 'latin1');
+  }
+
+  it('checks a latin-1 migration that declares its coding like any other', async () => {
+    const project = track(blogProject({ 'app/models.py': blogModelsWithUserColumns('nickname = Column(String(20))') }));
+    writeFileSync(join(project.dir, 'migrations/versions/004_nickname.py'), latin1Migration('latin-1'));
+    const result = await check(project, ['--format', 'json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).revisions.new).toEqual(['c0000000004a']);
+  });
+
+  it('stops with exit 2 naming a migration Python cannot decode', async () => {
+    const project = track(blogProject({ 'app/models.py': blogModelsWithUserColumns('nickname = Column(String(20))') }));
+    writeFileSync(join(project.dir, 'migrations/versions/004_nickname.py'), latin1Migration('utf-8'));
+    expectUserError(await check(project), /migrations\/versions\/004_nickname\.py/, /can't decode byte 0xe9/);
   });
 });
 
