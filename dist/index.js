@@ -9766,18 +9766,30 @@ async function defaultBase(root) {
   } catch {
     return null;
   }
-  for (const ref of ["origin/HEAD", "origin/main", "origin/master", "main", "master"]) {
+  const shallow = (await git(root, ["rev-parse", "--is-shallow-repository"]).catch(() => "")).trim() === "true";
+  const fetch2 = shallow ? "fetch the history (actions/checkout with `fetch-depth: 0`, or `git fetch --unshallow`), or " : "";
+  for (const ref of DEFAULT_BRANCHES) {
     let commit;
     try {
       commit = (await git(root, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim();
     } catch {
       continue;
     }
-    const base = (await git(root, ["merge-base", head, commit])).trim();
+    let base;
+    try {
+      base = (await git(root, ["merge-base", head, commit])).trim();
+    } catch {
+      throw new UserError(
+        `No --base given, and HEAD shares no history with ${ref} in this ${shallow ? "shallow clone (its history stops before they meet)" : "repository"}, so there is no base to tell this change's migrations from history. To check: ${fetch2}pass --base with the commit or branch the change is to be merged into.`
+      );
+    }
     return { commit: base, ref: base === head ? "HEAD" : `merge-base with ${ref}` };
   }
-  return { commit: head, ref: "HEAD" };
+  throw new UserError(
+    `No --base given, and this ${shallow ? "shallow clone" : "repository"} has none of ${DEFAULT_BRANCHES.join(", ")}, so there is no base to tell this change's migrations from history. To check: ${fetch2.replace("fetch the history", "fetch the default branch")}pass --base with the commit or branch the change is to be merged into (e.g. --base origin/develop).`
+  );
 }
+var DEFAULT_BRANCHES = ["origin/HEAD", "origin/main", "origin/master", "main", "master"];
 async function blobsAtCommit(root, commit, dirs) {
   return new Map((await blobsInTree(root, commit, dirs)).map((blob) => [blob.path, blob.oid]));
 }

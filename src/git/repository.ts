@@ -35,7 +35,9 @@ export async function resolveCommit(root: string, ref: string): Promise<string> 
 
 /**
  * The base to compare with when none is given: the merge base with the upstream default branch, so a
- * feature branch's committed migrations count as new; on the default branch itself, HEAD.
+ * feature branch's committed migrations count as new; on the default branch itself, HEAD. Never a silent guess: when
+ * no such branch is in the clone, or it shares no history with HEAD (a shallow clone), the check stops and says how to
+ * give it one, since comparing with HEAD would take the branch's own migrations for history and pass.
  */
 export async function defaultBase(root: string): Promise<{ commit: string; ref: string } | null> {
   let head: string;
@@ -44,18 +46,34 @@ export async function defaultBase(root: string): Promise<{ commit: string; ref: 
   } catch {
     return null; // a repository without commits
   }
-  for (const ref of ['origin/HEAD', 'origin/main', 'origin/master', 'main', 'master']) {
+  const shallow = (await git(root, ['rev-parse', '--is-shallow-repository']).catch(() => '')).trim() === 'true';
+  const fetch = shallow ? 'fetch the history (actions/checkout with `fetch-depth: 0`, or `git fetch --unshallow`), or ' : '';
+  for (const ref of DEFAULT_BRANCHES) {
     let commit: string;
     try {
       commit = (await git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
     } catch {
       continue;
     }
-    const base = (await git(root, ['merge-base', head, commit])).trim();
+    let base: string;
+    try {
+      base = (await git(root, ['merge-base', head, commit])).trim();
+    } catch {
+      throw new UserError(
+        `No --base given, and HEAD shares no history with ${ref} in this ${shallow ? 'shallow clone (its history stops before they meet)' : 'repository'}, ` +
+          `so there is no base to tell this change's migrations from history. To check: ${fetch}pass --base with the commit or branch the change is to be merged into.`,
+      );
+    }
     return { commit: base, ref: base === head ? 'HEAD' : `merge-base with ${ref}` };
   }
-  return { commit: head, ref: 'HEAD' };
+  throw new UserError(
+    `No --base given, and this ${shallow ? 'shallow clone' : 'repository'} has none of ${DEFAULT_BRANCHES.join(', ')}, so there is no base ` +
+      `to tell this change's migrations from history. To check: ${fetch.replace('fetch the history', 'fetch the default branch')}pass --base with the ` +
+      'commit or branch the change is to be merged into (e.g. --base origin/develop).',
+  );
 }
+
+const DEFAULT_BRANCHES = ['origin/HEAD', 'origin/main', 'origin/master', 'main', 'master'];
 
 /** Blob ids of the files under `dirs` at `commit`, keyed by path relative to the root. */
 export async function blobsAtCommit(root: string, commit: string, dirs: string[]): Promise<Map<string, string>> {

@@ -115,6 +115,55 @@ describe('bad input', () => {
   });
 });
 
+describe('no --base and no base in the clone: never a silent fallback to HEAD', () => {
+  /** A repository whose main is at the base commit and whose `feature` branch adds a migration with a NOT NULL column (an error). */
+  function featureBranch(): FixtureProject {
+    const project = track(
+      blogProject(
+        {
+          'app/models.py': blogModelsWithUserColumns('status = Column(String(20), nullable=False)'),
+          'migrations/versions/004_status.py': migration('c0000000004b', 'b0000000003c', 'status', 'op.add_column("users", sa.Column("status", sa.String(length=20), nullable=False))', 'op.drop_column("users", "status")'),
+        },
+        { commitChanges: true },
+      ),
+    );
+    execFileSync('git', ['branch', 'feature'], { cwd: project.dir });
+    execFileSync('git', ['reset', '-q', '--hard', 'base'], { cwd: project.dir });
+    return project;
+  }
+
+  /** A shallow clone of `feature` (depth 1) in a new folder, removed with the fixture. */
+  function shallowClone(project: FixtureProject, args: string[]): string {
+    const dir = mkdtempSync(join(tmpdir(), 'alembic-guard-shallow-'));
+    execFileSync('git', ['clone', '-q', '--depth', '1', ...args, '--branch', 'feature', `file://${project.dir}`, dir]);
+    track({ ...project, remove: () => rmSync(dir, { recursive: true, force: true }) });
+    return dir;
+  }
+
+  it('a full clone finds the base (the merge base with origin/main) and judges the branch\'s migration', async () => {
+    const project = featureBranch();
+    const dir = mkdtempSync(join(tmpdir(), 'alembic-guard-full-'));
+    track({ ...project, remove: () => rmSync(dir, { recursive: true, force: true }) });
+    execFileSync('git', ['clone', '-q', '--branch', 'feature', project.dir, dir]);
+    const result = await runCli(['check', '--python', PYTHON, '--format', 'json'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(1);
+    expect(JSON.parse(result.stdout).revisions.new).toEqual(['c0000000004b']);
+  });
+
+  it('a shallow clone of the branch alone (no main): exit 2 saying how to give it one, not a pass', async () => {
+    const dir = shallowClone(featureBranch(), ['--single-branch']);
+    const result = await runCli(['check', '--python', PYTHON], { cwd: dir });
+    expectUserError(result, /No --base given, and this shallow clone has none of origin\/HEAD, origin\/main/, /fetch-depth: 0/, /pass --base/);
+  });
+
+  it('a shallow clone with origin/main but no merge base in it: exit 2, not a git stack', async () => {
+    const dir = shallowClone(featureBranch(), ['--no-single-branch']);
+    const result = await runCli(['check', '--python', PYTHON, '--format', 'json'], { cwd: dir });
+    expectUserError(result, /HEAD shares no history with origin\/(HEAD|main) in this shallow clone/, /git fetch --unshallow/);
+    expect(JSON.parse(result.stdout).status).toBe('error');
+  });
+});
+
 describe('source files read the way Python reads them', () => {
   /** A migration adding users.nickname, with `coding` declared on its first line and the docstring in latin-1 bytes. */
   function latin1Migration(coding: string): Buffer {
