@@ -9601,6 +9601,104 @@ function withoutConcurrently(statement) {
   return statement.replace(/^CREATE (UNIQUE )?INDEX CONCURRENTLY /, (_, unique) => `CREATE ${unique ?? ""}INDEX `);
 }
 
+// src/deadline.ts
+init_esm();
+import { readFileSync } from "node:fs";
+var CheckProgress = class {
+  /** "replaying the migrations": what the message says the check was doing. */
+  stage = "starting";
+  postgres = null;
+  /** Migration files (absolute, then as the report names them), new ones first: where a running statement is looked for. */
+  files = [];
+  /** Stops what may be stuck (the Python helpers): their pending requests then fail and the check unwinds. */
+  stops = /* @__PURE__ */ new Set();
+};
+async function withinDeadline(seconds2, work) {
+  const progress = new CheckProgress();
+  const running = work(progress);
+  if (!seconds2) return running;
+  running.catch(() => {
+  });
+  let timer;
+  const expired = new Promise((resolve5) => {
+    timer = setTimeout(() => resolve5(EXPIRED), seconds2 * 1e3);
+  });
+  try {
+    const first = await Promise.race([running, expired]);
+    if (first !== EXPIRED) return first;
+  } finally {
+    clearTimeout(timer);
+  }
+  const activity = await activityOf(progress.postgres).catch(() => []);
+  for (const stop of progress.stops) {
+    try {
+      await stop();
+    } catch {
+    }
+  }
+  await Promise.race([running.catch(() => {
+  }), new Promise((resolve5) => setTimeout(resolve5, 2e4).unref())]);
+  throw timeoutError(seconds2, progress, activity);
+}
+var EXPIRED = /* @__PURE__ */ Symbol("expired");
+async function activityOf(server) {
+  if (!server) return [];
+  const { host, port, user, password, database } = server;
+  const client2 = new esm_default.Client({ host, port, user, password, database, application_name: "alembic-guard", connectionTimeoutMillis: 3e3 });
+  await client2.connect();
+  try {
+    const { rows } = await client2.query(
+      `SELECT a.pid, a.state, a.wait_event_type, a.wait_event, extract(epoch FROM now() - a.query_start)::int AS seconds, a.query,
+              (SELECT json_agg(json_build_object('pid', b.pid, 'state', b.state, 'query', b.query,
+                                                 'seconds', extract(epoch FROM now() - b.xact_start)::int))
+               FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) AS blockers
+       FROM pg_stat_activity a
+       WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+         AND a.state = 'active' AND a.application_name <> 'alembic-guard'
+       ORDER BY a.query_start
+       LIMIT 3`
+    );
+    return rows;
+  } finally {
+    await client2.end().catch(() => {
+    });
+  }
+}
+function timeoutError(seconds2, progress, activity) {
+  const head = `--timeout ${seconds2}: the check did not finish within ${seconds2} s and was stopped while ${progress.stage}.`;
+  const fix = "Give it more time with --timeout (the action's `timeout` input; 0 for no limit), or fix what it waits on.";
+  const [statement] = activity;
+  if (!statement) {
+    return new UserError(`${head} Postgres was running no statement of the project: its Python was busy (env.py, the models or a migration in a loop, or waiting on something else). ${fix}`);
+  }
+  const where = locate(statement.query, progress.files);
+  const waiting = statement.wait_event_type ? `, waiting on ${statement.wait_event_type}: ${statement.wait_event}` : "";
+  let text = `${head} Postgres was running \`${oneLine(statement.query)}\`${where ? ` (${where.shown}:${where.line})` : ""} for ${statement.seconds ?? "?"} s${waiting}.`;
+  const blockers = statement.blockers ?? [];
+  if (blockers.length > 0) {
+    const held = blockers.map((b) => `process ${b.pid} (${b.state ?? "unknown"}${b.seconds !== null ? ` for ${b.seconds} s` : ""}${b.state === "active" && b.query ? `: \`${oneLine(b.query)}\`` : ""})`).join(", ");
+    text += ` The lock it waits for is held by ${held}` + (blockers.some((b) => b.state === "idle in transaction") ? ": a transaction that does nothing more, e.g. a second connection the migration opened while its own transaction holds the lock, which can never be granted." : ".");
+  }
+  return new UserError(`${text} ${fix}`, where?.shown ?? null, where?.line ?? null);
+}
+function locate(query, files) {
+  const needle = oneLine(query).slice(0, 60);
+  if (needle.length < 8) return null;
+  for (const file of files) {
+    let text;
+    try {
+      text = readFileSync(file.absolute, "utf8");
+    } catch {
+      continue;
+    }
+    const lines = text.split("\n");
+    const index = lines.findIndex((line) => oneLine(line).includes(needle));
+    if (index >= 0) return { shown: file.shown, line: index + 1 };
+  }
+  return null;
+}
+var oneLine = (sql) => sql.trim().split(/\s+/).join(" ");
+
 // src/findings.ts
 var RULE_IDS = [
   "replay-failed",
@@ -9640,7 +9738,7 @@ import { existsSync as existsSync3 } from "node:fs";
 import { join as join4, posix, relative as relative3, sep } from "node:path";
 
 // src/python/source-text.ts
-import { readFileSync } from "node:fs";
+import { readFileSync as readFileSync2 } from "node:fs";
 var CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
 var BLANK_OR_COMMENT = /^[ \t\f]*(#.*)?\r?$/;
 function decodePythonSource(bytes) {
@@ -9656,7 +9754,7 @@ function decodePythonSource(bytes) {
   return bytes.toString("utf8");
 }
 function readPythonSource(path) {
-  return decodePythonSource(readFileSync(path));
+  return decodePythonSource(readFileSync2(path));
 }
 
 // src/graph/build.ts
@@ -9994,7 +10092,7 @@ import { performance as performance2 } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 
 // src/postgres/cleanup.ts
-import { readFileSync as readFileSync2, existsSync as existsSync5, rmSync } from "node:fs";
+import { readFileSync as readFileSync3, existsSync as existsSync5, rmSync } from "node:fs";
 import { constants } from "node:os";
 import { join as join6 } from "node:path";
 var SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -10120,7 +10218,7 @@ function isAlive(pid) {
     return error.code === "EPERM";
   }
   try {
-    const stat = readFileSync2(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync3(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return true;
@@ -10498,9 +10596,9 @@ async function probeServer(bindir, user, env, cwd) {
 }
 
 // src/postgres/server-user.ts
-import { readFileSync as readFileSync3 } from "node:fs";
+import { readFileSync as readFileSync4 } from "node:fs";
 var UNPRIVILEGED_USER = "nobody";
-function serverUser(uid = process.getuid?.(), readPasswd = () => readFileSync3("/etc/passwd", "utf8")) {
+function serverUser(uid = process.getuid?.(), readPasswd = () => readFileSync4("/etc/passwd", "utf8")) {
   if (uid !== 0) return { name: "the current user", ids: void 0 };
   let passwd = "";
   try {
@@ -11264,7 +11362,7 @@ function firstSentence(line) {
 }
 
 // src/python/alembic-config.ts
-import { existsSync as existsSync8, readFileSync as readFileSync4 } from "node:fs";
+import { existsSync as existsSync8, readFileSync as readFileSync5 } from "node:fs";
 import { basename as basename2, dirname as dirname5, extname, isAbsolute, posix as posix2, relative as relative5, resolve } from "node:path";
 var IniSyntaxError = class extends Error {
 };
@@ -11365,7 +11463,7 @@ var PATH_KEYS = ["script_location", "version_locations", "prepend_sys_path"];
 var HERE_MARK = "\0here\0";
 function readIni(config) {
   try {
-    return parseIni(readFileSync4(config, "utf8"));
+    return parseIni(readFileSync5(config, "utf8"));
   } catch (error) {
     if (error instanceof IniSyntaxError) return null;
     throw error;
@@ -12483,10 +12581,10 @@ function upgradeStatements(replay) {
 }
 
 // src/replay/baseline.ts
-import { readFileSync as readFileSync5 } from "node:fs";
+import { readFileSync as readFileSync6 } from "node:fs";
 import { relative as relative7 } from "node:path";
 async function applyBaselineSql(server, file, repositoryRoot2) {
-  const sql = readFileSync5(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
+  const sql = readFileSync6(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
   const client2 = await connect(server);
   try {
     await client2.query(sql);
@@ -12501,7 +12599,7 @@ async function applyBaselineSql(server, file, repositoryRoot2) {
 }
 
 // src/settings/settings.ts
-import { existsSync as existsSync10, readFileSync as readFileSync6 } from "node:fs";
+import { existsSync as existsSync10, readFileSync as readFileSync7 } from "node:fs";
 import { join as join12, relative as relative8, resolve as resolve3 } from "node:path";
 
 // node_modules/smol-toml/dist/error.js
@@ -13292,7 +13390,7 @@ function readPyproject(projectRoot, repositoryRoot2) {
   const name = relative8(repositoryRoot2, path) || "pyproject.toml";
   let document;
   try {
-    document = parse(readFileSync6(path, "utf8"));
+    document = parse(readFileSync7(path, "utf8"));
   } catch (error) {
     throw new UserError(`${name} is not valid TOML: ${error.message.split("\n")[0]}`);
   }
@@ -17164,7 +17262,10 @@ function judge(input, settings, rules = RULES) {
 
 // src/check.ts
 var seconds = (since) => (performance.now() - since) / 1e3;
-async function runCheck(options, io) {
+function runCheck(options, io) {
+  return withinDeadline(options.timeout ?? 0, (progress) => checkOnce(options, io, progress));
+}
+async function checkOnce(options, io, progress) {
   const started = performance.now();
   const stages = [];
   const repository = await repositoryRoot(options.cwd);
@@ -17193,7 +17294,7 @@ async function runCheck(options, io) {
     let pythonSeconds = 0;
     const [pgResult, helperResult] = await Promise.allSettled([
       postgresPromise,
-      StartedHelper.start(python, options.cwd, io.pythonOutput).then((started2) => {
+      StartedHelper.start(python, options.cwd, io.pythonOutput, (child) => progress.stops.add(() => child.abandon())).then((started2) => {
         pythonSeconds = seconds(pythonStarted);
         return started2;
       })
@@ -17204,6 +17305,7 @@ async function runCheck(options, io) {
     if (pgResult.status === "rejected") throw pgResult.reason;
     helper = helper;
     postgres = postgres;
+    progress.postgres = postgres;
     stages.push({
       stage: "postgres",
       seconds: postgres.startSeconds || seconds(pgStarted),
@@ -17227,10 +17329,13 @@ async function runCheck(options, io) {
       databaseEnvironment: options.databaseEnv,
       flaskApp: options.flaskApp
     };
+    progress.stage = "loading the project (its environment, env.py's configuration, the revision files)";
     project = await helper.load(loadSettings);
     const loadSeconds = seconds(loadStarted);
     const graphStarted = performance.now();
+    progress.stage = "building the revision graph";
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project.scan(files));
+    progress.files = [...graph.revisions].sort((a, b) => Number(b.isNew) - Number(a.isNew)).map((r) => ({ absolute: r.absolutePath, shown: r.file }));
     const newCount = graph.revisions.filter((r) => r.isNew).length;
     validateDirectives(graph);
     stages.push({
@@ -17258,6 +17363,7 @@ async function runCheck(options, io) {
         load: loadSettings,
         pythonOutput: io.pythonOutput
       }, baseNotNeeded.signal);
+      progress.stops.add(() => baseNotNeeded.abort());
     }
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
     const replayStarted = performance.now();
@@ -17265,6 +17371,7 @@ async function runCheck(options, io) {
       client2 = await connect(postgres);
       await loadSqlParser();
     }
+    progress.stage = "replaying the migrations";
     const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client2) });
     const replaySeconds = seconds(replayStarted);
     stages.push({
@@ -17276,6 +17383,7 @@ async function runCheck(options, io) {
     let modelDrift2 = null;
     const compareStarted = performance.now();
     if (!replay.failure) {
+      progress.stage = "comparing the migrated database with the models";
       diff = await compareWithModels(project.helper, settings.ignoreObjects, modelsDatabase !== null);
       stages.push({
         stage: "compare",
@@ -17298,6 +17406,7 @@ async function runCheck(options, io) {
     const baseNeeded = headDiff !== null && !headDiff.empty || headDrift !== null;
     if (headDrift && baseModels) baseModelsDatabase = sibling("models_base");
     const compareBase = async () => {
+      progress.stage = "comparing the base commit's models";
       const base2 = await baseModels;
       if (!base2 || !headDiff || !baseNeeded) return;
       const started2 = performance.now();
@@ -17322,6 +17431,7 @@ async function runCheck(options, io) {
       if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);
       client2 = await connect(postgres);
     };
+    progress.stage = "running the new revisions' downgrades and judging them";
     const downgrades = replay.observed.length > 0 && !replay.failure ? await runDowngrades(project.helper, graph, replay, root, {
       snapshot: () => snapshotSchema(client2),
       recreateDatabase
@@ -17447,6 +17557,15 @@ function printEvidence(evidence) {
 import { existsSync as existsSync11, statSync as statSync3 } from "node:fs";
 import { dirname as dirname6, join as join13, resolve as resolve4 } from "node:path";
 import { parseArgs } from "node:util";
+var DEFAULT_TIMEOUT = 600;
+function parseTimeout(name, value) {
+  if (value === void 0 || value.trim() === "") return DEFAULT_TIMEOUT;
+  const seconds2 = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(seconds2)) {
+    throw new UserError(`${name} ${value}: give the seconds the whole check may take, e.g. 600, or 0 for no limit.`);
+  }
+  return seconds2;
+}
 var DATABASES = ["auto", "testcontainers", "binaries", "embedded", "url"];
 var FORMATS = ["text", "markdown", "json", "sarif"];
 var FAIL_ON = ["error", "warning", "never"];
@@ -17474,6 +17593,7 @@ Options:
                            the names given are passed, and the project's code can read their values
   --flask-app MOD:FACTORY  run env.py inside this Flask application's context
   --format FORMAT          text | markdown | json | sarif (default: text)
+  --timeout SECONDS        stop the whole check after this long, naming what was running (default: 600; 0: none)
   --cwd DIR                project directory (default: the current directory)
   -h, --help               show this help
   --version                show the version
@@ -17508,6 +17628,7 @@ function parseCommandLine(argv, processCwd, env = process.env) {
         "flask-app": { type: "string" },
         env: { type: "string", multiple: true },
         format: { type: "string" },
+        timeout: { type: "string" },
         cwd: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" }
@@ -17576,6 +17697,7 @@ function parseCommandLine(argv, processCwd, env = process.env) {
     databaseEnv,
     flaskApp: values["flask-app"],
     format: oneOf("--format", values.format, FORMATS, "text"),
+    timeout: parseTimeout("--timeout", values.timeout),
     env: passed
   };
   if (configs.length === 1) return { kind: "check", options };
@@ -17702,7 +17824,7 @@ function serialize(document) {
 }
 
 // src/report/escape.ts
-function oneLine(text) {
+function oneLine2(text) {
   return text.replace(/[ \t]*(?:\r\n|\r|\n)+[ \t]*/g, " ");
 }
 var HTML_ENTITIES = {
@@ -17719,7 +17841,7 @@ function neutraliseMentions(text) {
   return text.replace(/@(?=[A-Za-z0-9])/g, "@\u200D");
 }
 function escapeMarkdownText(text) {
-  const escaped = oneLine(text).replace(/[\\`*_[\]|~$<>&]/g, (c) => {
+  const escaped = oneLine2(text).replace(/[\\`*_[\]|~$<>&]/g, (c) => {
     if (c === "&" || c === "<" || c === ">") return HTML_ENTITIES[c];
     return `\\${c}`;
   });
@@ -17731,7 +17853,7 @@ function longestRun(text, char) {
   return longest;
 }
 function inlineCode(text, options = {}) {
-  let content = oneLine(text);
+  let content = oneLine2(text);
   if (options.inTable) content = content.replace(/\|/g, "\\|");
   if (content === "") return "` `";
   const delimiter3 = "`".repeat(longestRun(content, "`") + 1);
@@ -17739,7 +17861,7 @@ function inlineCode(text, options = {}) {
   return `${delimiter3}${pad}${content}${pad}${delimiter3}`;
 }
 function messageMarkdown(message3, options = {}) {
-  const text = oneLine(message3);
+  const text = oneLine2(message3);
   let out = "";
   let last = 0;
   for (const match of text.matchAll(/`([^`]+)`/g)) {
@@ -18047,7 +18169,7 @@ function tableRow(cells) {
 function detailsBlock(finding2) {
   if (!finding2.suggestion && (finding2.objects ?? []).length === 0) return "";
   const where = location2(finding2);
-  const summary = `${finding2.suggestion ? "Suggestion for" : "Objects of"} <code>${escapeHtml(finding2.rule)}</code>` + (where === null ? "" : ` at <code>${escapeHtml(oneLine(where))}</code>`);
+  const summary = `${finding2.suggestion ? "Suggestion for" : "Objects of"} <code>${escapeHtml(finding2.rule)}</code>` + (where === null ? "" : ` at <code>${escapeHtml(oneLine2(where))}</code>`);
   const body = [objectList(finding2), finding2.suggestion ? sanitizeMarkdown(finding2.suggestion) : ""].filter((part) => part !== "");
   return `<details><summary>${summary}</summary>
 
@@ -18131,7 +18253,7 @@ The history has ${heads.length} heads (${heads.map((h) => inlineCode(h)).join(",
   const graph = ["flowchart TB"];
   for (const revision of ordered) {
     const tags = [heads.includes(revision.revision) ? "head" : "", revision.isNew ? "new" : ""].filter(Boolean);
-    const label = `${revision.revision}${tags.length ? ` (${tags.join(", ")})` : ""}: ${shorten(oneLine(revision.message), 48)}`;
+    const label = `${revision.revision}${tags.length ? ` (${tags.join(", ")})` : ""}: ${shorten(oneLine2(revision.message), 48)}`;
     graph.push(`  ${node.get(revision.revision)}["${mermaidText(label)}"]`);
   }
   for (const revision of ordered) {

@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import { BaseModels, type BaseDrift } from './compare/base-drift.js';
 import { compareWithModels, withoutDifferences, type ModelDiff } from './compare/compare.js';
 import { ModelsDatabase, renderIndexes, splitDriftByBase, type BaseModelDrift, type CompareOptions, type ModelDrift } from './compare/model-drift.js';
+import { CheckProgress, withinDeadline } from './deadline.js';
 import { UserError } from './errors.js';
 import { reachesGate, type Finding } from './findings.js';
 import { defaultBase, repositoryRoot, resolveCommit } from './git/repository.js';
@@ -41,7 +42,12 @@ export interface CheckIO {
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
 
-export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Report> {
+/** One check, within `--timeout` (src/deadline.ts). */
+export function runCheck(options: CheckOptions, io: CheckIO): Promise<Report> {
+  return withinDeadline(options.timeout ?? 0, (progress) => checkOnce(options, io, progress));
+}
+
+async function checkOnce(options: CheckOptions, io: CheckIO, progress: CheckProgress): Promise<Report> {
   const started = performance.now();
   const stages: StageTiming[] = [];
 
@@ -76,7 +82,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     let pythonSeconds = 0;
     const [pgResult, helperResult] = await Promise.allSettled([
       postgresPromise,
-      StartedHelper.start(python, options.cwd, io.pythonOutput).then((started) => {
+      StartedHelper.start(python, options.cwd, io.pythonOutput, (child) => progress.stops.add(() => child.abandon())).then((started) => {
         pythonSeconds = seconds(pythonStarted);
         return started;
       }),
@@ -87,6 +93,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     if (pgResult.status === 'rejected') throw pgResult.reason;
     helper = helper!;
     postgres = postgres!;
+    progress.postgres = postgres;
     stages.push({
       stage: 'postgres',
       seconds: postgres.startSeconds || seconds(pgStarted),
@@ -115,10 +122,13 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       databaseEnvironment: options.databaseEnv,
       flaskApp: options.flaskApp,
     };
+    progress.stage = "loading the project (its environment, env.py's configuration, the revision files)";
     project = await helper.load(loadSettings);
     const loadSeconds = seconds(loadStarted);
     const graphStarted = performance.now();
+    progress.stage = 'building the revision graph';
     const graph = await buildMigrationGraph(project.loaded, root, base, (files) => project!.scan(files));
+    progress.files = [...graph.revisions].sort((a, b) => Number(b.isNew) - Number(a.isNew)).map((r) => ({ absolute: r.absolutePath, shown: r.file }));
     const newCount = graph.revisions.filter((r) => r.isNew).length;
     validateDirectives(graph);
     stages.push({
@@ -148,6 +158,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
         load: loadSettings,
         pythonOutput: io.pythonOutput,
       }, baseNotNeeded.signal);
+      progress.stops.add(() => baseNotNeeded.abort());
     }
 
 
@@ -158,6 +169,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       client = await connect(postgres);
       await loadSqlParser();
     }
+    progress.stage = 'replaying the migrations';
     const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client!) });
     const replaySeconds = seconds(replayStarted);
     stages.push({
@@ -173,6 +185,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     let modelDrift: ModelDrift | null = null;
     const compareStarted = performance.now();
     if (!replay.failure) {
+      progress.stage = 'comparing the migrated database with the models';
       diff = await compareWithModels(project.helper, settings.ignoreObjects, modelsDatabase !== null);
       stages.push({
         stage: 'compare',
@@ -200,6 +213,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
     // Their create_all() needs a database of its own: made now, while the downgrades run.
     if (headDrift && baseModels) baseModelsDatabase = sibling('models_base');
     const compareBase = async () => {
+      progress.stage = "comparing the base commit's models";
       const base = await baseModels;
       if (!base || !headDiff || !baseNeeded) return;
       const started = performance.now();
@@ -233,6 +247,7 @@ export async function runCheck(options: CheckOptions, io: CheckIO): Promise<Repo
       if (settings.baselineSql) await applyBaselineSql(postgres!, settings.baselineSql, root);
       client = await connect(postgres!);
     };
+    progress.stage = "running the new revisions' downgrades and judging them";
     const downgrades =
       replay.observed.length > 0 && !replay.failure
         ? await runDowngrades(project.helper, graph, replay, root, {

@@ -39,6 +39,20 @@ export interface CheckOptions {
    * undefined = pyproject.toml's value.
    */
   migrationsRun?: MigrationsRun | undefined;
+  /** Seconds the whole check may take (`--timeout`, default 600); 0 = no limit. */
+  timeout?: number;
+}
+
+export const DEFAULT_TIMEOUT = 600;
+
+/** A `--timeout` / `timeout` value: whole seconds, 0 for none. */
+export function parseTimeout(name: string, value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_TIMEOUT;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(seconds)) {
+    throw new UserError(`${name} ${value}: give the seconds the whole check may take, e.g. 600, or 0 for no limit.`);
+  }
+  return seconds;
 }
 
 const DATABASES: DatabaseChoice[] = ['auto', 'testcontainers', 'binaries', 'embedded', 'url'];
@@ -69,6 +83,7 @@ Options:
                            the names given are passed, and the project's code can read their values
   --flask-app MOD:FACTORY  run env.py inside this Flask application's context
   --format FORMAT          text | markdown | json | sarif (default: text)
+  --timeout SECONDS        stop the whole check after this long, naming what was running (default: 600; 0: none)
   --cwd DIR                project directory (default: the current directory)
   -h, --help               show this help
   --version                show the version
@@ -108,6 +123,7 @@ export function parseCommandLine(argv: string[], processCwd: string, env: NodeJS
         'flask-app': { type: 'string' },
         env: { type: 'string', multiple: true },
         format: { type: 'string' },
+        timeout: { type: 'string' },
         cwd: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -187,6 +203,7 @@ export function parseCommandLine(argv: string[], processCwd: string, env: NodeJS
     databaseEnv,
     flaskApp: values['flask-app'],
     format: oneOf('--format', values.format, FORMATS, 'text'),
+    timeout: parseTimeout('--timeout', values.timeout),
     env: passed,
   };
   if (configs.length === 1) return { kind: 'check', options };

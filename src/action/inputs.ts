@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import type { FailOnSetting } from '../options.js';
+import { parseTimeout, type FailOnSetting } from '../options.js';
 import type { DatabaseChoice } from '../postgres/provider.js';
 import { majorOfImageTag } from '../postgres/testcontainers.js';
 import { MIGRATIONS_RUN, type MigrationsRun } from '../settings/settings.js';
@@ -26,6 +26,7 @@ export const INPUT_DEFAULTS = {
   comment: 'always',
   'review-comments': 'true',
   'fail-on': 'error',
+  timeout: '600',
   'sarif-file': '',
 } as const;
 
@@ -59,6 +60,8 @@ export interface ActionSettings {
   comment: CommentMode;
   reviewComments: boolean;
   failOn: FailOnSetting;
+  /** `timeout`: seconds the whole check may take; 0 = none. */
+  timeout: number;
   /** Absolute path, or undefined for no SARIF file. */
   sarifFile: string | undefined;
   /** One sticky comment per project: the config's path from the workspace ("alembic.ini", "services/api/alembic.ini"). */
@@ -166,6 +169,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     comment,
     reviewComments: booleanInput(env, 'review-comments'),
     failOn,
+    timeout: parseTimeout('Input `timeout:`', rawInput(env, 'timeout')),
     sarifFile: sarifInput ? (isAbsolute(sarifInput) ? sarifInput : resolve(workspace, sarifInput)) : undefined,
     commentKey: configFromWorkspace.startsWith('..') ? config : configFromWorkspace,
   };

@@ -152,6 +152,7 @@ async function check(settings: ActionSettings, base: string | undefined, env: No
         postgresVersion: settings.postgresVersion,
         postgresImage: settings.postgresImage,
         failOn: settings.failOn,
+        timeout: settings.timeout,
         databaseEnv: settings.databaseEnv,
         env: settings.env,
         flaskApp: settings.flaskApp,

@@ -1,0 +1,95 @@
+// --timeout: a check that cannot finish (a migration that sleeps, an env.py that loops, a migration waiting on a lock
+// its own transaction holds) stops at the bound with exit 2, says what was running, and leaves no process behind.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { blogProject, migration, PYTHON, runCli, type FixtureProject } from '../support/fixtures.js';
+
+const projects: FixtureProject[] = [];
+afterEach(() => {
+  for (const project of projects.splice(0)) project.remove();
+});
+
+const TIMEOUT = 4;
+
+/** The check with --timeout 4 and its own scratch folder, timed; then whether anything of it still runs. */
+async function checkWithin(changes: Record<string, string>) {
+  const project = blogProject(changes);
+  projects.push(project);
+  const scratch = mkdtempSync(join(tmpdir(), 'alembic-guard-timeout-'));
+  chmodSync(scratch, 0o755); // the server runs as an unprivileged user when the tests run as root
+  try {
+    const started = performance.now();
+    const result = await runCli(
+      ['check', '--python', PYTHON, '--base', 'base', '--database', 'binaries', '--timeout', String(TIMEOUT), '--format', 'json'],
+      { cwd: project.dir, env: { TMPDIR: scratch, ALEMBIC_GUARD_SCRATCH_DIR: scratch } },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(scratch) || line.includes(project.dir));
+    const left = readdirSync(scratch).filter((name) => name.startsWith('alembic-guard-pg-'));
+    return { ...result, seconds, processes, left, report: JSON.parse(result.stdout) };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function expectStopped(result: Awaited<ReturnType<typeof checkWithin>>, message: RegExp) {
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.seconds).toBeGreaterThanOrEqual(TIMEOUT);
+  expect(result.seconds).toBeLessThan(TIMEOUT + 15);
+  expect(result.report).toMatchObject({ version: 1, status: 'error' });
+  expect(result.report.error.message).toMatch(new RegExp(`^--timeout ${TIMEOUT}: the check did not finish within ${TIMEOUT} s and was stopped while `));
+  expect(result.report.error.message).toMatch(message);
+  expect(result.stderr).toMatch(message);
+  expect(result.processes, 'no Postgres or Python process of the check is left').toEqual([]);
+  expect(result.left, 'no data directory is left').toEqual([]);
+}
+
+describe('--timeout', () => {
+  it('stops a migration that sleeps in Postgres, naming the statement, its file and line, and what it waits on', async () => {
+    const result = await checkWithin({
+      'migrations/versions/004_slow.py': migration('c0000000004a', 'b0000000003c', 'slow', 'op.execute("SELECT pg_sleep(3600)")'),
+    });
+    expectStopped(result, /while replaying the migrations\. Postgres was running `SELECT pg_sleep\(3600\)` \(migrations\/versions\/004_slow\.py:22\) for \d+ s, waiting on Timeout: PgSleep\./);
+    expect(result.report.error).toMatchObject({ file: 'migrations/versions/004_slow.py', line: 22 });
+  });
+
+  it('stops an env.py that loops forever, saying the project\'s Python was busy', async () => {
+    const project = blogProject();
+    const env = project.read('migrations/env.py');
+    project.remove();
+    const result = await checkWithin({ 'migrations/env.py': env.replace('def run_migrations_online', 'while True:\n    pass\n\n\ndef run_migrations_online') });
+    expectStopped(result, /while replaying the migrations\. Postgres was running no statement of the project: its Python was busy/);
+  });
+
+  it('stops a migration waiting on a lock its own transaction holds, and says who holds it', async () => {
+    const result = await checkWithin({
+      'migrations/versions/004_deadlock.py': migration(
+        'c0000000004b',
+        'b0000000003c',
+        'second connection',
+        `
+op.add_column("users", sa.Column("nickname", sa.String(length=20), nullable=True))
+# A second connection, as some data migrations open one: it waits for the lock the migration's transaction holds.
+other = sa.create_engine(op.get_bind().engine.url)
+with other.begin() as connection:
+    connection.execute(sa.text("SELECT count(*) FROM users"))
+`,
+      ),
+    });
+    expectStopped(result, /Postgres was running `SELECT count\(\*\) FROM users` \(migrations\/versions\/004_deadlock\.py:26\) for \d+ s, waiting on Lock: relation\. The lock it waits for is held by process \d+ \(idle in transaction for \d+ s\): /);
+    expect(result.report.error.message).toContain('a second connection the migration opened while its own transaction holds the lock');
+  });
+
+  it('refuses a value that is not whole seconds, naming the flag', async () => {
+    const project = blogProject();
+    projects.push(project);
+    const result = await runCli(['check', '--python', PYTHON, '--base', 'base', '--timeout', 'soon'], { cwd: project.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('alembic-guard: --timeout soon: give the seconds the whole check may take, e.g. 600, or 0 for no limit.');
+  });
+});
