@@ -8391,10 +8391,10 @@ import { relative as relative10 } from "node:path";
 import { relative as relative9 } from "node:path";
 
 // src/compare/base-drift.ts
-import { existsSync as existsSync2 } from "node:fs";
+import { existsSync as existsSync3 } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join3, relative as relative2 } from "node:path";
+import { join as join4, relative as relative2 } from "node:path";
 
 // src/git/repository.ts
 import { execFile } from "node:child_process";
@@ -8559,10 +8559,150 @@ import { relative } from "node:path";
 // src/python/bridge.ts
 import { spawn } from "node:child_process";
 import { setPriority } from "node:os";
-import { existsSync } from "node:fs";
-import { dirname as dirname2, join as join2 } from "node:path";
+import { existsSync as existsSync2 } from "node:fs";
+import { dirname as dirname2, join as join3 } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+
+// src/postgres/cleanup.ts
+import { readFileSync, existsSync, rmSync } from "node:fs";
+import { constants } from "node:os";
+import { join as join2 } from "node:path";
+var SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
+var IMMEDIATE_SHUTDOWN_WAIT_MS = 5e3;
+var ASYNC_STOP_WAIT_MS = 5e3;
+var tracked = /* @__PURE__ */ new Set();
+var resources = /* @__PURE__ */ new Set();
+var installed = false;
+function trackServer(directory, dataDirectory) {
+  const server = { directory, dataDirectory, postmasterPid: void 0, helperPids: /* @__PURE__ */ new Set(), removed: false };
+  tracked.add(server);
+  installHandlers();
+  return server;
+}
+function untrackServer(server) {
+  tracked.delete(server);
+  if (tracked.size === 0 && resources.size === 0) uninstallHandlers();
+}
+function trackResource(resource) {
+  const entry = { ...resource, removed: false };
+  resources.add(entry);
+  installHandlers();
+  return entry;
+}
+function untrackResource(resource) {
+  resource.removed = true;
+  resources.delete(resource);
+  if (tracked.size === 0 && resources.size === 0) uninstallHandlers();
+}
+function stopServerSync(server) {
+  if (server.removed) return;
+  for (const pid2 of server.helperPids) signal(pid2, "SIGKILL");
+  server.helperPids.clear();
+  const pid = server.postmasterPid;
+  if (pid !== void 0 && isAlive(pid)) {
+    signal(pid, "SIGQUIT");
+    const pidFile = join2(server.dataDirectory, "postmaster.pid");
+    const deadline = Date.now() + IMMEDIATE_SHUTDOWN_WAIT_MS;
+    while (isAlive(pid) && existsSync(pidFile) && Date.now() < deadline) sleepSync(5);
+    if (isAlive(pid) && existsSync(pidFile)) signal(pid, "SIGKILL");
+  }
+  rmSync(server.directory, { recursive: true, force: true, maxRetries: 3 });
+  server.removed = true;
+  untrackServer(server);
+}
+function stopAllSync() {
+  for (const server of [...tracked]) {
+    try {
+      stopServerSync(server);
+    } catch (error) {
+      process.stderr.write(`alembic-guard: could not remove ${server.directory}: ${String(error)}
+`);
+    }
+  }
+  for (const resource of [...resources]) {
+    if (!resource.stopSync) continue;
+    try {
+      resource.stopSync();
+    } catch (error) {
+      process.stderr.write(`alembic-guard: could not remove ${resource.description}: ${String(error)}
+`);
+    }
+    untrackResource(resource);
+  }
+}
+function onExit() {
+  stopAllSync();
+  for (const resource of [...resources]) {
+    process.stderr.write(`alembic-guard: left behind ${resource.description}: remove it by hand
+`);
+    untrackResource(resource);
+  }
+}
+function onSignal(signalName) {
+  stopAllSync();
+  const othersListen = process.listenerCount(signalName) > 1;
+  const pending = [...resources].filter((resource) => resource.stopAsync);
+  if (pending.length > 0) {
+    const removals = pending.map(async (resource) => {
+      try {
+        await resource.stopAsync();
+      } catch (error) {
+        process.stderr.write(`alembic-guard: could not remove ${resource.description}: ${String(error)}
+`);
+      }
+      untrackResource(resource);
+    });
+    const deadline = new Promise((resolve5) => setTimeout(resolve5, ASYNC_STOP_WAIT_MS).unref());
+    void Promise.race([Promise.all(removals), deadline]).then(() => finishSignal(signalName, othersListen));
+    return;
+  }
+  finishSignal(signalName, othersListen);
+}
+function finishSignal(signalName, othersListen) {
+  uninstallHandlers();
+  if (othersListen) return;
+  process.kill(process.pid, signalName);
+  process.exit(128 + (constants.signals[signalName] ?? 0));
+}
+function installHandlers() {
+  if (installed) return;
+  installed = true;
+  process.on("exit", onExit);
+  for (const name of SIGNALS) process.on(name, onSignal);
+}
+function uninstallHandlers() {
+  if (!installed) return;
+  installed = false;
+  process.removeListener("exit", onExit);
+  for (const name of SIGNALS) process.removeListener(name, onSignal);
+}
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if (error.code !== "ESRCH") throw error;
+  }
+}
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
+  }
+}
+var sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms) {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+// src/python/bridge.ts
 var HelperRequestError = class extends Error {
   constructor(info) {
     super(info.message);
@@ -8581,8 +8721,8 @@ var HelperCrashed = class extends Error {
 };
 function helperScriptPath() {
   const here = dirname2(fileURLToPath(import.meta.url));
-  const candidates2 = [join2(here, "alembic_guard_helper.py"), join2(here, "..", "..", "python", "alembic_guard_helper.py")];
-  const found = candidates2.find((path) => existsSync(path));
+  const candidates2 = [join3(here, "alembic_guard_helper.py"), join3(here, "..", "..", "python", "alembic_guard_helper.py")];
+  const found = candidates2.find((path) => existsSync2(path));
   if (!found) throw new Error(`alembic_guard_helper.py not found (looked in ${candidates2.join(", ")})`);
   return found;
 }
@@ -8608,6 +8748,14 @@ var PythonHelper = class _PythonHelper {
   /** Starts `python helper.py` in `cwd` with exactly `env`; `onOutput` receives what the project's code prints. */
   static start(python, cwd, env, onOutput) {
     const child = spawn(python, ["-X", "utf8", helperScriptPath()], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    const tracked2 = trackResource({
+      description: `the Python helper (pid ${child.pid})`,
+      stopSync: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      }
+    });
+    child.once("exit", () => untrackResource(tracked2));
+    child.once("error", () => untrackResource(tracked2));
     return new _PythonHelper(child, onOutput);
   }
   get stderr() {
@@ -8813,10 +8961,10 @@ var BaseModels = class _BaseModels {
     let child = null;
     signal2.addEventListener("abort", () => void child?.abandon(), { once: true });
     try {
-      copy = await mkdtemp(join3(tmpdir(), "alembic-guard-base-"));
+      copy = await mkdtemp(join4(tmpdir(), "alembic-guard-base-"));
       await copyCommit(repositoryRoot2, settings.commit, copy, LARGE_FILE);
-      const inCopy = (path) => join3(copy, relative2(repositoryRoot2, path));
-      if (signal2.aborted || !existsSync2(inCopy(settings.load.config))) {
+      const inCopy = (path) => join4(copy, relative2(repositoryRoot2, path));
+      if (signal2.aborted || !existsSync3(inCopy(settings.load.config))) {
         await rm(copy, { recursive: true, force: true });
         return null;
       }
@@ -9603,7 +9751,7 @@ function withoutConcurrently(statement) {
 
 // src/deadline.ts
 init_esm();
-import { readFileSync } from "node:fs";
+import { readFileSync as readFileSync2 } from "node:fs";
 var CheckProgress = class {
   /** "replaying the migrations": what the message says the check was doing. */
   stage = "starting";
@@ -9687,7 +9835,7 @@ function locate(query, files) {
   for (const file of files) {
     let text;
     try {
-      text = readFileSync(file.absolute, "utf8");
+      text = readFileSync2(file.absolute, "utf8");
     } catch {
       continue;
     }
@@ -9734,11 +9882,11 @@ function compareFindings(a, b) {
 }
 
 // src/graph/build.ts
-import { existsSync as existsSync3 } from "node:fs";
-import { join as join4, posix, relative as relative3, sep } from "node:path";
+import { existsSync as existsSync4 } from "node:fs";
+import { join as join5, posix, relative as relative3, sep } from "node:path";
 
 // src/python/source-text.ts
-import { readFileSync as readFileSync2 } from "node:fs";
+import { readFileSync as readFileSync3 } from "node:fs";
 var CODING = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
 var BLANK_OR_COMMENT = /^[ \t\f]*(#.*)?\r?$/;
 function decodePythonSource(bytes) {
@@ -9754,7 +9902,7 @@ function decodePythonSource(bytes) {
   return bytes.toString("utf8");
 }
 function readPythonSource(path) {
-  return decodePythonSource(readFileSync2(path));
+  return decodePythonSource(readFileSync3(path));
 }
 
 // src/graph/build.ts
@@ -9866,7 +10014,7 @@ async function compareWithBase(revisions, versionDirs, base, scan) {
   const connected = connectedTo(atBase, revisions.map((r) => r.id));
   const inVersionDirs = (path) => versionDirs.some((dir) => dir === "." || path.startsWith(`${dir}/`));
   const projectDirs = /* @__PURE__ */ new Set([...versionDirs, ...[...baseFileOf.values()].map((r) => posix.dirname(r.path))]);
-  const deleted = (path) => !existsSync3(join4(root, path));
+  const deleted = (path) => !existsSync4(join5(root, path));
   const outside = atBase.filter(
     (r) => r.text !== null && connected.has(r.id) && !inVersionDirs(r.path) && !projectDirs.has(posix.dirname(r.path)) && deleted(r.path)
   );
@@ -10013,7 +10161,7 @@ function firstDifferentLine(before, now) {
 
 // src/postgres/binaries.ts
 import { execFile as execFile2 } from "node:child_process";
-import { accessSync, constants as constants2, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
+import { accessSync, constants as constants2, readdirSync as readdirSync2, realpathSync, statSync as statSync2 } from "node:fs";
 import { delimiter, dirname as dirname3, join as join8 } from "node:path";
 import { performance as performance3 } from "node:perf_hooks";
 import { promisify as promisify2 } from "node:util";
@@ -10024,24 +10172,24 @@ import { chown as chown2, mkdtemp as mkdtemp2, readFile, rm as rm3 } from "node:
 
 // src/postgres/initdb-cache.ts
 import { createHash } from "node:crypto";
-import { existsSync as existsSync4 } from "node:fs";
+import { existsSync as existsSync5 } from "node:fs";
 import { chown, mkdir as mkdir2, rename, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 var CACHE_VARIABLE = "ALEMBIC_GUARD_PG_CACHE";
 function initdbCache(bindir, serverVersion, initdbArgs, user, env = process.env) {
   if (env[CACHE_VARIABLE] === "0") return null;
   const owner = user.ids?.uid ?? process.getuid?.() ?? "user";
   const key2 = createHash("sha256").update(JSON.stringify([bindir, serverVersion, initdbArgs])).digest("hex").slice(0, 16);
-  const root = join5(env.TMPDIR ?? tmpdir2(), `alembic-guard-initdb-cache-${owner}`);
-  return { root, template: join5(root, key2), staging: join5(root, `${key2}.${process.pid}.${Date.now()}.tmp`) };
+  const root = join6(env.TMPDIR ?? tmpdir2(), `alembic-guard-initdb-cache-${owner}`);
+  return { root, template: join6(root, key2), staging: join6(root, `${key2}.${process.pid}.${Date.now()}.tmp`) };
 }
 async function ensureCacheRoot(cache, user) {
   await mkdir2(cache.root, { recursive: true, mode: 448 });
   if (user.ids) await chown(cache.root, user.ids.uid, user.ids.gid);
 }
 function hasTemplate(cache) {
-  return existsSync4(join5(cache.template, "PG_VERSION"));
+  return existsSync5(join6(cache.template, "PG_VERSION"));
 }
 async function publishTemplate(cache) {
   try {
@@ -10085,149 +10233,11 @@ function isFolder(path) {
 }
 
 // src/postgres/cluster.ts
-import { closeSync, fstatSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync as readFileSync4, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join as join7 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
-
-// src/postgres/cleanup.ts
-import { readFileSync as readFileSync3, existsSync as existsSync5, rmSync } from "node:fs";
-import { constants } from "node:os";
-import { join as join6 } from "node:path";
-var SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
-var IMMEDIATE_SHUTDOWN_WAIT_MS = 5e3;
-var ASYNC_STOP_WAIT_MS = 5e3;
-var tracked = /* @__PURE__ */ new Set();
-var resources = /* @__PURE__ */ new Set();
-var installed = false;
-function trackServer(directory, dataDirectory) {
-  const server = { directory, dataDirectory, postmasterPid: void 0, helperPids: /* @__PURE__ */ new Set(), removed: false };
-  tracked.add(server);
-  installHandlers();
-  return server;
-}
-function untrackServer(server) {
-  tracked.delete(server);
-  if (tracked.size === 0 && resources.size === 0) uninstallHandlers();
-}
-function trackResource(resource) {
-  const entry = { ...resource, removed: false };
-  resources.add(entry);
-  installHandlers();
-  return entry;
-}
-function untrackResource(resource) {
-  resource.removed = true;
-  resources.delete(resource);
-  if (tracked.size === 0 && resources.size === 0) uninstallHandlers();
-}
-function stopServerSync(server) {
-  if (server.removed) return;
-  for (const pid2 of server.helperPids) signal(pid2, "SIGKILL");
-  server.helperPids.clear();
-  const pid = server.postmasterPid;
-  if (pid !== void 0 && isAlive(pid)) {
-    signal(pid, "SIGQUIT");
-    const pidFile = join6(server.dataDirectory, "postmaster.pid");
-    const deadline = Date.now() + IMMEDIATE_SHUTDOWN_WAIT_MS;
-    while (isAlive(pid) && existsSync5(pidFile) && Date.now() < deadline) sleepSync(5);
-    if (isAlive(pid) && existsSync5(pidFile)) signal(pid, "SIGKILL");
-  }
-  rmSync(server.directory, { recursive: true, force: true, maxRetries: 3 });
-  server.removed = true;
-  untrackServer(server);
-}
-function stopAllSync() {
-  for (const server of [...tracked]) {
-    try {
-      stopServerSync(server);
-    } catch (error) {
-      process.stderr.write(`alembic-guard: could not remove ${server.directory}: ${String(error)}
-`);
-    }
-  }
-  for (const resource of [...resources]) {
-    if (!resource.stopSync) continue;
-    try {
-      resource.stopSync();
-    } catch (error) {
-      process.stderr.write(`alembic-guard: could not remove ${resource.description}: ${String(error)}
-`);
-    }
-    untrackResource(resource);
-  }
-}
-function onExit() {
-  stopAllSync();
-  for (const resource of [...resources]) {
-    process.stderr.write(`alembic-guard: left behind ${resource.description}: remove it by hand
-`);
-    untrackResource(resource);
-  }
-}
-function onSignal(signalName) {
-  stopAllSync();
-  const othersListen = process.listenerCount(signalName) > 1;
-  const pending = [...resources].filter((resource) => resource.stopAsync);
-  if (pending.length > 0) {
-    const removals = pending.map(async (resource) => {
-      try {
-        await resource.stopAsync();
-      } catch (error) {
-        process.stderr.write(`alembic-guard: could not remove ${resource.description}: ${String(error)}
-`);
-      }
-      untrackResource(resource);
-    });
-    const deadline = new Promise((resolve5) => setTimeout(resolve5, ASYNC_STOP_WAIT_MS).unref());
-    void Promise.race([Promise.all(removals), deadline]).then(() => finishSignal(signalName, othersListen));
-    return;
-  }
-  finishSignal(signalName, othersListen);
-}
-function finishSignal(signalName, othersListen) {
-  uninstallHandlers();
-  if (othersListen) return;
-  process.kill(process.pid, signalName);
-  process.exit(128 + (constants.signals[signalName] ?? 0));
-}
-function installHandlers() {
-  if (installed) return;
-  installed = true;
-  process.on("exit", onExit);
-  for (const name of SIGNALS) process.on(name, onSignal);
-}
-function uninstallHandlers() {
-  if (!installed) return;
-  installed = false;
-  process.removeListener("exit", onExit);
-  for (const name of SIGNALS) process.removeListener(name, onSignal);
-}
-function signal(pid, name) {
-  try {
-    process.kill(pid, name);
-  } catch (error) {
-    if (error.code !== "ESRCH") throw error;
-  }
-}
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return error.code === "EPERM";
-  }
-  try {
-    const stat = readFileSync3(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true;
-  }
-}
-var sleepCell = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms) {
-  Atomics.wait(sleepCell, 0, 0, ms);
-}
 
 // src/postgres/wire.ts
 import { connect as connect2 } from "node:net";
@@ -10343,11 +10353,45 @@ var SERVER_SETTINGS = [
   "unix_socket_directories="
 ];
 async function createScratchDirectory(user) {
-  const path = await mkdtemp2(join7(scratchLocation(), "alembic-guard-pg-"));
+  const location4 = scratchLocation();
+  reapAbandoned(location4);
+  const path = await mkdtemp2(join7(location4, "alembic-guard-pg-"));
   const dataDirectory = join7(path, "data");
   const tracked2 = trackServer(path, dataDirectory);
+  writeFileSync(join7(path, OWNER_FILE), `${process.pid}
+`);
   if (user.ids) await chown2(path, user.ids.uid, user.ids.gid);
   return { tracked: tracked2, user, path, dataDirectory };
+}
+var OWNER_FILE = "owner.pid";
+function reapAbandoned(location4) {
+  let names;
+  try {
+    names = readdirSync(location4).filter((name) => name.startsWith("alembic-guard-pg-"));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join7(location4, name);
+    let owner;
+    try {
+      owner = Number(readFileSync4(join7(path, OWNER_FILE), "utf8").trim());
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || isAlive(owner)) continue;
+    const server = trackServer(path, join7(path, "data"));
+    try {
+      const postmaster = Number(readFileSync4(join7(path, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+      if (Number.isInteger(postmaster) && postmaster > 0) server.postmasterPid = postmaster;
+    } catch {
+    }
+    try {
+      stopServerSync(server);
+    } catch {
+      untrackServer(server);
+    }
+  }
 }
 function discardScratchDirectory(scratch) {
   stopServerSync(scratch.tracked);
@@ -10596,9 +10640,9 @@ async function probeServer(bindir, user, env, cwd) {
 }
 
 // src/postgres/server-user.ts
-import { readFileSync as readFileSync4 } from "node:fs";
+import { readFileSync as readFileSync5 } from "node:fs";
 var UNPRIVILEGED_USER = "nobody";
-function serverUser(uid = process.getuid?.(), readPasswd = () => readFileSync4("/etc/passwd", "utf8")) {
+function serverUser(uid = process.getuid?.(), readPasswd = () => readFileSync5("/etc/passwd", "utf8")) {
   if (uid !== 0) return { name: "the current user", ids: void 0 };
   let passwd = "";
   try {
@@ -10755,7 +10799,7 @@ async function pgConfigBindir(env) {
 function debianVersions() {
   let names;
   try {
-    names = readdirSync(DEBIAN_ROOT);
+    names = readdirSync2(DEBIAN_ROOT);
   } catch {
     return [];
   }
@@ -11362,7 +11406,7 @@ function firstSentence(line) {
 }
 
 // src/python/alembic-config.ts
-import { existsSync as existsSync8, readFileSync as readFileSync5 } from "node:fs";
+import { existsSync as existsSync8, readFileSync as readFileSync6 } from "node:fs";
 import { basename as basename2, dirname as dirname5, extname, isAbsolute, posix as posix2, relative as relative5, resolve } from "node:path";
 var IniSyntaxError = class extends Error {
 };
@@ -11463,7 +11507,7 @@ var PATH_KEYS = ["script_location", "version_locations", "prepend_sys_path"];
 var HERE_MARK = "\0here\0";
 function readIni(config) {
   try {
-    return parseIni(readFileSync5(config, "utf8"));
+    return parseIni(readFileSync6(config, "utf8"));
   } catch (error) {
     if (error instanceof IniSyntaxError) return null;
     throw error;
@@ -12581,10 +12625,10 @@ function upgradeStatements(replay) {
 }
 
 // src/replay/baseline.ts
-import { readFileSync as readFileSync6 } from "node:fs";
+import { readFileSync as readFileSync7 } from "node:fs";
 import { relative as relative7 } from "node:path";
 async function applyBaselineSql(server, file, repositoryRoot2) {
-  const sql = readFileSync6(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
+  const sql = readFileSync7(file, "utf8").split("\n").filter((line) => !/^\\(un)?restrict\b/.test(line)).join("\n");
   const client2 = await connect(server);
   try {
     await client2.query(sql);
@@ -12599,7 +12643,7 @@ async function applyBaselineSql(server, file, repositoryRoot2) {
 }
 
 // src/settings/settings.ts
-import { existsSync as existsSync10, readFileSync as readFileSync7 } from "node:fs";
+import { existsSync as existsSync10, readFileSync as readFileSync8 } from "node:fs";
 import { join as join12, relative as relative8, resolve as resolve3 } from "node:path";
 
 // node_modules/smol-toml/dist/error.js
@@ -13390,7 +13434,7 @@ function readPyproject(projectRoot, repositoryRoot2) {
   const name = relative8(repositoryRoot2, path) || "pyproject.toml";
   let document;
   try {
-    document = parse(readFileSync7(path, "utf8"));
+    document = parse(readFileSync8(path, "utf8"));
   } catch (error) {
     throw new UserError(`${name} is not valid TOML: ${error.message.split("\n")[0]}`);
   }

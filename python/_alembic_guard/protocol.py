@@ -29,7 +29,25 @@ COMMANDS = {
 }
 
 
+def _exit_with_parent():
+    """A daemon thread: when the process that started this one is gone (killed outright, so it could not stop us),
+    exit at once, even while the project's code runs (a migration or env.py in a loop never reads stdin again)."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="alembic-guard-parent-watch", daemon=True).start()
+
+
 def main():
+    _exit_with_parent()
     # The protocol keeps the real stdout; anything the project prints (even from C code) goes to stderr.
     protocol = io.open(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)

@@ -4,14 +4,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { ensureCacheRoot, hasTemplate, initdbCache, publishTemplate } from './initdb-cache.js';
 import { scratchLocation } from './scratch-location.js';
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import type { DisposablePostgres, ProviderName } from './provider.js';
-import { stopServerSync, trackServer, untrackServer, type TrackedServer } from './cleanup.js';
+import { isAlive, stopServerSync, trackServer, untrackServer, type TrackedServer } from './cleanup.js';
 import type { ServerUser } from './server-user.js';
 import { runStatement, ServerError } from './wire.js';
 
@@ -46,11 +46,53 @@ export interface ScratchDirectory {
 }
 
 export async function createScratchDirectory(user: ServerUser): Promise<ScratchDirectory> {
-  const path = await mkdtemp(join(scratchLocation(), 'alembic-guard-pg-'));
+  const location = scratchLocation();
+  reapAbandoned(location);
+  const path = await mkdtemp(join(location, 'alembic-guard-pg-'));
   const dataDirectory = join(path, 'data');
   const tracked = trackServer(path, dataDirectory);
+  // Who owns it: a check killed outright (SIGKILL) cannot stop its server; the next one reaps it (reapAbandoned).
+  writeFileSync(join(path, OWNER_FILE), `${process.pid}\n`);
   if (user.ids) await chown(path, user.ids.uid, user.ids.gid);
   return { tracked, user, path, dataDirectory };
+}
+
+const OWNER_FILE = 'owner.pid';
+
+/**
+ * The servers and data directories of checks that were killed outright: a scratch directory of ours whose owner
+ * process is gone. Its postmaster (if it still runs) gets an immediate shutdown, then the directory is deleted. A
+ * directory without an owner file (another tool's, an older version's) is left alone.
+ */
+export function reapAbandoned(location: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(location).filter((name) => name.startsWith('alembic-guard-pg-'));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(location, name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(path, OWNER_FILE), 'utf8').trim());
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || isAlive(owner)) continue;
+    const server = trackServer(path, join(path, 'data'));
+    try {
+      const postmaster = Number(readFileSync(join(path, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (Number.isInteger(postmaster) && postmaster > 0) server.postmasterPid = postmaster;
+    } catch {
+      // no server ran there, or it is gone: only the directory is left
+    }
+    try {
+      stopServerSync(server);
+    } catch {
+      untrackServer(server); // not ours to remove after all (permissions): left as it was
+    }
+  }
 }
 
 /** Deletes a scratch directory whose cluster never became a DisposablePostgres (a failed start). */

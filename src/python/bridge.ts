@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { trackResource, untrackResource } from '../postgres/cleanup.js';
 
 /** What the helper reports when a request fails: `kind` says whose problem it is. */
 export interface HelperErrorInfo {
@@ -67,6 +68,16 @@ export class PythonHelper {
   /** Starts `python helper.py` in `cwd` with exactly `env`; `onOutput` receives what the project's code prints. */
   static start(python: string, cwd: string, env: Record<string, string>, onOutput: (text: string) => void): PythonHelper {
     const child = spawn(python, ['-X', 'utf8', helperScriptPath()], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Ctrl-C, SIGTERM, SIGHUP or an exit with the helper still running (env.py in a loop): it goes too. (Should this
+    // process be killed outright, the helper notices that its parent is gone and exits: protocol.py.)
+    const tracked = trackResource({
+      description: `the Python helper (pid ${child.pid})`,
+      stopSync: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+    });
+    child.once('exit', () => untrackResource(tracked));
+    child.once('error', () => untrackResource(tracked));
     return new PythonHelper(child, onOutput);
   }
 

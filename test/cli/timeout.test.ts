@@ -1,11 +1,11 @@
 // --timeout: a check that cannot finish (a migration that sleeps, an env.py that loops, a migration waiting on a lock
 // its own transaction holds) stops at the bound with exit 2, says what was running, and leaves no process behind.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { blogProject, migration, PYTHON, runCli, type FixtureProject } from '../support/fixtures.js';
+import { blogProject, CLI, migration, PYTHON, runCli, type FixtureProject } from '../support/fixtures.js';
 
 const projects: FixtureProject[] = [];
 afterEach(() => {
@@ -93,3 +93,92 @@ with other.begin() as connection:
     expect(result.stderr).toContain('alembic-guard: --timeout soon: give the seconds the whole check may take, e.g. 600, or 0 for no limit.');
   });
 });
+
+describe('a check that is killed', () => {
+  /** The CLI on a project whose env.py loops forever, and the pid of its Python helper once it runs. */
+  async function loopingCheck() {
+    const project = blogProject();
+    projects.push(project);
+    project.write('migrations/env.py', project.read('migrations/env.py').replace('def run_migrations_online', 'while True:\n    pass\n\n\ndef run_migrations_online'));
+    const child = spawn(process.execPath, [CLI, 'check', '--python', PYTHON, '--base', 'base', '--database', 'binaries', '--timeout', '0'], {
+      cwd: project.dir,
+      stdio: 'ignore',
+    });
+    const helperPids = () =>
+      execFileSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes('alembic_guard_helper.py'))
+        .map((line) => line.trim().split(/\s+/).map(Number))
+        .filter(([, ppid]) => ppid === child.pid)
+        .map(([pid]) => pid!);
+    const deadline = Date.now() + 20_000;
+    let pids: number[] = [];
+    // Looping (the replay runs env.py) once the helper has been up for a moment.
+    while (Date.now() < deadline && pids.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      pids = helperPids();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    return { child, pids };
+  }
+
+  async function gone(pid: number, within: number): Promise<boolean> {
+    const deadline = Date.now() + within;
+    while (Date.now() < deadline) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('by %s: its Python helper ends with it', async (signal) => {
+    const { child, pids } = await loopingCheck();
+    expect(pids).toHaveLength(1);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+    expect(await gone(pids[0]!, 3000), `helper ${pids[0]} still runs after ${signal}`).toBe(true);
+  });
+
+  it('by SIGKILL: its Python helper notices and ends', async () => {
+    const { child, pids } = await loopingCheck();
+    expect(pids).toHaveLength(1);
+    child.kill('SIGKILL');
+    expect(await gone(pids[0]!, 3000), `helper ${pids[0]} still runs after SIGKILL of the CLI`).toBe(true);
+  });
+});
+
+it('a check killed outright leaves its server behind; the next check reaps it (its owner is gone)', async () => {
+  const project = blogProject();
+  projects.push(project);
+  project.write('migrations/env.py', project.read('migrations/env.py').replace('def run_migrations_online', 'import time\ntime.sleep(3600)\n\n\ndef run_migrations_online'));
+  const scratch = mkdtempSync(join(tmpdir(), 'alembic-guard-reap-'));
+  chmodSync(scratch, 0o755);
+  const env = { ...process.env, TMPDIR: scratch, ALEMBIC_GUARD_SCRATCH_DIR: scratch };
+  try {
+    const child = spawn(process.execPath, [CLI, 'check', '--python', PYTHON, '--base', 'base', '--database', 'binaries', '--timeout', '0'], { cwd: project.dir, env, stdio: 'ignore' });
+    const postmasterRuns = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((line) => line.includes(scratch) && /\/postgres -D /.test(line));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !postmasterRuns()) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(postmasterRuns(), 'the first check started its server').toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // into the replay: env.py sleeps
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(readdirSync(scratch).filter((name) => name.startsWith('alembic-guard-pg-')), 'SIGKILL leaves the data directory').toHaveLength(1);
+    expect(postmasterRuns(), 'and its server').toBe(true);
+
+    // The next check, on a project that works, reaps both before it starts its own, and removes its own at the end.
+    project.write('migrations/env.py', project.read('migrations/env.py').replace('import time\ntime.sleep(3600)\n\n\n', ''));
+    const next = await runCli(['check', '--python', PYTHON, '--base', 'base', '--database', 'binaries'], { cwd: project.dir, env });
+    expect(next.code, next.stderr).toBe(0);
+    expect(readdirSync(scratch).filter((name) => name.startsWith('alembic-guard-pg-'))).toEqual([]);
+    expect(postmasterRuns()).toBe(false);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}, 60_000);
