@@ -10199,6 +10199,13 @@ var AlembicProject = class {
     return this.helper.close();
   }
 };
+var STEP = {
+  load: "loading the project (env.py's configuration, the revision files)",
+  scan: "reading the revision files",
+  replay: "replaying the migrations",
+  compare: "comparing the migrated database with the models",
+  render: "writing the missing migration"
+};
 async function call(helper, root, cmd, args, python) {
   try {
     return await helper.request(cmd, args);
@@ -10206,10 +10213,17 @@ async function call(helper, root, cmd, args, python) {
     if (error instanceof HelperCrashed) {
       const who = python ? `${python.executable} (from ${python.source})` : "the project's Python";
       const tail = error.stderr.trim().split("\n").slice(-8).join("\n");
-      throw new UserError(
-        `${who} could not run alembic-guard's helper: ${error.message}.${tail ? `
+      if (cmd === "hello") {
+        throw new UserError(
+          `${who} could not run alembic-guard's helper: ${error.message}.${tail ? `
 ${tail}` : ""}
 Pass --python with a Python 3 interpreter that has the project installed.`
+        );
+      }
+      throw new UserError(
+        `${who} exited while ${STEP[cmd] ?? cmd} (${error.message.replace(/^the Python helper exited \((.*)\)$/, "$1")}): env.py, the models or a migration ended the process (sys.exit(), os._exit(), a signal or a crash).${tail ? ` Its last output:
+${tail}` : ""}
+Find the call that exits (it must not run when Alembic imports the file), or run \`alembic upgrade head\` on a scratch database to see it.`
       );
     }
     if (!(error instanceof HelperRequestError)) throw error;
@@ -10401,16 +10415,25 @@ async function createSiblingDatabase(server, name) {
   }
 }
 async function maintenanceClient(server) {
-  const client2 = new esm_default.Client({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    database: server.maintenanceDatabase ?? "postgres",
-    application_name: "alembic-guard"
-  });
-  await client2.connect();
-  return client2;
+  const open = async (database) => {
+    const client2 = new esm_default.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database, application_name: "alembic-guard" });
+    await client2.connect();
+    return client2;
+  };
+  if (server.maintenanceDatabase) return open(server.maintenanceDatabase);
+  try {
+    return await open("postgres");
+  } catch (error) {
+    if (error.code !== "3D000") throw error;
+    const scratch = await open(server.database);
+    try {
+      await scratch.query("CREATE DATABASE postgres");
+    } finally {
+      await scratch.end().catch(() => {
+      });
+    }
+    return open("postgres");
+  }
 }
 
 // src/schema/introspect.ts

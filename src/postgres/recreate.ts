@@ -31,14 +31,25 @@ export async function createSiblingDatabase(server: DisposablePostgres, name: st
  * (only CREATE and DROP DATABASE ever run there).
  */
 async function maintenanceClient(server: DisposablePostgres): Promise<pg.Client> {
-  const client = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    database: server.maintenanceDatabase ?? 'postgres',
-    application_name: 'alembic-guard',
-  });
-  await client.connect();
-  return client;
+  const open = async (database: string) => {
+    const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database, application_name: 'alembic-guard' });
+    await client.connect();
+    return client;
+  };
+  if (server.maintenanceDatabase) return open(server.maintenanceDatabase);
+  try {
+    return await open('postgres');
+  } catch (error) {
+    // A migration dropped the `postgres` database (3D000: it does not exist). The server is the check's own (a user's
+    // server has maintenanceDatabase): make it again from the scratch database. (Not template1: CREATE DATABASE copies
+    // it, and refuses while anyone is connected to it.)
+    if ((error as { code?: string }).code !== '3D000') throw error;
+    const scratch = await open(server.database);
+    try {
+      await scratch.query('CREATE DATABASE postgres');
+    } finally {
+      await scratch.end().catch(() => {});
+    }
+    return open('postgres');
+  }
 }

@@ -82,6 +82,15 @@ export class AlembicProject {
   }
 }
 
+/** What each request is doing, for the message when the project's code ends the process during it. */
+const STEP: Record<string, string> = {
+  load: "loading the project (env.py's configuration, the revision files)",
+  scan: 'reading the revision files',
+  replay: 'replaying the migrations',
+  compare: 'comparing the migrated database with the models',
+  render: 'writing the missing migration',
+};
+
 /** A helper request whose user-facing failures become UserErrors naming the file and line. */
 export async function call<T>(
   helper: PythonHelper,
@@ -96,9 +105,18 @@ export async function call<T>(
     if (error instanceof HelperCrashed) {
       const who = python ? `${python.executable} (from ${python.source})` : 'the project\'s Python';
       const tail = error.stderr.trim().split('\n').slice(-8).join('\n');
+      if (cmd === 'hello') {
+        throw new UserError(
+          `${who} could not run alembic-guard's helper: ${error.message}.${tail ? `\n${tail}` : ''}\n` +
+            'Pass --python with a Python 3 interpreter that has the project installed.',
+        );
+      }
+      // It ran, then the project's code ended the process (sys.exit or os._exit in env.py, the models or a migration,
+      // a crash in a C extension): that code is at fault, not the interpreter.
       throw new UserError(
-        `${who} could not run alembic-guard's helper: ${error.message}.${tail ? `\n${tail}` : ''}\n` +
-          'Pass --python with a Python 3 interpreter that has the project installed.',
+        `${who} exited while ${STEP[cmd] ?? cmd} (${error.message.replace(/^the Python helper exited \((.*)\)$/, '$1')}): env.py, the ` +
+          `models or a migration ended the process (sys.exit(), os._exit(), a signal or a crash).${tail ? ` Its last output:\n${tail}` : ''}\n` +
+          'Find the call that exits (it must not run when Alembic imports the file), or run `alembic upgrade head` on a scratch database to see it.',
       );
     }
     if (!(error instanceof HelperRequestError)) throw error;

@@ -164,6 +164,36 @@ describe('no --base and no base in the clone: never a silent fallback to HEAD', 
   });
 });
 
+describe('what a project can do to the check is a message, not an internal error', () => {
+  it('env.py that ends the process: names the step and the usual calls, not the interpreter', async () => {
+    const project = track(blogProject());
+    project.write('migrations/env.py', project.read('migrations/env.py').replace('def run_migrations_online', 'import os\nos._exit(3)\n\n\ndef run_migrations_online'));
+    expectUserError(await check(project), /exited while replaying the migrations \(code 3\): env\.py, the models or a migration ended the process/);
+  });
+
+  it("a migration that drops the server's `postgres` database: the check goes on (the downgrades recreate the scratch database)", async () => {
+    const project = track(
+      blogProject({
+        'app/models.py': blogModelsWithUserColumns('nickname = Column(String(20))'),
+        'migrations/versions/004_drop.py': migration(
+          'c0000000004c',
+          'b0000000003c',
+          'drop postgres',
+          `
+with op.get_context().autocommit_block():
+    op.execute("DROP DATABASE postgres")
+op.add_column("users", sa.Column("nickname", sa.String(length=20), nullable=True))`,
+          // A downgrade that does not undo its upgrade: the check rebuilds the scratch database, from `postgres`.
+          'pass',
+        ),
+      }),
+    );
+    const result = await check(project, ['--database', 'binaries', '--format', 'json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).findings.map((f: { rule: string }) => f.rule)).toContain('downgrade-incomplete');
+  });
+});
+
 describe('source files read the way Python reads them', () => {
   /** A migration adding users.nickname, with `coding` declared on its first line and the docstring in latin-1 bytes. */
   function latin1Migration(coding: string): Buffer {
