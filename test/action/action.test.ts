@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
-import { blogProject, migration, PYTHON, REPO_ROOT, type FixtureProject } from '../support/fixtures.js';
+import { blogProject, migration, PYTHON, REPO_ROOT, warningOnlyPullRequest, type FixtureProject } from '../support/fixtures.js';
 import { buildActionDirectory, git, NODE24, pullRequestFiles, pullRequestPayload, runActionBundle, type RunOptions } from './harness.js';
 
 const BLOG = join(REPO_ROOT, 'examples', 'blog');
@@ -288,17 +288,7 @@ describe('the action', () => {
   });
 
   it("fails the job on a warning-only pull request with fail-on: warning, and passes it by default", async () => {
-    const indexPhone = {
-      'app/models.py': readFileSync(join(BLOG, 'app', 'models.py'), 'utf8').replace('phone = Column(String(20))', 'phone = Column(String(20), index=True)'),
-      'migrations/versions/004_index_phone.py': migration(
-        'c0000000004e',
-        'b0000000003c',
-        'index phone',
-        'op.create_index(op.f("ix_users_phone"), "users", ["phone"], unique=False)',
-        'op.drop_index(op.f("ix_users_phone"), table_name="users")',
-      ),
-    };
-    const { project, base, head } = await pullRequest(indexPhone, 14);
+    const { project, base, head } = await pullRequest(warningOnlyPullRequest(), 14);
     const event = { name: 'pull_request', payload: pullRequestPayload({ number: 14, baseSha: base, headSha: head }) } as const;
     const byDefault = await run(project, event);
     expect(byDefault.code, byDefault.stderr).toBe(0);

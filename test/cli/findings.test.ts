@@ -1,6 +1,6 @@
 // The real CLI on fixture projects: real git, real Alembic in a virtualenv, a real disposable Postgres.
 import { afterEach, describe, expect, it } from 'vitest';
-import { blogModelsWithUserColumns, blogProject, checkJson, migration, runCli, PYTHON, type FixtureProject } from '../support/fixtures.js';
+import { blogModelsWithUserColumns, blogProject, checkJson, migration, runCli, PYTHON, warningOnlyPullRequest, type FixtureProject } from '../support/fixtures.js';
 
 const projects: FixtureProject[] = [];
 function track(project: FixtureProject): FixtureProject {
@@ -144,18 +144,7 @@ describe('alembic-guard check', () => {
 
   it('passes a pull request with warnings only by default, and fails it with --fail-on warning', async () => {
     // An index built on an existing table without CONCURRENTLY: index-not-concurrent, a warning.
-    const project = track(
-      blogProject({
-        'app/models.py': blogModelsWithUserColumns().replace('phone = Column(String(20))', 'phone = Column(String(20), index=True)'),
-        'migrations/versions/004_index_phone.py': migration(
-          'c0000000004e',
-          'b0000000003c',
-          'index phone',
-          'op.create_index(op.f("ix_users_phone"), "users", ["phone"], unique=False)',
-          'op.drop_index(op.f("ix_users_phone"), table_name="users")',
-        ),
-      }),
-    );
+    const project = track(blogProject(warningOnlyPullRequest()));
     const byDefault = await checkJson(project);
     expect(byDefault.report.findings.map((f: { rule: string; severity: string }) => [f.rule, f.severity])).toEqual([['index-not-concurrent', 'warning']]);
     expect(byDefault.code, byDefault.stderr).toBe(0);

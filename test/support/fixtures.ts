@@ -213,3 +213,17 @@ export async function checkJson(project: FixtureProject, extra: string[] = []) {
   }
   return { ...result, report };
 }
+
+/** A pull request whose only finding is a warning: an index on the existing users.phone without CONCURRENTLY (index-not-concurrent). */
+export function warningOnlyPullRequest(): Record<string, string> {
+  return {
+    'app/models.py': blogModelsWithUserColumns().replace('phone = Column(String(20))', 'phone = Column(String(20), index=True)'),
+    'migrations/versions/004_index_phone.py': migration(
+      'c0000000004e',
+      'b0000000003c',
+      'index phone',
+      'op.create_index(op.f("ix_users_phone"), "users", ["phone"], unique=False)',
+      'op.drop_index(op.f("ix_users_phone"), table_name="users")',
+    ),
+  };
+}
