@@ -11102,10 +11102,45 @@ var CheckProgress = class {
   files = [];
   /** Stops what may be stuck (the Python helpers): their pending requests then fail and the check unwinds. */
   stops = /* @__PURE__ */ new Set();
+  /** Why the check was stopped early (the lock watchdog), which is then its error rather than a helper that died. */
+  stoppedBecause = null;
+  async stopAll() {
+    for (const stop of this.stops) {
+      try {
+        await stop();
+      } catch {
+      }
+    }
+  }
+  /**
+   * While the project's code runs: every second, a look at the scratch database. A statement waiting more than
+   * `patience` ms for a lock that only idle transactions hold can never go on (its own migration holds the lock, in a
+   * transaction waiting for this very statement): the check stops now and says so, instead of waiting for --timeout.
+   */
+  watchLocks(patience = 3e3) {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || this.stoppedBecause || !this.postgres) return;
+      busy = true;
+      void activityOf(this.postgres).then(async (activity) => {
+        const stuck = activity.find(
+          (a) => a.wait_event_type === "Lock" && (a.seconds ?? 0) * 1e3 >= patience && (a.blockers ?? []).length > 0 && a.blockers.every((b) => b.state === "idle in transaction")
+        );
+        if (!stuck || this.stoppedBecause) return;
+        this.stoppedBecause = selfLockError(stuck, this);
+        await this.stopAll();
+      }).catch(() => {
+      }).finally(() => busy = false);
+    }, 1e3);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
 };
 async function withinDeadline(seconds2, work) {
   const progress = new CheckProgress();
-  const running = work(progress);
+  const running = work(progress).catch((error) => {
+    throw progress.stoppedBecause ?? error;
+  });
   if (!seconds2) return running;
   running.catch(() => {
   });
@@ -11120,12 +11155,7 @@ async function withinDeadline(seconds2, work) {
     clearTimeout(timer);
   }
   const activity = await activityOf(progress.postgres).catch(() => []);
-  for (const stop of progress.stops) {
-    try {
-      await stop();
-    } catch {
-    }
-  }
+  await progress.stopAll();
   await Promise.race([running.catch(() => {
   }), new Promise((resolve5) => setTimeout(resolve5, 2e4).unref())]);
   throw timeoutError(seconds2, progress, activity);
@@ -11170,6 +11200,14 @@ function timeoutError(seconds2, progress, activity) {
     text += ` The lock it waits for is held by ${held}` + (blockers.some((b) => b.state === "idle in transaction") ? ": a transaction that does nothing more, e.g. a second connection the migration opened while its own transaction holds the lock, which can never be granted." : ".");
   }
   return new UserError(`${text} ${fix}`, where?.shown ?? null, where?.line ?? null);
+}
+function selfLockError(stuck, progress) {
+  const where = locate(stuck.query, progress.files);
+  return new UserError(
+    `The check was stopped while ${progress.stage}: \`${oneLine(stuck.query)}\`${where ? ` (${where.shown}:${where.line})` : ""} waited ${stuck.seconds ?? "?"} s for a lock that only an idle transaction holds (process ${stuck.blockers.map((b) => b.pid).join(", ")}): the migration waits on a lock its own transaction holds, so it can never go on. This happens when a migration opens a second connection (a new engine or session) while its own transaction holds a lock on the same table: run that statement on \`op.get_bind()\`, or commit first (\`with op.get_context().autocommit_block():\`).`,
+    where?.shown ?? null,
+    where?.line ?? null
+  );
 }
 function locate(query, files) {
   const needle = oneLine(query).slice(0, 60);
@@ -18758,7 +18796,8 @@ async function checkOnce(options, io, progress) {
       await loadSqlParser();
     }
     progress.stage = "replaying the migrations";
-    const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client2) });
+    const stopWatching = progress.watchLocks();
+    const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client2) }).finally(stopWatching);
     const replaySeconds = seconds(replayStarted);
     stages.push({
       stage: "replay",

@@ -170,7 +170,8 @@ async function checkOnce(options: CheckOptions, io: CheckIO, progress: CheckProg
       await loadSqlParser();
     }
     progress.stage = 'replaying the migrations';
-    const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client!) });
+    const stopWatching = progress.watchLocks();
+    const replay = await replayMigrations(project.helper, graph, root, { snapshot: () => snapshotSchema(client!) }).finally(stopWatching);
     const replaySeconds = seconds(replayStarted);
     stages.push({
       stage: 'replay',

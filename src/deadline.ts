@@ -15,6 +15,44 @@ export class CheckProgress {
   files: { absolute: string; shown: string }[] = [];
   /** Stops what may be stuck (the Python helpers): their pending requests then fail and the check unwinds. */
   readonly stops = new Set<() => unknown>();
+  /** Why the check was stopped early (the lock watchdog), which is then its error rather than a helper that died. */
+  stoppedBecause: UserError | null = null;
+
+  async stopAll(): Promise<void> {
+    for (const stop of this.stops) {
+      try {
+        await stop();
+      } catch {
+        // stopped already
+      }
+    }
+  }
+
+  /**
+   * While the project's code runs: every second, a look at the scratch database. A statement waiting more than
+   * `patience` ms for a lock that only idle transactions hold can never go on (its own migration holds the lock, in a
+   * transaction waiting for this very statement): the check stops now and says so, instead of waiting for --timeout.
+   */
+  watchLocks(patience = 3000): () => void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || this.stoppedBecause || !this.postgres) return;
+      busy = true;
+      void activityOf(this.postgres)
+        .then(async (activity) => {
+          const stuck = activity.find(
+            (a) => a.wait_event_type === 'Lock' && (a.seconds ?? 0) * 1000 >= patience && (a.blockers ?? []).length > 0 && a.blockers!.every((b) => b.state === 'idle in transaction'),
+          );
+          if (!stuck || this.stoppedBecause) return;
+          this.stoppedBecause = selfLockError(stuck, this);
+          await this.stopAll();
+        })
+        .catch(() => {})
+        .finally(() => (busy = false));
+    }, 1000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
 }
 
 interface Activity {
@@ -30,7 +68,10 @@ interface Activity {
 /** `work(progress)` within `seconds` (0: no bound). */
 export async function withinDeadline<T>(seconds: number, work: (progress: CheckProgress) => Promise<T>): Promise<T> {
   const progress = new CheckProgress();
-  const running = work(progress);
+  // A check the watchdog stopped fails with the watchdog's reason, not with its helper's death.
+  const running = work(progress).catch((error: unknown) => {
+    throw progress.stoppedBecause ?? error;
+  });
   if (!seconds) return running;
   running.catch(() => {}); // after the deadline its failure is the deadline's
   let timer: NodeJS.Timeout | undefined;
@@ -44,13 +85,7 @@ export async function withinDeadline<T>(seconds: number, work: (progress: CheckP
     clearTimeout(timer);
   }
   const activity = await activityOf(progress.postgres).catch(() => []);
-  for (const stop of progress.stops) {
-    try {
-      await stop();
-    } catch {
-      // stopped already
-    }
-  }
+  await progress.stopAll();
   // The check unwinds now that its helpers are gone; its finally blocks stop Postgres. Bounded: never hang here.
   await Promise.race([running.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 20_000).unref())]);
   throw timeoutError(seconds, progress, activity);
@@ -102,6 +137,19 @@ function timeoutError(seconds: number, progress: CheckProgress, activity: Activi
         : '.');
   }
   return new UserError(`${text} ${fix}`, where?.shown ?? null, where?.line ?? null);
+}
+
+function selfLockError(stuck: Activity, progress: CheckProgress): UserError {
+  const where = locate(stuck.query, progress.files);
+  return new UserError(
+    `The check was stopped while ${progress.stage}: \`${oneLine(stuck.query)}\`${where ? ` (${where.shown}:${where.line})` : ''} waited ` +
+      `${stuck.seconds ?? '?'} s for a lock that only an idle transaction holds (process ${stuck.blockers!.map((b) => b.pid).join(', ')}): ` +
+      'the migration waits on a lock its own transaction holds, so it can never go on. This happens when a migration opens a ' +
+      'second connection (a new engine or session) while its own transaction holds a lock on the same table: run that ' +
+      'statement on `op.get_bind()`, or commit first (`with op.get_context().autocommit_block():`).',
+    where?.shown ?? null,
+    where?.line ?? null,
+  );
 }
 
 /** The first migration file (new ones first) and line holding the statement's text, as Python code would write it. */
