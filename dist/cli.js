@@ -9050,83 +9050,17 @@ function firstLine(error) {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0];
 }
 
-// src/compare/model-drift.ts
-init_esm();
-
-// src/rules/support/qualified-name.ts
-function splitQualified(name) {
-  const dot = name.indexOf(".");
-  return dot < 0 ? { schema: null, name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
-}
-function qualifiedLike(table, name) {
-  const { schema } = splitQualified(table);
-  return schema ? `${schema}.${name}` : name;
-}
-
-// src/postgres/recreate.ts
-init_esm();
-
-// src/sql/quote.ts
-function quoteIdent(name) {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-function quoteQualified(name) {
-  return name.split(".").map(quoteIdent).join(".");
-}
-
-// src/postgres/recreate.ts
-async function recreateScratchDatabase(server) {
-  const client2 = await maintenanceClient(server);
-  try {
-    await client2.query(`DROP DATABASE ${quoteIdent(server.database)} WITH (FORCE)`);
-    await client2.query(`CREATE DATABASE ${quoteIdent(server.database)}`);
-  } finally {
-    await client2.end().catch(() => {
-    });
-  }
-}
-async function createSiblingDatabase(server, name) {
-  const client2 = await maintenanceClient(server);
-  try {
-    server.dropsWithIt?.(name);
-    await client2.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  } finally {
-    await client2.end().catch(() => {
-    });
-  }
-}
-async function maintenanceClient(server) {
-  const open = async (database) => {
-    const client2 = new esm_default.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database, application_name: "alembic-guard" });
-    await client2.connect();
-    return client2;
-  };
-  if (server.maintenanceDatabase) return open(server.maintenanceDatabase);
-  try {
-    return await open("postgres");
-  } catch (error) {
-    if (error.code !== "3D000") throw error;
-    const scratch = await open(server.database);
-    try {
-      await scratch.query("CREATE DATABASE postgres");
-    } finally {
-      await scratch.end().catch(() => {
-      });
-    }
-    return open("postgres");
-  }
-}
-
 // src/schema/introspect.ts
 init_esm();
-async function connect(server) {
+async function connect(server, database = server.database, options = {}) {
   const client2 = new esm_default.Client({
     host: server.host,
     port: server.port,
     user: server.user,
     password: server.password,
-    database: server.database,
-    application_name: "alembic-guard"
+    database,
+    application_name: "alembic-guard",
+    ...options
   });
   await client2.connect();
   return client2;
@@ -9251,6 +9185,63 @@ function readConstraint(row) {
     columns: row.columns,
     referencedTable: row.referenced_table
   };
+}
+
+// src/sql/quote.ts
+function quoteIdent(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+function quoteQualified(name) {
+  return name.split(".").map(quoteIdent).join(".");
+}
+
+// src/postgres/recreate.ts
+async function recreateScratchDatabase(server) {
+  const client2 = await maintenanceClient(server);
+  try {
+    await client2.query(`DROP DATABASE ${quoteIdent(server.database)} WITH (FORCE)`);
+    await client2.query(`CREATE DATABASE ${quoteIdent(server.database)}`);
+  } finally {
+    await client2.end().catch(() => {
+    });
+  }
+}
+async function createSiblingDatabase(server, name) {
+  const client2 = await maintenanceClient(server);
+  try {
+    server.dropsWithIt?.(name);
+    await client2.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  } finally {
+    await client2.end().catch(() => {
+    });
+  }
+}
+async function maintenanceClient(server) {
+  const open = (database) => connect(server, database);
+  if (server.maintenanceDatabase) return open(server.maintenanceDatabase);
+  try {
+    return await open("postgres");
+  } catch (error) {
+    if (error.code !== "3D000") throw error;
+    const scratch = await open(server.database);
+    try {
+      await scratch.query("CREATE DATABASE postgres");
+    } finally {
+      await scratch.end().catch(() => {
+      });
+    }
+    return open("postgres");
+  }
+}
+
+// src/rules/support/qualified-name.ts
+function splitQualified(name) {
+  const dot = name.indexOf(".");
+  return dot < 0 ? { schema: null, name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+}
+function qualifiedLike(table, name) {
+  const { schema } = splitQualified(table);
+  return schema ? `${schema}.${name}` : name;
 }
 
 // src/schema/catalog.ts
@@ -9429,21 +9420,26 @@ function enumDrift(models, migrated, shared) {
     const wanted = models.enums.get(m);
     const built = migrated.enums.get(g);
     if (!wanted || !built || sameList(wanted, built)) continue;
-    const missing = wanted.some((label) => !built.includes(label));
-    const extra = built.some((label) => !wanted.includes(label));
+    const { missing, extra } = enumLabels({ models: wanted, migrations: built });
     drift.push({
       kind: "enum",
       object: m,
       table: null,
       columns: [...columns],
       // Writing a label the database lacks fails; loading one the models lack fails; only the order: sorting differs.
-      severity: missing ? "error" : extra ? "warning" : "notice",
+      severity: missing.length ? "error" : extra.length ? "warning" : "notice",
       models: wanted,
       migrations: built,
       migrationsType: g
     });
   }
   return drift;
+}
+function enumLabels(d) {
+  return {
+    missing: d.models.filter((label) => !d.migrations.includes(label)),
+    extra: d.migrations.filter((label) => !d.models.includes(label))
+  };
 }
 function columnDrift(models, migrated, options) {
   const object = `${models.table}.${models.name}`;
@@ -9652,12 +9648,6 @@ var ModelsDatabase = class _ModelsDatabase {
     await createSiblingDatabase(server, name);
     return new _ModelsDatabase(server, name);
   }
-  async connect() {
-    const { host, port, user, password } = this.server;
-    const client2 = new esm_default.Client({ host, port, user, password, database: this.name, application_name: "alembic-guard" });
-    await client2.connect();
-    return client2;
-  }
   /**
    * Runs the models' DDL here (after the migrated database's schemas and extensions, which models assume exist) and
    * compares both catalogs. `reported`: what autogenerate said in the same comparison, not to be said twice.
@@ -9665,8 +9655,7 @@ var ModelsDatabase = class _ModelsDatabase {
   async compare(ddl, migrated, reported, ignoreObjects, options = {}) {
     if (!ddl) return { kind: "unavailable", reason: "the comparison gave no models" };
     if ("error" in ddl) return { kind: "unavailable", reason: ddl.error };
-    const started = performance.now();
-    const client2 = await this.connect();
+    const client2 = await connect(this.server, this.name);
     try {
       const setup = await setupOf(migrated);
       const [skipped, built] = await Promise.all([createModels(client2, setup, ddl.statements), readCatalog(migrated, options.versionTable)]);
@@ -9676,7 +9665,7 @@ var ModelsDatabase = class _ModelsDatabase {
         migrated,
         catalogDrift(models, built, { compareServerDefault: ddl.compareServerDefault, ignored: [...ignoreObjects, ...ddl.excluded], reported })
       );
-      return { kind: "compared", drift, statements: ddl.statements.length, skipped, seconds: (performance.now() - started) / 1e3 };
+      return { kind: "compared", drift, statements: ddl.statements.length, skipped };
     } finally {
       await client2.end().catch(() => {
       });
@@ -9703,10 +9692,9 @@ function splitDriftByBase(head, base) {
 }
 function alreadyAt(d, b) {
   if (d.kind === "enum" && b.kind === "enum" && d.object === b.object) {
-    const missing = (x) => x.models.filter((l) => !x.migrations.includes(l));
-    const extra = (x) => x.migrations.filter((l) => !x.models.includes(l));
-    if (missing(d).length === 0 && extra(d).length === 0) return driftKey(d) === driftKey(b);
-    return missing(d).every((l) => missing(b).includes(l)) && extra(d).every((l) => extra(b).includes(l));
+    const [now, then] = [enumLabels(d), enumLabels(b)];
+    if (now.missing.length === 0 && now.extra.length === 0) return driftKey(d) === driftKey(b);
+    return now.missing.every((l) => then.missing.includes(l)) && now.extra.every((l) => then.extra.includes(l));
   }
   return driftKey(d) === driftKey(b);
 }
@@ -9773,7 +9761,6 @@ function withoutConcurrently(statement) {
 }
 
 // src/deadline.ts
-init_esm();
 import { readFileSync as readFileSync2 } from "node:fs";
 var CheckProgress = class {
   /** "replaying the migrations": what the message says the check was doing. */
@@ -9800,10 +9787,12 @@ var CheckProgress = class {
    */
   watchLocks(patience = 3e3) {
     let busy = false;
+    let client2 = null;
     const timer = setInterval(() => {
       if (busy || this.stoppedBecause || !this.postgres) return;
       busy = true;
-      void activityOf(this.postgres).then(async (activity) => {
+      client2 ??= connect(this.postgres, this.postgres.database, { connectionTimeoutMillis: 3e3 });
+      void client2.then(activityOn).then(async (activity) => {
         const stuck = activity.find(
           (a) => a.wait_event_type === "Lock" && (a.seconds ?? 0) * 1e3 >= patience && (a.blockers ?? []).length > 0 && a.blockers.every((b) => b.state === "idle in transaction")
         );
@@ -9814,7 +9803,11 @@ var CheckProgress = class {
       }).finally(() => busy = false);
     }, 1e3);
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      void client2?.then((c) => c.end()).catch(() => {
+      });
+    };
   }
 };
 async function withinDeadline(seconds2, work) {
@@ -9844,26 +9837,27 @@ async function withinDeadline(seconds2, work) {
 var EXPIRED = /* @__PURE__ */ Symbol("expired");
 async function activityOf(server) {
   if (!server) return [];
-  const { host, port, user, password, database } = server;
-  const client2 = new esm_default.Client({ host, port, user, password, database, application_name: "alembic-guard", connectionTimeoutMillis: 3e3 });
-  await client2.connect();
+  const client2 = await connect(server, server.database, { connectionTimeoutMillis: 3e3 });
   try {
-    const { rows } = await client2.query(
-      `SELECT a.pid, a.state, a.wait_event_type, a.wait_event, extract(epoch FROM now() - a.query_start)::int AS seconds, a.query,
-              (SELECT json_agg(json_build_object('pid', b.pid, 'state', b.state, 'query', b.query,
-                                                 'seconds', extract(epoch FROM now() - b.xact_start)::int))
-               FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) AS blockers
-       FROM pg_stat_activity a
-       WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
-         AND a.state = 'active' AND a.application_name <> 'alembic-guard'
-       ORDER BY a.query_start
-       LIMIT 3`
-    );
-    return rows;
+    return await activityOn(client2);
   } finally {
     await client2.end().catch(() => {
     });
   }
+}
+async function activityOn(client2) {
+  const { rows } = await client2.query(
+    `SELECT a.pid, a.state, a.wait_event_type, a.wait_event, extract(epoch FROM now() - a.query_start)::int AS seconds, a.query,
+            (SELECT json_agg(json_build_object('pid', b.pid, 'state', b.state, 'query', b.query,
+                                               'seconds', extract(epoch FROM now() - b.xact_start)::int))
+             FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) AS blockers
+     FROM pg_stat_activity a
+     WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+       AND a.state = 'active' AND a.application_name <> 'alembic-guard'
+     ORDER BY a.query_start
+     LIMIT 3`
+  );
+  return rows;
 }
 function timeoutError(seconds2, progress, activity) {
   const head = `--timeout ${seconds2}: the check did not finish within ${seconds2} s and was stopped while ${progress.stage}.`;
@@ -15986,8 +15980,7 @@ function describe(d) {
 }
 var collation = (name) => name ? `collation "${name}"` : "its type's default collation";
 function describeEnum(d) {
-  const missing = d.models.filter((label) => !d.migrations.includes(label));
-  const extra = d.migrations.filter((label) => !d.models.includes(label));
+  const { missing, extra } = enumLabels(d);
   const used = d.columns.length ? ` (${d.columns.map((c) => `\`${c}\``).join(", ")})` : "";
   const typeName = d.migrationsType === d.object ? "" : ` as type \`${d.migrationsType}\``;
   const labels = (list) => list.map((l) => `'${l}'`).join(", ");

@@ -30,7 +30,6 @@ import { judge, validateDirectives, type SuppressedFinding } from './rules/index
 import { plural } from './rules/support/words.js';
 import { connect, snapshotSchema } from './schema/introspect.js';
 import type { Drift } from './schema/drift.js';
-type Client = Awaited<ReturnType<typeof connect>>;
 import { readProjectSettings } from './settings/settings.js';
 
 export interface CheckIO {
@@ -39,6 +38,8 @@ export interface CheckIO {
   /** What the project's Python prints (stderr, or nowhere). */
   pythonOutput: (text: string) => void;
 }
+
+type Client = Awaited<ReturnType<typeof connect>>;
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
 
@@ -71,7 +72,7 @@ async function checkOnce(options: CheckOptions, io: CheckIO, progress: CheckProg
   let postgres: DisposablePostgres | null = null;
   let helper: StartedHelper | null = null;
   let project: AlembicProject | null = null;
-  let client: Awaited<ReturnType<typeof connect>> | null = null;
+  let client: Client | null = null;
   let baseModels: Promise<BaseModels | null> | null = null;
   /** The databases model-drift fills with create_all(): the head's models' (created beside the replay), the base's (when head drifts). */
   let modelsDatabase: Promise<ModelsDatabase | Error> | null = null;
@@ -160,7 +161,6 @@ async function checkOnce(options: CheckOptions, io: CheckIO, progress: CheckProg
       }, baseNotNeeded.signal);
       progress.stops.add(() => baseNotNeeded.abort());
     }
-
 
     // 3. Replay.
     if (settings.baselineSql) await applyBaselineSql(postgres, settings.baselineSql, root);

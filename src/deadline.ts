@@ -1,10 +1,12 @@
 // --timeout: the whole check within a bound. On expiry, what was running is written down first (the stage, the
 // statement Postgres was executing, what it waited on and who held that), then the check's processes are stopped so
-// that its own cleanup (servers, scratch databases) runs, and the check ends with exit 2 saying all of it.
+// that its own cleanup (servers, scratch databases) runs, and the check ends with exit 2 saying all of it. A lock
+// watchdog stops earlier a migration that waits on a lock its own transaction holds.
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
 import { UserError } from './errors.js';
 import type { DisposablePostgres } from './postgres/provider.js';
+import { connect } from './schema/introspect.js';
 
 /** What a check is doing right now, as the deadline needs to know it. */
 export class CheckProgress {
@@ -35,10 +37,13 @@ export class CheckProgress {
    */
   watchLocks(patience = 3000): () => void {
     let busy = false;
+    let client: Promise<pg.Client> | null = null; // one connection for the whole watch, opened at the first look
     const timer = setInterval(() => {
       if (busy || this.stoppedBecause || !this.postgres) return;
       busy = true;
-      void activityOf(this.postgres)
+      client ??= connect(this.postgres, this.postgres.database, { connectionTimeoutMillis: 3000 });
+      void client
+        .then(activityOn)
         .then(async (activity) => {
           const stuck = activity.find(
             (a) => a.wait_event_type === 'Lock' && (a.seconds ?? 0) * 1000 >= patience && (a.blockers ?? []).length > 0 && a.blockers!.every((b) => b.state === 'idle in transaction'),
@@ -51,7 +56,10 @@ export class CheckProgress {
         .finally(() => (busy = false));
     }, 1000);
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      void client?.then((c) => c.end()).catch(() => {});
+    };
   }
 }
 
@@ -95,25 +103,28 @@ const EXPIRED = Symbol('expired');
 
 async function activityOf(server: DisposablePostgres | null): Promise<Activity[]> {
   if (!server) return [];
-  const { host, port, user, password, database } = server;
-  const client = new pg.Client({ host, port, user, password, database, application_name: 'alembic-guard', connectionTimeoutMillis: 3000 });
-  await client.connect();
+  const client = await connect(server, server.database, { connectionTimeoutMillis: 3000 });
   try {
-    const { rows } = await client.query<Activity>(
-      `SELECT a.pid, a.state, a.wait_event_type, a.wait_event, extract(epoch FROM now() - a.query_start)::int AS seconds, a.query,
-              (SELECT json_agg(json_build_object('pid', b.pid, 'state', b.state, 'query', b.query,
-                                                 'seconds', extract(epoch FROM now() - b.xact_start)::int))
-               FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) AS blockers
-       FROM pg_stat_activity a
-       WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
-         AND a.state = 'active' AND a.application_name <> 'alembic-guard'
-       ORDER BY a.query_start
-       LIMIT 3`,
-    );
-    return rows;
+    return await activityOn(client);
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** The project's statements running on the scratch database (not alembic-guard's own), with the holders of the locks they wait for. */
+async function activityOn(client: pg.Client): Promise<Activity[]> {
+  const { rows } = await client.query<Activity>(
+    `SELECT a.pid, a.state, a.wait_event_type, a.wait_event, extract(epoch FROM now() - a.query_start)::int AS seconds, a.query,
+            (SELECT json_agg(json_build_object('pid', b.pid, 'state', b.state, 'query', b.query,
+                                               'seconds', extract(epoch FROM now() - b.xact_start)::int))
+             FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid))) AS blockers
+     FROM pg_stat_activity a
+     WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+       AND a.state = 'active' AND a.application_name <> 'alembic-guard'
+     ORDER BY a.query_start
+     LIMIT 3`,
+  );
+  return rows;
 }
 
 function timeoutError(seconds: number, progress: CheckProgress, activity: Activity[]): UserError {

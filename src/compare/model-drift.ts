@@ -1,20 +1,20 @@
 // model-drift's comparison: the models' create_all() in a second scratch database on the same server, then both
 // catalogs read with the same queries and diffed (src/schema/drift.ts). The database is created while the project
 // loads; only create_all and the two catalog reads wait for the comparison.
-import pg from 'pg';
+import type pg from 'pg';
 import type { DisposablePostgres } from '../postgres/provider.js';
-import type { PythonHelper } from '../python/bridge.js';
-import { splitQualified } from '../rules/support/qualified-name.js';
 import { createSiblingDatabase } from '../postgres/recreate.js';
+import type { PythonHelper } from '../python/bridge.js';
 import type { DiffInfo, ModelsDdl } from '../python/protocol.js';
+import { splitQualified } from '../rules/support/qualified-name.js';
 import { readCatalog, type Catalog } from '../schema/catalog.js';
-import { catalogDrift, driftKey, type Drift } from '../schema/drift.js';
-import { USER_NAMESPACE } from '../schema/introspect.js';
+import { catalogDrift, driftKey, enumLabels, type Drift } from '../schema/drift.js';
+import { connect, USER_NAMESPACE } from '../schema/introspect.js';
 import { quoteIdent } from '../sql/quote.js';
 
 export type ModelDrift =
   /** Compared: `drift` is what differs now; `skipped` counts the models' statements that could not run (their objects are not compared). */
-  | { kind: 'compared'; drift: Drift[]; statements: number; skipped: { statement: string; error: string }[]; seconds: number }
+  | { kind: 'compared'; drift: Drift[]; statements: number; skipped: { statement: string; error: string }[] }
   | { kind: 'unavailable'; reason: string };
 
 /** The drift on base and how head's compares with it (see BaseDrift for autogenerate's). */
@@ -45,13 +45,6 @@ export class ModelsDatabase {
     return new ModelsDatabase(server, name);
   }
 
-  private async connect(): Promise<pg.Client> {
-    const { host, port, user, password } = this.server;
-    const client = new pg.Client({ host, port, user, password, database: this.name, application_name: 'alembic-guard' });
-    await client.connect();
-    return client;
-  }
-
   /**
    * Runs the models' DDL here (after the migrated database's schemas and extensions, which models assume exist) and
    * compares both catalogs. `reported`: what autogenerate said in the same comparison, not to be said twice.
@@ -65,8 +58,7 @@ export class ModelsDatabase {
   ): Promise<ModelDrift> {
     if (!ddl) return { kind: 'unavailable', reason: 'the comparison gave no models' };
     if ('error' in ddl) return { kind: 'unavailable', reason: ddl.error };
-    const started = performance.now();
-    const client = await this.connect();
+    const client = await connect(this.server, this.name);
     try {
       const setup = await setupOf(migrated);
       // The migrated database's catalog is read while the models' tables are created in the other one.
@@ -77,7 +69,7 @@ export class ModelsDatabase {
         migrated,
         catalogDrift(models, built, { compareServerDefault: ddl.compareServerDefault, ignored: [...ignoreObjects, ...ddl.excluded], reported }),
       );
-      return { kind: 'compared', drift, statements: ddl.statements.length, skipped, seconds: (performance.now() - started) / 1000 };
+      return { kind: 'compared', drift, statements: ddl.statements.length, skipped };
     } finally {
       await client.end().catch(() => {});
     }
@@ -116,11 +108,10 @@ export function splitDriftByBase(head: Drift[], base: Drift[]): { old: Drift[]; 
  */
 function alreadyAt(d: Drift, b: Drift): boolean {
   if (d.kind === 'enum' && b.kind === 'enum' && d.object === b.object) {
-    const missing = (x: typeof d) => x.models.filter((l) => !x.migrations.includes(l));
-    const extra = (x: typeof d) => x.migrations.filter((l) => !x.models.includes(l));
+    const [now, then] = [enumLabels(d), enumLabels(b)];
     // Only the order differs: old when it is the same difference.
-    if (missing(d).length === 0 && extra(d).length === 0) return driftKey(d) === driftKey(b);
-    return missing(d).every((l) => missing(b).includes(l)) && extra(d).every((l) => extra(b).includes(l));
+    if (now.missing.length === 0 && now.extra.length === 0) return driftKey(d) === driftKey(b);
+    return now.missing.every((l) => then.missing.includes(l)) && now.extra.every((l) => then.extra.includes(l));
   }
   return driftKey(d) === driftKey(b);
 }

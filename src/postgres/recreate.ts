@@ -1,6 +1,7 @@
 // Drops and recreates the scratch database of a disposable server, for a second replay from a known state; creates
 // the databases beside it that model-drift fills with create_all().
-import pg from 'pg';
+import type pg from 'pg';
+import { connect } from '../schema/introspect.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { DisposablePostgres } from './provider.js';
 
@@ -31,11 +32,7 @@ export async function createSiblingDatabase(server: DisposablePostgres, name: st
  * (only CREATE and DROP DATABASE ever run there).
  */
 async function maintenanceClient(server: DisposablePostgres): Promise<pg.Client> {
-  const open = async (database: string) => {
-    const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database, application_name: 'alembic-guard' });
-    await client.connect();
-    return client;
-  };
+  const open = (database: string) => connect(server, database);
   if (server.maintenanceDatabase) return open(server.maintenanceDatabase);
   try {
     return await open('postgres');

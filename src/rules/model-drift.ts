@@ -4,7 +4,7 @@
 // pull request's drift is reported at its severity; drift already on base is one notice.
 import type { Finding } from '../findings.js';
 import type { CatalogConstraint, CatalogIndex } from '../schema/catalog.js';
-import type { Drift, Generation, IndexProperty } from '../schema/drift.js';
+import { enumLabels, type Drift, type Generation, type IndexProperty } from '../schema/drift.js';
 import { codeBlock, finding, type Rule } from './rule.js';
 import { opTable, py, pyReadable } from './support/python-code.js';
 import { pullRequestStatements, type PullRequestStatement } from './support/pull-request.js';
@@ -132,7 +132,6 @@ function buildersOf(d: Drift): ((sql: string) => boolean)[] {
   }
 }
 
-
 interface Described {
   message: string;
   code: string | null;
@@ -175,8 +174,7 @@ function describe(d: Drift): Described {
 const collation = (name: string | null) => (name ? `collation "${name}"` : "its type's default collation");
 
 function describeEnum(d: Drift & { kind: 'enum' }): Described {
-  const missing = d.models.filter((label) => !d.migrations.includes(label));
-  const extra = d.migrations.filter((label) => !d.models.includes(label));
+  const { missing, extra } = enumLabels(d);
   const used = d.columns.length ? ` (${d.columns.map((c) => `\`${c}\``).join(', ')})` : '';
   const typeName = d.migrationsType === d.object ? '' : ` as type \`${d.migrationsType}\``;
   const labels = (list: string[]) => list.map((l) => `'${l}'`).join(', ');

@@ -4,10 +4,10 @@
 // Objects are matched by definition first (Postgres invents the names of unnamed constraints and indexes, and a
 // migration may name what a model leaves unnamed), then by name. What only the migrated database has (triggers,
 // views, functions, an index kept only in migrations) is never drift: models cannot say it.
+import type { Severity } from '../findings.js';
 import { mentions } from '../sql/mentions.js';
 import type { Catalog, CatalogColumn, CatalogConstraint, CatalogIndex } from './catalog.js';
 
-export type Severity = 'error' | 'warning' | 'notice';
 
 /** How a column gets its values when an insert leaves it out. */
 export type Generation = 'identity always' | 'identity by default' | 'serial' | 'none';
@@ -120,21 +120,28 @@ function enumDrift(models: Catalog, migrated: Catalog, shared: { name: string }[
     const wanted = models.enums.get(m);
     const built = migrated.enums.get(g);
     if (!wanted || !built || sameList(wanted, built)) continue;
-    const missing = wanted.some((label) => !built.includes(label));
-    const extra = built.some((label) => !wanted.includes(label));
+    const { missing, extra } = enumLabels({ models: wanted, migrations: built });
     drift.push({
       kind: 'enum',
       object: m,
       table: null,
       columns: [...columns],
       // Writing a label the database lacks fails; loading one the models lack fails; only the order: sorting differs.
-      severity: missing ? 'error' : extra ? 'warning' : 'notice',
+      severity: missing.length ? 'error' : extra.length ? 'warning' : 'notice',
       models: wanted,
       migrations: built,
       migrationsType: g,
     });
   }
   return drift;
+}
+
+/** The labels of the models the database lacks (`missing`), and those it has that the models do not (`extra`). */
+export function enumLabels(d: { models: string[]; migrations: string[] }): { missing: string[]; extra: string[] } {
+  return {
+    missing: d.models.filter((label) => !d.migrations.includes(label)),
+    extra: d.migrations.filter((label) => !d.models.includes(label)),
+  };
 }
 
 // ---- columns

@@ -9,15 +9,19 @@ export interface SnapshotOptions {
   versionTable?: string;
 }
 
-/** A client on the disposable database, named so it can be told apart in pg_stat_activity and pg_locks. */
-export async function connect(server: DisposablePostgres): Promise<pg.Client> {
+/**
+ * A client on the disposable server, named so it can be told apart in pg_stat_activity and pg_locks: on its scratch
+ * database unless another one of the server is named.
+ */
+export async function connect(server: DisposablePostgres, database = server.database, options: { connectionTimeoutMillis?: number } = {}): Promise<pg.Client> {
   const client = new pg.Client({
     host: server.host,
     port: server.port,
     user: server.user,
     password: server.password,
-    database: server.database,
+    database,
     application_name: 'alembic-guard',
+    ...options,
   });
   await client.connect();
   return client;
