@@ -218,8 +218,9 @@ describe('the action', () => {
         {
           // The PR's own env.py (it could be anyone's code) writes everything it can see outside the project...
           'migrations/env.py': `import json, os\nwith open(os.environ["ENV_DUMP"], "w") as f:\n    json.dump(dict(os.environ), f)\n\n${envPy}`,
-          // ...and its migration has the disposable server (where it is superuser) run a shell command.
-          'migrations/versions/004_peek.py': migration('e0000000004f', 'b0000000003c', 'peek', `op.execute("COPY (SELECT 1) TO PROGRAM 'env > ${serverDump}'")`),
+          // ...and its migration has the disposable server (where it is superuser) run a shell command (which reads what
+          // COPY writes to it: a program that exits first breaks COPY's pipe, at random).
+          'migrations/versions/004_peek.py': migration('e0000000004f', 'b0000000003c', 'peek', `op.execute("COPY (SELECT 1) TO PROGRAM 'env > ${serverDump}; cat > /dev/null'")`),
         },
         10,
       );
