@@ -8737,6 +8737,8 @@ var PythonHelper = class _PythonHelper {
       this.onOutput(chunk);
     });
     child.on("exit", (code, signal2) => this.fail(`the Python helper exited (${signal2 ?? `code ${code}`})`));
+    child.stdin.on("error", () => {
+    });
     child.on("error", (error) => this.fail(`the Python helper could not run: ${error.message}`));
   }
   child;

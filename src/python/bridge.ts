@@ -62,6 +62,9 @@ export class PythonHelper {
       this.onOutput(chunk);
     });
     child.on('exit', (code, signal) => this.fail(`the Python helper exited (${signal ?? `code ${code}`})`));
+    // A request written just as the process ends (killed because it is not needed any more, or by --timeout) fails
+    // with EPIPE: its 'exit' above then rejects what is pending, with the reason. Unheard, the error would end this process.
+    child.stdin.on('error', () => {});
     child.on('error', (error) => this.fail(`the Python helper could not run: ${error.message}`));
   }
 

@@ -1,4 +1,5 @@
 // The Python helper on its own, against real Alembic in the test virtualenv and a real disposable Postgres.
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DisposablePostgres } from '../../src/postgres/provider.js';
 import { startDisposablePostgres } from '../../src/postgres/start.js';
@@ -208,4 +209,14 @@ describe('the driver the project gets for a placeholder sqlalchemy.url', () => {
       }
     });
   }
+});
+
+it('a request written to a helper that was just killed fails with the reason, and does not end this process', async () => {
+  const doomed = PythonHelper.start(PYTHON, project.dir, pythonEnvironment(process.env), () => {});
+  await doomed.request('hello');
+  const gone = doomed.abandon();
+  // The process is dead before its 'exit' event is handled: the write below hits a closed pipe (EPIPE).
+  execFileSync('sleep', ['0.3']);
+  await expect(doomed.request('hello')).rejects.toThrow(/the Python helper exited \(SIGKILL\)/);
+  await gone;
 });
